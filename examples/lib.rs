@@ -1,0 +1,1 @@
+//! Runnable examples of memtable; see the `[[example]]` targets of this package.

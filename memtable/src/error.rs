@@ -1,0 +1,387 @@
+//! The one error type of memtable, and the kinds of constraint a database can report.
+
+use std::fmt;
+
+use crate::schema::ColumnType;
+
+/// The result type of every fallible memtable operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in memtable.
+///
+/// Every variant names the table, column, index or id involved, so that a caller (or an agent
+/// reading the message) can tell what to fix without parsing text. Caller-supplied *values* are
+/// never copied into an error: they may be secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A table, column or index name is not a valid memtable identifier.
+    #[error("invalid {kind} name {name:?}: {reason}")]
+    InvalidIdentifier {
+        /// What the name was meant to name.
+        kind: IdentifierKind,
+        /// The name as given (truncated to 200 bytes).
+        name: String,
+        /// Why it was refused.
+        reason: IdentifierProblem,
+    },
+
+    /// A schema breaks one of the rules every table must follow.
+    #[error("invalid schema for table {table:?}: {problem}")]
+    InvalidSchema {
+        /// The table the schema describes.
+        table: String,
+        /// The rule it breaks, naming the offending column or index.
+        problem: SchemaProblem,
+    },
+
+    /// The table is protected: it cannot be created, dropped or written through the table API.
+    #[error("table {table:?} is protected")]
+    ProtectedTable {
+        /// The protected table.
+        table: String,
+    },
+
+    /// No such table.
+    #[error("table {table:?} does not exist")]
+    TableNotFound {
+        /// The missing table.
+        table: String,
+    },
+
+    /// The table exists with a schema other than the one given.
+    #[error("table {table:?} exists with a different schema: {difference}")]
+    SchemaMismatch {
+        /// The table.
+        table: String,
+        /// What differs, in words.
+        difference: String,
+    },
+
+    /// A record or query names a column the table does not have.
+    #[error("table {table:?} has no column {column:?}")]
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The unknown column (truncated to 200 bytes).
+        column: String,
+    },
+
+    /// A value does not fit the type of its column.
+    #[error("column {column:?} of table {table:?} is {expected}, got {found}")]
+    TypeMismatch {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// The column's declared type.
+        expected: ColumnType,
+        /// What was given instead (a description of the value's kind, never the value).
+        found: String,
+    },
+
+    /// No row has the given id.
+    #[error("table {table:?} has no record with id {id:?}")]
+    RecordNotFound {
+        /// The table.
+        table: String,
+        /// The id looked for.
+        id: String,
+    },
+
+    /// A record cannot be written as given (an update with no columns, a value for a generated
+    /// key, ...).
+    #[error("invalid record for table {table:?}: {reason}")]
+    InvalidRecord {
+        /// The table.
+        table: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A query cannot be run as given (an unknown operator, a bad sort direction, ...).
+    #[error("invalid query on table {table:?}: {reason}")]
+    InvalidQuery {
+        /// The table.
+        table: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The database refused a write because it breaks a constraint.
+    #[error("{kind} constraint violated{}: {message}", describe_location(table.as_deref(), column.as_deref(), constraint.as_deref()))]
+    ConstraintViolation {
+        /// Which kind of constraint.
+        kind: ConstraintKind,
+        /// The table, where the database says.
+        table: Option<String>,
+        /// The column, where the database says.
+        column: Option<String>,
+        /// The constraint's name, where the database says.
+        constraint: Option<String>,
+        /// The database's own message.
+        message: String,
+    },
+
+    /// The database or the connection to it failed.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl Error {
+    /// Whether retrying the same operation later can succeed: the connection was lost or timed
+    /// out, the pool was exhausted, or the database was busy. Errors about the request itself
+    /// (bad names, bad values, constraint violations) are never transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Database(error) => match error {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Protocol(_) => true,
+                sqlx::Error::Database(db) => {
+                    // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's class 08 (connection),
+                    // 40001 (serialization), 40P01 (deadlock), 53 (resources), 57P0x (shutdown).
+                    let code = db.code().unwrap_or_default();
+                    matches!(code.as_ref(), "5" | "6" | "517" | "262" | "40001" | "40P01")
+                        || code.starts_with("08")
+                        || code.starts_with("53")
+                        || code.starts_with("57P0")
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    pub(crate) fn invalid_query(table: &str, reason: impl Into<String>) -> Self {
+        Error::InvalidQuery {
+            table: table.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_record(table: &str, reason: impl Into<String>) -> Self {
+        Error::InvalidRecord {
+            table: table.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn unknown_column(table: &str, column: &str) -> Self {
+        Error::UnknownColumn {
+            table: table.to_owned(),
+            column: truncate(column),
+        }
+    }
+
+    pub(crate) fn invalid_schema(table: &str, problem: SchemaProblem) -> Self {
+        Error::InvalidSchema {
+            table: truncate(table),
+            problem,
+        }
+    }
+}
+
+fn describe_location(
+    table: Option<&str>,
+    column: Option<&str>,
+    constraint: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    match (table, column) {
+        (Some(t), Some(c)) => out.push_str(&format!(" on {t}.{c}")),
+        (Some(t), None) => out.push_str(&format!(" on {t}")),
+        (None, Some(c)) => out.push_str(&format!(" on column {c}")),
+        (None, None) => {}
+    }
+    if let Some(name) = constraint {
+        out.push_str(&format!(" ({name})"));
+    }
+    out
+}
+
+/// Keeps names quoted in errors bounded: a 10 KB hostile name should not become a 10 KB message.
+pub(crate) fn truncate(name: &str) -> String {
+    const MAX: usize = 200;
+    if name.len() <= MAX {
+        return name.to_owned();
+    }
+    let mut end = MAX;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &name[..end])
+}
+
+/// What an identifier was meant to name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IdentifierKind {
+    /// A table name.
+    Table,
+    /// A column name.
+    Column,
+    /// An index name.
+    Index,
+}
+
+impl fmt::Display for IdentifierKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IdentifierKind::Table => "table",
+            IdentifierKind::Column => "column",
+            IdentifierKind::Index => "index",
+        })
+    }
+}
+
+/// Why an identifier was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentifierProblem {
+    /// The name is empty.
+    #[error("it is empty")]
+    Empty,
+    /// The name is longer than 63 bytes (PostgreSQL would silently truncate it).
+    #[error("it is longer than 63 bytes")]
+    TooLong,
+    /// The name does not match `^[a-zA-Z_][a-zA-Z0-9_]*$`.
+    #[error("it must match ^[a-zA-Z_][a-zA-Z0-9_]*$")]
+    InvalidCharacters,
+    /// The name starts with `sqlite_`, which SQLite reserves for itself.
+    #[error("names starting with sqlite_ are reserved")]
+    Reserved,
+}
+
+/// The schema rule a [`TableSchema`](crate::TableSchema) breaks, naming the offender.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaProblem {
+    /// The table has no columns.
+    #[error("a table needs at least one column")]
+    NoColumns,
+    /// No column is `primary_key`.
+    #[error("exactly one column must be primary_key, none is")]
+    NoPrimaryKey,
+    /// More than one column is `primary_key`.
+    #[error("exactly one column must be primary_key, found {columns:?}")]
+    MultiplePrimaryKeys {
+        /// The columns marked `primary_key`.
+        columns: Vec<String>,
+    },
+    /// `auto_increment` on a column that is not an integer or bigint primary key.
+    #[error("column {column:?}: auto_increment needs an integer or bigint primary key")]
+    InvalidAutoIncrement {
+        /// The column.
+        column: String,
+    },
+    /// Two columns share a name (compared case-insensitively).
+    #[error("column {column:?} is declared more than once")]
+    DuplicateColumn {
+        /// The repeated name.
+        column: String,
+    },
+    /// Two indexes share a name (compared case-insensitively).
+    #[error("index {index:?} is declared more than once")]
+    DuplicateIndex {
+        /// The repeated name.
+        index: String,
+    },
+    /// An index lists no columns.
+    #[error("index {index:?} lists no columns")]
+    EmptyIndex {
+        /// The index.
+        index: String,
+    },
+    /// An index names a column the table does not have.
+    #[error("index {index:?} names unknown column {column:?}")]
+    UnknownIndexColumn {
+        /// The index.
+        index: String,
+        /// The missing column.
+        column: String,
+    },
+    /// An index lists the same column twice.
+    #[error("index {index:?} lists column {column:?} more than once")]
+    DuplicateIndexColumn {
+        /// The index.
+        index: String,
+        /// The repeated column.
+        column: String,
+    },
+    /// The JSON form could not be read.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+/// The kind of constraint a database reported as violated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConstraintKind {
+    /// A primary key value is already taken.
+    PrimaryKey,
+    /// A unique column or unique index value is already taken.
+    Unique,
+    /// NULL written to a NOT NULL column.
+    NotNull,
+    /// A CHECK constraint failed.
+    Check,
+    /// A foreign key has no matching row, or a referenced row is still referenced.
+    ForeignKey,
+}
+
+impl ConstraintKind {
+    /// The snake_case name used in executor results (`primary_key`, `unique`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConstraintKind::PrimaryKey => "primary_key",
+            ConstraintKind::Unique => "unique",
+            ConstraintKind::NotNull => "not_null",
+            ConstraintKind::Check => "check",
+            ConstraintKind::ForeignKey => "foreign_key",
+        }
+    }
+}
+
+impl fmt::Display for ConstraintKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_truncated_on_a_char_boundary() {
+        let name = "é".repeat(300);
+        let short = truncate(&name);
+        assert!(short.len() <= 204);
+        assert!(short.ends_with('…'));
+    }
+
+    #[test]
+    fn request_errors_are_not_transient() {
+        let error = Error::TableNotFound { table: "t".into() };
+        assert!(!error.is_transient());
+        assert!(Error::Database(sqlx::Error::PoolTimedOut).is_transient());
+    }
+
+    #[test]
+    fn constraint_message_names_table_and_column() {
+        let error = Error::ConstraintViolation {
+            kind: ConstraintKind::Unique,
+            table: Some("t".into()),
+            column: Some("c".into()),
+            constraint: None,
+            message: "UNIQUE constraint failed: t.c".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "unique constraint violated on t.c: UNIQUE constraint failed: t.c"
+        );
+    }
+}

@@ -1,0 +1,811 @@
+//! Table schemas: the model, its JSON form, and the rules every table follows.
+//!
+//! The JSON form is the one of the TypeScript agent framework memtable is modeled on, so a
+//! schema written for it loads unchanged:
+//!
+//! ```
+//! use memtable::{ColumnType, TableSchema};
+//!
+//! let schema = TableSchema::from_json_str(r#"{
+//!     "name": "oauth_tokens",
+//!     "columns": [
+//!         { "name": "id", "type": "text", "constraints": ["primary_key"] },
+//!         { "name": "user_id", "type": "text", "constraints": ["not_null"] },
+//!         { "name": "token_data", "type": "json" }
+//!     ],
+//!     "indexes": [ { "name": "idx_user", "columns": ["user_id"] } ]
+//! }"#)?;
+//! assert_eq!(schema.primary_key().map(|c| c.name.as_str()), Some("id"));
+//! assert_eq!(schema.column("token_data").map(|c| c.column_type), Some(ColumnType::Json));
+//! assert!(!schema.indexes[0].unique);
+//! # Ok::<(), memtable::Error>(())
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, IdentifierKind, IdentifierProblem, Result, SchemaProblem, truncate};
+
+/// The table in which memtable keeps the logical schema of every table it created.
+pub const CATALOG_TABLE: &str = "_memtable_catalog";
+
+/// Tables that cannot be created, dropped or written through the table API unless a store is
+/// configured otherwise: the agent runtime's own `memories` and `sandbox`, and the catalog.
+pub const DEFAULT_PROTECTED_TABLES: [&str; 3] = ["memories", "sandbox", CATALOG_TABLE];
+
+/// The longest identifier accepted, in bytes: PostgreSQL's limit (it truncates longer names).
+pub const MAX_IDENTIFIER_LEN: usize = 63;
+
+/// A table: its name, columns and indexes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSchema {
+    /// The table's name.
+    pub name: String,
+    /// The columns, in table order.
+    pub columns: Vec<Column>,
+    /// Secondary indexes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Index>,
+}
+
+/// A column of a [`TableSchema`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    /// The column's name.
+    pub name: String,
+    /// The column's logical type.
+    #[serde(rename = "type")]
+    pub column_type: ColumnType,
+    /// Constraints on the column; none means a nullable, non-unique column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<Constraint>,
+}
+
+/// The logical type of a column; see the crate documentation for its storage on each backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// UTF-8 text.
+    Text,
+    /// A 32-bit signed integer.
+    Integer,
+    /// A 64-bit signed integer.
+    Bigint,
+    /// A 64-bit float.
+    Real,
+    /// Bytes (base64 text in JSON).
+    Blob,
+    /// Any JSON document.
+    Json,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl ColumnType {
+    /// The name used in the JSON form (`text`, `integer`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Text => "text",
+            ColumnType::Integer => "integer",
+            ColumnType::Bigint => "bigint",
+            ColumnType::Real => "real",
+            ColumnType::Blob => "blob",
+            ColumnType::Json => "json",
+            ColumnType::Boolean => "boolean",
+        }
+    }
+
+    /// Whether the type holds whole numbers (and so may be `auto_increment`).
+    pub fn is_integral(self) -> bool {
+        matches!(self, ColumnType::Integer | ColumnType::Bigint)
+    }
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A constraint on a single column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Constraint {
+    /// The column is the table's key: every row operation addresses rows by it.
+    PrimaryKey,
+    /// No two rows share a value.
+    Unique,
+    /// NULL is refused.
+    NotNull,
+    /// The database assigns the value (integer and bigint primary keys only).
+    AutoIncrement,
+}
+
+/// A secondary index over one or more columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Index {
+    /// The index's name.
+    pub name: String,
+    /// The indexed columns, in order.
+    pub columns: Vec<String>,
+    /// Whether the index enforces uniqueness.
+    #[serde(default)]
+    pub unique: bool,
+}
+
+impl Column {
+    /// A nullable column with no constraints.
+    pub fn new(name: impl Into<String>, column_type: ColumnType) -> Self {
+        Column {
+            name: name.into(),
+            column_type,
+            constraints: Vec::new(),
+        }
+    }
+
+    /// Adds a constraint (builder style).
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint};
+    /// let id = Column::new("id", ColumnType::Integer)
+    ///     .with(Constraint::PrimaryKey)
+    ///     .with(Constraint::AutoIncrement);
+    /// assert!(id.is_primary_key() && id.is_auto_increment());
+    /// ```
+    pub fn with(mut self, constraint: Constraint) -> Self {
+        if !self.constraints.contains(&constraint) {
+            self.constraints.push(constraint);
+        }
+        self
+    }
+
+    /// Whether the column carries the given constraint.
+    pub fn has(&self, constraint: Constraint) -> bool {
+        self.constraints.contains(&constraint)
+    }
+
+    /// Whether the column is the primary key.
+    pub fn is_primary_key(&self) -> bool {
+        self.has(Constraint::PrimaryKey)
+    }
+
+    /// Whether the database assigns the column's value.
+    pub fn is_auto_increment(&self) -> bool {
+        self.has(Constraint::AutoIncrement)
+    }
+
+    /// Whether the column has a UNIQUE constraint of its own.
+    pub fn is_unique(&self) -> bool {
+        self.has(Constraint::Unique)
+    }
+
+    /// Whether NULL may be stored (a primary key never is).
+    pub fn is_nullable(&self) -> bool {
+        !self.has(Constraint::NotNull) && !self.is_primary_key()
+    }
+}
+
+impl Index {
+    /// An index over the given columns.
+    pub fn new<I, S>(name: impl Into<String>, columns: I, unique: bool) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Index {
+            name: name.into(),
+            columns: columns.into_iter().map(Into::into).collect(),
+            unique,
+        }
+    }
+}
+
+impl TableSchema {
+    /// A schema with the given columns and no indexes (not yet validated).
+    pub fn new(name: impl Into<String>, columns: Vec<Column>) -> Self {
+        TableSchema {
+            name: name.into(),
+            columns,
+            indexes: Vec::new(),
+        }
+    }
+
+    /// Adds an index (builder style).
+    pub fn with_index(mut self, index: Index) -> Self {
+        self.indexes.push(index);
+        self
+    }
+
+    /// Reads a schema from its JSON form and validates it.
+    ///
+    /// A document that is not a schema at all is [`Error::InvalidSchema`] with
+    /// [`SchemaProblem::Malformed`].
+    pub fn from_json(value: serde_json::Value) -> Result<Self> {
+        let table = value
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .map(truncate)
+            .unwrap_or_default();
+        let schema: TableSchema = serde_json::from_value(value)
+            .map_err(|e| Error::invalid_schema(&table, SchemaProblem::Malformed(e.to_string())))?;
+        schema.validate()?;
+        Ok(schema)
+    }
+
+    /// Reads a schema from JSON text and validates it.
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::invalid_schema("", SchemaProblem::Malformed(e.to_string())))?;
+        Self::from_json(value)
+    }
+
+    /// The schema's JSON form.
+    pub fn to_json(&self) -> serde_json::Value {
+        // A schema holds only strings, enums, bools and vectors: serialization cannot fail.
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The column with this name, if any.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The column with this name, or [`Error::UnknownColumn`].
+    pub fn require_column(&self, name: &str) -> Result<&Column> {
+        self.column(name)
+            .ok_or_else(|| Error::unknown_column(&self.name, name))
+    }
+
+    /// The position of the column with this name, if any.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The primary key column (present in every validated schema).
+    pub fn primary_key(&self) -> Option<&Column> {
+        self.columns.iter().find(|c| c.is_primary_key())
+    }
+
+    /// The primary key column, or the [`SchemaProblem::NoPrimaryKey`] error.
+    pub(crate) fn require_primary_key(&self) -> Result<&Column> {
+        self.primary_key()
+            .ok_or_else(|| Error::invalid_schema(&self.name, SchemaProblem::NoPrimaryKey))
+    }
+
+    /// Checks every rule a table must follow; the first broken rule is returned as an error
+    /// naming the offending table, column or index.
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint, Error, SchemaProblem, TableSchema};
+    ///
+    /// let schema = TableSchema::new("t", vec![Column::new("a", ColumnType::Text)]);
+    /// assert!(matches!(
+    ///     schema.validate(),
+    ///     Err(Error::InvalidSchema { problem: SchemaProblem::NoPrimaryKey, .. })
+    /// ));
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        validate_identifier(IdentifierKind::Table, &self.name)?;
+        let problem = |p| Err(Error::invalid_schema(&self.name, p));
+        if self.columns.is_empty() {
+            return problem(SchemaProblem::NoColumns);
+        }
+        let mut seen = HashSet::with_capacity(self.columns.len());
+        for column in &self.columns {
+            validate_identifier(IdentifierKind::Column, &column.name)?;
+            if !seen.insert(column.name.to_ascii_lowercase()) {
+                return problem(SchemaProblem::DuplicateColumn {
+                    column: column.name.clone(),
+                });
+            }
+        }
+        let keys: Vec<&Column> = self.columns.iter().filter(|c| c.is_primary_key()).collect();
+        match keys.as_slice() {
+            [] => return problem(SchemaProblem::NoPrimaryKey),
+            [_] => {}
+            many => {
+                return problem(SchemaProblem::MultiplePrimaryKeys {
+                    columns: many.iter().map(|c| c.name.clone()).collect(),
+                });
+            }
+        }
+        for column in &self.columns {
+            if column.is_auto_increment()
+                && !(column.is_primary_key() && column.column_type.is_integral())
+            {
+                return problem(SchemaProblem::InvalidAutoIncrement {
+                    column: column.name.clone(),
+                });
+            }
+        }
+        let mut index_names = HashSet::with_capacity(self.indexes.len());
+        for index in &self.indexes {
+            validate_identifier(IdentifierKind::Index, &index.name)?;
+            if !index_names.insert(index.name.to_ascii_lowercase()) {
+                return problem(SchemaProblem::DuplicateIndex {
+                    index: index.name.clone(),
+                });
+            }
+            if index.columns.is_empty() {
+                return problem(SchemaProblem::EmptyIndex {
+                    index: index.name.clone(),
+                });
+            }
+            let mut listed = HashSet::with_capacity(index.columns.len());
+            for column in &index.columns {
+                if self.column(column).is_none() {
+                    return problem(SchemaProblem::UnknownIndexColumn {
+                        index: index.name.clone(),
+                        column: truncate(column),
+                    });
+                }
+                if !listed.insert(column.as_str()) {
+                    return problem(SchemaProblem::DuplicateIndexColumn {
+                        index: index.name.clone(),
+                        column: column.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Describes how `other` differs from this schema, or `None` when the two define the same
+    /// table. Constraint order and repeated constraints do not count as differences, nor does
+    /// the order of indexes; column order does.
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint, TableSchema};
+    /// let a = TableSchema::new("t", vec![Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey)]);
+    /// let mut b = a.clone();
+    /// assert_eq!(a.difference(&b), None);
+    /// b.columns[0].column_type = ColumnType::Integer;
+    /// assert_eq!(a.difference(&b).as_deref(), Some("column \"id\" is text, not integer"));
+    /// ```
+    pub fn difference(&self, other: &TableSchema) -> Option<String> {
+        if self.name != other.name {
+            return Some(format!(
+                "table is named {:?}, not {:?}",
+                self.name, other.name
+            ));
+        }
+        for column in &self.columns {
+            let Some(theirs) = other.column(&column.name) else {
+                return Some(format!("column {:?} is missing", column.name));
+            };
+            if column.column_type != theirs.column_type {
+                return Some(format!(
+                    "column {:?} is {}, not {}",
+                    column.name, column.column_type, theirs.column_type
+                ));
+            }
+            let ours = normalized_constraints(column);
+            let other_constraints = normalized_constraints(theirs);
+            if ours != other_constraints {
+                return Some(format!(
+                    "column {:?} has constraints {:?}, not {:?}",
+                    column.name, ours, other_constraints
+                ));
+            }
+        }
+        if let Some(extra) = other
+            .columns
+            .iter()
+            .find(|c| self.column(&c.name).is_none())
+        {
+            return Some(format!("column {:?} is not in the table", extra.name));
+        }
+        let order = |s: &TableSchema| s.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        if order(self) != order(other) {
+            return Some(format!(
+                "columns are in the order {:?}, not {:?}",
+                order(self),
+                order(other)
+            ));
+        }
+        for index in &self.indexes {
+            match other.indexes.iter().find(|i| i.name == index.name) {
+                None => return Some(format!("index {:?} is missing", index.name)),
+                Some(theirs) if theirs != index => {
+                    return Some(format!(
+                        "index {:?} is on {:?} (unique: {}), not {:?} (unique: {})",
+                        index.name, index.columns, index.unique, theirs.columns, theirs.unique
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(extra) = other
+            .indexes
+            .iter()
+            .find(|i| !self.indexes.iter().any(|o| o.name == i.name))
+        {
+            return Some(format!("index {:?} is not on the table", extra.name));
+        }
+        None
+    }
+}
+
+fn normalized_constraints(column: &Column) -> Vec<Constraint> {
+    let mut constraints = column.constraints.clone();
+    // A primary key is never null, so `not_null` beside it says nothing.
+    if column.is_primary_key() {
+        constraints.retain(|c| *c != Constraint::NotNull);
+    }
+    constraints.sort();
+    constraints.dedup();
+    constraints
+}
+
+/// Checks that `name` is a valid memtable identifier: `^[a-zA-Z_][a-zA-Z0-9_]*$`, at most 63
+/// bytes, not starting with `sqlite_`.
+///
+/// ```
+/// use memtable::{validate_identifier, IdentifierKind};
+/// assert!(validate_identifier(IdentifierKind::Table, "oauth_tokens").is_ok());
+/// assert!(validate_identifier(IdentifierKind::Column, "x; DROP TABLE y").is_err());
+/// ```
+pub fn validate_identifier(kind: IdentifierKind, name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        Some(IdentifierProblem::Empty)
+    } else if name.len() > MAX_IDENTIFIER_LEN {
+        Some(IdentifierProblem::TooLong)
+    } else if !is_identifier_shaped(name) {
+        Some(IdentifierProblem::InvalidCharacters)
+    } else if name
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
+    {
+        Some(IdentifierProblem::Reserved)
+    } else {
+        None
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidIdentifier {
+            kind,
+            name: truncate(name),
+            reason,
+        }),
+    }
+}
+
+fn is_identifier_shaped(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn oauth_tokens() -> serde_json::Value {
+        json!({
+            "name": "oauth_tokens",
+            "columns": [
+                { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                { "name": "user_id", "type": "text", "constraints": ["not_null"] },
+                { "name": "provider", "type": "text", "constraints": ["not_null"] },
+                { "name": "access_token", "type": "text", "constraints": ["not_null"] },
+                { "name": "refresh_token", "type": "text" },
+                { "name": "expires_at", "type": "bigint" },
+                { "name": "scope", "type": "text" },
+                { "name": "token_data", "type": "json" },
+                { "name": "created_at", "type": "bigint", "constraints": ["not_null"] },
+                { "name": "updated_at", "type": "bigint", "constraints": ["not_null"] }
+            ],
+            "indexes": [
+                { "name": "idx_user_provider", "columns": ["user_id", "provider"], "unique": true }
+            ]
+        })
+    }
+
+    fn plugin_x_data() -> serde_json::Value {
+        json!({
+            "name": "plugin_x_data",
+            "columns": [
+                { "name": "id", "type": "integer", "constraints": ["primary_key", "auto_increment"] },
+                { "name": "space_id", "type": "text", "constraints": ["not_null"] },
+                { "name": "key", "type": "text", "constraints": ["not_null"] },
+                { "name": "value", "type": "json" },
+                { "name": "enabled", "type": "boolean" },
+                { "name": "payload", "type": "blob" },
+                { "name": "score", "type": "real" }
+            ],
+            "indexes": [ { "name": "idx_space_key", "columns": ["space_id", "key"], "unique": true } ]
+        })
+    }
+
+    fn problem_of(value: serde_json::Value) -> SchemaProblem {
+        match TableSchema::from_json(value) {
+            Err(Error::InvalidSchema { problem, .. }) => problem,
+            other => panic!("expected InvalidSchema, got {other:?}"),
+        }
+    }
+
+    fn with_columns(columns: serde_json::Value) -> serde_json::Value {
+        json!({ "name": "t", "columns": columns })
+    }
+
+    #[test]
+    fn seed_schemas_load_and_validate() {
+        let tokens = TableSchema::from_json(oauth_tokens()).unwrap();
+        assert_eq!(tokens.columns.len(), 10);
+        assert_eq!(tokens.primary_key().unwrap().name, "id");
+        assert!(tokens.indexes[0].unique);
+        assert!(!tokens.column("user_id").unwrap().is_nullable());
+        assert!(tokens.column("refresh_token").unwrap().is_nullable());
+
+        let data = TableSchema::from_json(plugin_x_data()).unwrap();
+        let id = data.primary_key().unwrap();
+        assert!(id.is_auto_increment());
+        assert_eq!(id.column_type, ColumnType::Integer);
+        assert_eq!(
+            data.column("payload").unwrap().column_type,
+            ColumnType::Blob
+        );
+    }
+
+    #[test]
+    fn json_form_round_trips() {
+        for doc in [oauth_tokens(), plugin_x_data()] {
+            let schema = TableSchema::from_json(doc.clone()).unwrap();
+            assert_eq!(schema.to_json(), doc);
+        }
+    }
+
+    #[test]
+    fn constraints_and_indexes_are_optional_and_unique_defaults_to_false() {
+        let schema = TableSchema::from_json(json!({
+            "name": "t",
+            "columns": [
+                { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                { "name": "a", "type": "integer" }
+            ]
+        }))
+        .unwrap();
+        assert!(schema.indexes.is_empty());
+        assert!(schema.columns[1].constraints.is_empty());
+        let schema = TableSchema::from_json(json!({
+            "name": "t",
+            "columns": [ { "name": "id", "type": "text", "constraints": ["primary_key"] } ],
+            "indexes": [ { "name": "i", "columns": ["id"] } ]
+        }))
+        .unwrap();
+        assert!(!schema.indexes[0].unique);
+    }
+
+    #[test]
+    fn malformed_json_is_invalid_schema() {
+        assert!(matches!(
+            problem_of(json!({ "name": "t", "columns": [ { "name": "a", "type": "varchar" } ] })),
+            SchemaProblem::Malformed(_)
+        ));
+        assert!(matches!(
+            problem_of(json!({ "name": "t", "columns": [], "colums": [] })),
+            SchemaProblem::Malformed(_)
+        ));
+        assert!(matches!(
+            problem_of(json!([1, 2])),
+            SchemaProblem::Malformed(_)
+        ));
+        assert!(matches!(
+            TableSchema::from_json_str("{not json"),
+            Err(Error::InvalidSchema {
+                problem: SchemaProblem::Malformed(_),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn table_name_must_be_an_identifier() {
+        let err = TableSchema::from_json(json!({
+            "name": "bad name",
+            "columns": [ { "name": "id", "type": "text", "constraints": ["primary_key"] } ]
+        }))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidIdentifier { kind: IdentifierKind::Table, reason: IdentifierProblem::InvalidCharacters, ref name } if name == "bad name"
+        ));
+    }
+
+    #[test]
+    fn column_and_index_names_must_be_identifiers() {
+        let err = TableSchema::from_json(with_columns(json!([
+            { "name": "id", "type": "text", "constraints": ["primary_key"] },
+            { "name": "a\"b", "type": "text" }
+        ])))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidIdentifier {
+                kind: IdentifierKind::Column,
+                ..
+            }
+        ));
+
+        let err = TableSchema::from_json(json!({
+            "name": "t",
+            "columns": [ { "name": "id", "type": "text", "constraints": ["primary_key"] } ],
+            "indexes": [ { "name": "1idx", "columns": ["id"] } ]
+        }))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidIdentifier {
+                kind: IdentifierKind::Index,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn identifier_rules() {
+        use IdentifierProblem::*;
+        let reason = |name: &str| match validate_identifier(IdentifierKind::Table, name) {
+            Ok(()) => None,
+            Err(Error::InvalidIdentifier { reason, .. }) => Some(reason),
+            Err(other) => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(reason("a"), None);
+        assert_eq!(reason("_a1"), None);
+        assert_eq!(reason("MixedCase"), None);
+        assert_eq!(reason(&"a".repeat(63)), None);
+        assert_eq!(reason(""), Some(Empty));
+        assert_eq!(reason(&"a".repeat(64)), Some(TooLong));
+        assert_eq!(reason("1a"), Some(InvalidCharacters));
+        assert_eq!(reason("a-b"), Some(InvalidCharacters));
+        assert_eq!(reason("a b"), Some(InvalidCharacters));
+        assert_eq!(reason("tablé"), Some(InvalidCharacters));
+        assert_eq!(reason("t\0"), Some(InvalidCharacters));
+        assert_eq!(reason("x\"; DROP TABLE y; --"), Some(InvalidCharacters));
+        assert_eq!(reason("sqlite_master"), Some(Reserved));
+        assert_eq!(reason("SQLite_x"), Some(Reserved));
+        assert_eq!(reason("sqlitex"), None);
+    }
+
+    #[test]
+    fn a_table_needs_columns() {
+        assert_eq!(
+            problem_of(with_columns(json!([]))),
+            SchemaProblem::NoColumns
+        );
+    }
+
+    #[test]
+    fn exactly_one_primary_key() {
+        assert_eq!(
+            problem_of(with_columns(json!([{ "name": "a", "type": "text" }]))),
+            SchemaProblem::NoPrimaryKey
+        );
+        assert_eq!(
+            problem_of(with_columns(json!([
+                { "name": "a", "type": "text", "constraints": ["primary_key"] },
+                { "name": "b", "type": "text", "constraints": ["primary_key"] }
+            ]))),
+            SchemaProblem::MultiplePrimaryKeys {
+                columns: vec!["a".into(), "b".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn auto_increment_only_on_integral_primary_keys() {
+        assert_eq!(
+            problem_of(with_columns(json!([
+                { "name": "id", "type": "text", "constraints": ["primary_key", "auto_increment"] }
+            ]))),
+            SchemaProblem::InvalidAutoIncrement {
+                column: "id".into()
+            }
+        );
+        assert_eq!(
+            problem_of(with_columns(json!([
+                { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                { "name": "n", "type": "integer", "constraints": ["auto_increment"] }
+            ]))),
+            SchemaProblem::InvalidAutoIncrement { column: "n".into() }
+        );
+        for ty in ["integer", "bigint"] {
+            TableSchema::from_json(with_columns(json!([
+                { "name": "id", "type": ty, "constraints": ["primary_key", "auto_increment"] }
+            ])))
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn column_names_are_unique_case_insensitively() {
+        assert_eq!(
+            problem_of(with_columns(json!([
+                { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                { "name": "Name", "type": "text" },
+                { "name": "name", "type": "text" }
+            ]))),
+            SchemaProblem::DuplicateColumn {
+                column: "name".into()
+            }
+        );
+    }
+
+    fn with_index(index: serde_json::Value) -> serde_json::Value {
+        json!({
+            "name": "t",
+            "columns": [
+                { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                { "name": "a", "type": "text" }
+            ],
+            "indexes": index
+        })
+    }
+
+    #[test]
+    fn index_rules() {
+        assert_eq!(
+            problem_of(with_index(
+                json!([{ "name": "i", "columns": ["a", "nope"] }])
+            )),
+            SchemaProblem::UnknownIndexColumn {
+                index: "i".into(),
+                column: "nope".into()
+            }
+        );
+        assert_eq!(
+            problem_of(with_index(json!([{ "name": "i", "columns": [] }]))),
+            SchemaProblem::EmptyIndex { index: "i".into() }
+        );
+        assert_eq!(
+            problem_of(with_index(json!([
+                { "name": "i", "columns": ["a"] },
+                { "name": "I", "columns": ["id"] }
+            ]))),
+            SchemaProblem::DuplicateIndex { index: "I".into() }
+        );
+        assert_eq!(
+            problem_of(with_index(json!([{ "name": "i", "columns": ["a", "a"] }]))),
+            SchemaProblem::DuplicateIndexColumn {
+                index: "i".into(),
+                column: "a".into()
+            }
+        );
+    }
+
+    #[test]
+    fn difference_ignores_constraint_order_and_names_what_differs() {
+        let a = TableSchema::from_json(oauth_tokens()).unwrap();
+        let mut b = a.clone();
+        b.columns[0].constraints = vec![Constraint::NotNull, Constraint::PrimaryKey];
+        b.indexes.reverse();
+        assert_eq!(a.difference(&b), None);
+
+        let mut c = a.clone();
+        c.columns.pop();
+        assert_eq!(
+            a.difference(&c).as_deref(),
+            Some("column \"updated_at\" is missing")
+        );
+        let mut d = a.clone();
+        d.indexes[0].unique = false;
+        assert!(a.difference(&d).unwrap().contains("idx_user_provider"));
+        let mut e = a.clone();
+        e.columns.push(Column::new("extra", ColumnType::Text));
+        assert_eq!(
+            a.difference(&e).as_deref(),
+            Some("column \"extra\" is not in the table")
+        );
+        let mut f = a.clone();
+        f.columns[4].constraints.push(Constraint::Unique);
+        assert!(a.difference(&f).unwrap().contains("refresh_token"));
+    }
+}

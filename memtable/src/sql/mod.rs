@@ -1,0 +1,282 @@
+//! Rendering of every statement memtable runs, through sea-query, for each backend. Pure: no I/O.
+//!
+//! Each statement family lives in its own file (`table`, `insert`, `select`, `update`,
+//! `delete`); each backend has one file (`sqlite`, `postgres`) overriding only what differs:
+//! type names, auto-increment keys, how values are bound, and LIMIT/OFFSET.
+//!
+//! Every function validates before it renders: names must be columns of the schema, values must
+//! fit their columns. Identifiers are always quoted and values always bound, except LIMIT and
+//! OFFSET, which are written as integer literals (they are numbers, never caller text, and a
+//! bound LIMIT makes SQLite re-prepare the statement on every execution).
+//!
+//! ```
+//! use memtable::sql::Backend;
+//! use memtable::{Column, ColumnType, Constraint, Filter, QueryOptions, TableSchema};
+//!
+//! let schema = TableSchema::new("notes", vec![
+//!     Column::new("id", ColumnType::Integer).with(Constraint::PrimaryKey).with(Constraint::AutoIncrement),
+//!     Column::new("body", ColumnType::Text),
+//! ]);
+//! let options = QueryOptions::new().filter(Filter::eq("body", "hi")).limit(5);
+//! assert_eq!(
+//!     Backend::Sqlite.select(&schema, &options)?.sql(),
+//!     r#"SELECT "id", "body" FROM "notes" WHERE "body" = ? LIMIT 5"#
+//! );
+//! assert_eq!(
+//!     Backend::Postgres.select(&schema, &options)?.sql(),
+//!     r#"SELECT "id", "body" FROM "notes" WHERE "body" = $1 LIMIT 5"#
+//! );
+//! # Ok::<(), memtable::Error>(())
+//! ```
+
+mod delete;
+mod insert;
+mod postgres;
+mod select;
+mod sqlite;
+mod table;
+mod update;
+
+use std::fmt::Write as _;
+
+use sea_query::{Alias, Expr, ExprTrait as _, QueryBuilder, SchemaBuilder};
+
+use crate::error::{Error, Result};
+use crate::query::{CompareOp, Filter};
+use crate::schema::{Column, ColumnType, TableSchema};
+use crate::value::Value;
+
+/// A database backend memtable renders SQL for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// SQLite (3.35 or newer: RETURNING is used).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// One rendered statement: its SQL text and the values bound to its parameters, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    sql: String,
+    values: sea_query::Values,
+}
+
+impl Statement {
+    fn new(sql: String, values: sea_query::Values) -> Self {
+        Statement { sql, values }
+    }
+
+    fn ddl(sql: String) -> Self {
+        Statement::new(sql, sea_query::Values(Vec::new()))
+    }
+
+    /// The SQL text (placeholders `?` on SQLite, `$1…` on PostgreSQL).
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The values bound to the placeholders, in order.
+    pub fn values(&self) -> &[sea_query::Value] {
+        &self.values.0
+    }
+
+    /// The SQL text and the values.
+    pub fn into_parts(self) -> (String, sea_query::Values) {
+        (self.sql, self.values)
+    }
+}
+
+/// What differs between backends. Implemented once per backend file.
+pub(crate) trait Dialect {
+    /// sea-query's builder for this backend.
+    type Builder: QueryBuilder + SchemaBuilder;
+
+    /// The builder value.
+    fn builder(&self) -> Self::Builder;
+
+    /// The SQL type a column of this logical type is declared with.
+    fn column_type(&self, column_type: ColumnType) -> &'static str;
+
+    /// Declares an auto-increment primary key on `def` (type already set).
+    fn auto_increment_key(&self, def: &mut sea_query::ColumnDef);
+
+    /// The parameter value for an already coerced `value` of a column of `column_type`.
+    fn bind(&self, column_type: ColumnType, value: Value) -> sea_query::Value;
+
+    /// Appends LIMIT / OFFSET as integer literals.
+    fn write_page(&self, sql: &mut String, limit: Option<u64>, offset: Option<u64>);
+
+    /// The query that returns one row when the table exists.
+    fn table_exists(&self, table: &str) -> sea_query::SelectStatement;
+
+    /// How many parameters one statement may bind.
+    fn max_bind_params(&self) -> usize;
+}
+
+impl Backend {
+    /// How many parameters one statement may bind on this backend.
+    pub fn max_bind_params(self) -> usize {
+        self.dispatch(|d| d.max_bind_params(), |d| d.max_bind_params())
+    }
+
+    fn dispatch<T>(
+        self,
+        sqlite: impl FnOnce(&sqlite::SqliteDialect) -> T,
+        postgres: impl FnOnce(&postgres::PostgresDialect) -> T,
+    ) -> T {
+        match self {
+            Backend::Sqlite => sqlite(&sqlite::SqliteDialect),
+            Backend::Postgres => postgres(&postgres::PostgresDialect),
+        }
+    }
+}
+
+/// A quoted-on-render identifier for a name that has already been validated.
+fn ident(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// Coerces `value` to `column`'s type and converts it to a parameter value.
+fn bind_value<D: Dialect>(
+    dialect: &D,
+    table: &str,
+    column: &Column,
+    value: Value,
+) -> Result<sea_query::Value> {
+    let value = value.coerce(table, column)?;
+    Ok(dialect.bind(column.column_type, value))
+}
+
+/// The condition of a resolved filter (see [`Filter::resolve`]).
+fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: &Filter) -> Result<Expr> {
+    let table = schema.name.as_str();
+    Ok(match filter {
+        Filter::Compare { column, op, value } => {
+            let col = schema.require_column(column)?;
+            let target = Expr::col(ident(column));
+            match (op, value) {
+                (CompareOp::Eq, Value::Null) => target.is_null(),
+                (CompareOp::Ne, Value::Null) => target.is_not_null(),
+                (_, Value::Null) => {
+                    return Err(Error::invalid_query(
+                        table,
+                        format!("cannot order-compare {column:?} with null"),
+                    ));
+                }
+                (op, value) => {
+                    let value = bind_value(dialect, table, col, value.clone())?;
+                    match op {
+                        CompareOp::Eq => target.eq(value),
+                        CompareOp::Ne => target.ne(value),
+                        CompareOp::Lt => target.lt(value),
+                        CompareOp::Lte => target.lte(value),
+                        CompareOp::Gt => target.gt(value),
+                        CompareOp::Gte => target.gte(value),
+                    }
+                }
+            }
+        }
+        Filter::In {
+            column,
+            values,
+            negated,
+        } => {
+            let col = schema.require_column(column)?;
+            if values.is_empty() {
+                // `IN ()` is a syntax error on PostgreSQL: an empty list matches nothing.
+                return Ok(Expr::cust(if *negated { "1 = 1" } else { "1 = 0" }));
+            }
+            let values = values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Err(Error::invalid_query(
+                        table,
+                        format!("the list for {column:?} contains null"),
+                    )),
+                    v => bind_value(dialect, table, col, v.clone()),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let target = Expr::col(ident(column));
+            if *negated {
+                target.is_not_in(values)
+            } else {
+                target.is_in(values)
+            }
+        }
+        Filter::Like { column, pattern } => {
+            let col = schema.require_column(column)?;
+            if col.column_type != ColumnType::Text {
+                return Err(Error::invalid_query(
+                    table,
+                    format!(
+                        "$like needs a text column; {column:?} is {}",
+                        col.column_type
+                    ),
+                ));
+            }
+            Expr::col(ident(column)).like(pattern.as_str())
+        }
+        Filter::Null { column, is_null } => {
+            schema.require_column(column)?;
+            let target = Expr::col(ident(column));
+            if *is_null {
+                target.is_null()
+            } else {
+                target.is_not_null()
+            }
+        }
+        Filter::And(all) => {
+            let mut conditions = all.iter().map(|f| condition(dialect, schema, f));
+            match conditions.next() {
+                None => Expr::cust("1 = 1"),
+                Some(first) => {
+                    let mut expr = first?;
+                    for next in conditions {
+                        expr = expr.and(next?);
+                    }
+                    expr
+                }
+            }
+        }
+    })
+}
+
+/// The key column of `schema` and the value of `id` as that column's parameter.
+fn key_condition<D: Dialect>(dialect: &D, schema: &TableSchema, id: &Value) -> Result<Expr> {
+    let key = schema.require_primary_key()?;
+    if id.is_null() {
+        return Err(Error::invalid_record(&schema.name, "the id is null"));
+    }
+    let value = bind_value(dialect, &schema.name, key, id.clone())?;
+    Ok(Expr::col(ident(&key.name)).eq(value))
+}
+
+fn write_literal(sql: &mut String, n: impl std::fmt::Display) {
+    // Writing to a String cannot fail.
+    let _ = write!(sql, "{n}");
+}
+
+/// JSON text with object keys sorted at every level, so that equal documents are equal text
+/// (SQLite compares json columns as text).
+fn canonical_json(value: &serde_json::Value) -> String {
+    fn sorted(value: &serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                serde_json::Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(sorted).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
+}

@@ -1,0 +1,88 @@
+//! PostgreSQL: native BIGINT, DOUBLE PRECISION, BYTEA, JSONB and BOOLEAN, identity keys, and
+//! parameters typed by their column so that NULLs and 32-bit integers bind as the column's type.
+
+use sea_query::{Expr, ExprTrait as _, PostgresQueryBuilder, Query};
+
+use super::{Dialect, write_literal};
+use crate::schema::ColumnType;
+use crate::value::Value;
+
+/// PostgreSQL's dialect.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PostgresDialect;
+
+impl Dialect for PostgresDialect {
+    type Builder = PostgresQueryBuilder;
+
+    fn builder(&self) -> PostgresQueryBuilder {
+        PostgresQueryBuilder
+    }
+
+    fn column_type(&self, column_type: ColumnType) -> &'static str {
+        match column_type {
+            ColumnType::Text => "TEXT",
+            ColumnType::Integer => "INTEGER",
+            ColumnType::Bigint => "BIGINT",
+            ColumnType::Real => "DOUBLE PRECISION",
+            ColumnType::Blob => "BYTEA",
+            ColumnType::Json => "JSONB",
+            ColumnType::Boolean => "BOOLEAN",
+        }
+    }
+
+    fn auto_increment_key(&self, def: &mut sea_query::ColumnDef) {
+        def.primary_key().extra("GENERATED ALWAYS AS IDENTITY");
+    }
+
+    fn bind(&self, column_type: ColumnType, value: Value) -> sea_query::Value {
+        use sea_query::Value as V;
+        match (column_type, value) {
+            (ColumnType::Integer, Value::Integer(i)) => match i32::try_from(i) {
+                Ok(i) => V::Int(Some(i)),
+                // Unreachable after coercion; binding as BIGINT lets PostgreSQL report the range.
+                Err(_) => V::BigInt(Some(i)),
+            },
+            (ColumnType::Json, Value::Json(j)) => V::Json(Some(Box::new(j))),
+            (_, Value::Bool(b)) => V::Bool(Some(b)),
+            (_, Value::Integer(i)) => V::BigInt(Some(i)),
+            (_, Value::Real(f)) => V::Double(Some(f)),
+            (_, Value::Text(s)) => V::String(Some(s)),
+            (_, Value::Blob(b)) => V::Bytes(Some(b)),
+            (_, Value::Json(j)) => V::Json(Some(Box::new(j))),
+            (ty, Value::Null) => match ty {
+                ColumnType::Text => V::String(None),
+                ColumnType::Integer => V::Int(None),
+                ColumnType::Bigint => V::BigInt(None),
+                ColumnType::Real => V::Double(None),
+                ColumnType::Blob => V::Bytes(None),
+                ColumnType::Json => V::Json(None),
+                ColumnType::Boolean => V::Bool(None),
+            },
+        }
+    }
+
+    fn write_page(&self, sql: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        if let Some(limit) = limit {
+            sql.push_str(" LIMIT ");
+            write_literal(sql, limit);
+        }
+        if let Some(offset) = offset {
+            sql.push_str(" OFFSET ");
+            write_literal(sql, offset);
+        }
+    }
+
+    fn table_exists(&self, table: &str) -> sea_query::SelectStatement {
+        Query::select()
+            .expr(Expr::cust("1"))
+            .from(("information_schema", "tables"))
+            .and_where(Expr::col("table_schema").eq(Expr::cust("current_schema()")))
+            .and_where(Expr::col("table_name").eq(table))
+            .to_owned()
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // The wire protocol counts parameters in 16 bits.
+        65_535
+    }
+}

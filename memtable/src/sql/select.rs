@@ -1,0 +1,80 @@
+//! SELECT with where / order / limit / offset, and COUNT.
+
+use sea_query::{Expr, Order, Query};
+
+use super::{Backend, Dialect, Statement, condition, ident};
+use crate::error::Result;
+use crate::query::{Direction, Filter, QueryOptions};
+use crate::schema::TableSchema;
+
+impl Backend {
+    /// `SELECT` every column of `schema` (in schema order) from the rows matching `options`.
+    ///
+    /// An offset without a limit is `LIMIT -1 OFFSET n` on SQLite and `OFFSET n` on PostgreSQL.
+    ///
+    /// ```
+    /// use memtable::sql::Backend;
+    /// use memtable::{Column, ColumnType, Constraint, OrderBy, QueryOptions, TableSchema};
+    ///
+    /// let schema = TableSchema::new("t", vec![Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey)]);
+    /// let options = QueryOptions::new().order_by(OrderBy::desc("id")).offset(20);
+    /// assert_eq!(Backend::Sqlite.select(&schema, &options)?.sql(), r#"SELECT "id" FROM "t" ORDER BY "id" DESC LIMIT -1 OFFSET 20"#);
+    /// assert_eq!(Backend::Postgres.select(&schema, &options)?.sql(), r#"SELECT "id" FROM "t" ORDER BY "id" DESC OFFSET 20"#);
+    /// # Ok::<(), memtable::Error>(())
+    /// ```
+    pub fn select(self, schema: &TableSchema, options: &QueryOptions) -> Result<Statement> {
+        let options = options.clone().resolve(schema)?;
+        self.dispatch(
+            |d| select(d, schema, &options),
+            |d| select(d, schema, &options),
+        )
+    }
+
+    /// `SELECT COUNT(*)` of the rows matching `filter`.
+    pub fn count(self, schema: &TableSchema, filter: Option<&Filter>) -> Result<Statement> {
+        let filter = filter.cloned().map(|f| f.resolve(schema)).transpose()?;
+        self.dispatch(
+            |d| count(d, schema, filter.as_ref()),
+            |d| count(d, schema, filter.as_ref()),
+        )
+    }
+}
+
+fn select<D: Dialect>(
+    dialect: &D,
+    schema: &TableSchema,
+    options: &QueryOptions,
+) -> Result<Statement> {
+    let mut query = Query::select();
+    query
+        .columns(schema.columns.iter().map(|c| ident(&c.name)))
+        .from(ident(&schema.name));
+    if let Some(filter) = &options.filter {
+        query.and_where(condition(dialect, schema, filter)?);
+    }
+    for order in &options.order_by {
+        schema.require_column(&order.column)?;
+        let direction = match order.direction {
+            Direction::Asc => Order::Asc,
+            Direction::Desc => Order::Desc,
+        };
+        query.order_by(ident(&order.column), direction);
+    }
+    let (mut sql, values) = query.build(dialect.builder());
+    dialect.write_page(&mut sql, options.limit, options.offset);
+    Ok(Statement::new(sql, values))
+}
+
+fn count<D: Dialect>(
+    dialect: &D,
+    schema: &TableSchema,
+    filter: Option<&Filter>,
+) -> Result<Statement> {
+    let mut query = Query::select();
+    query.expr(Expr::cust("COUNT(*)")).from(ident(&schema.name));
+    if let Some(filter) = filter {
+        query.and_where(condition(dialect, schema, filter)?);
+    }
+    let (sql, values) = query.build(dialect.builder());
+    Ok(Statement::new(sql, values))
+}

@@ -1,0 +1,87 @@
+//! SQLite: storage types, `INTEGER PRIMARY KEY AUTOINCREMENT`, json as text, booleans as 0/1,
+//! and `LIMIT -1` for an offset without a limit.
+
+use sea_query::{Expr, ExprTrait as _, Query, SqliteQueryBuilder};
+
+use super::{Dialect, canonical_json, write_literal};
+use crate::schema::ColumnType;
+use crate::value::Value;
+
+/// SQLite's dialect.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SqliteDialect;
+
+impl Dialect for SqliteDialect {
+    type Builder = SqliteQueryBuilder;
+
+    fn builder(&self) -> SqliteQueryBuilder {
+        SqliteQueryBuilder
+    }
+
+    fn column_type(&self, column_type: ColumnType) -> &'static str {
+        match column_type {
+            ColumnType::Text | ColumnType::Json => "TEXT",
+            ColumnType::Integer | ColumnType::Bigint | ColumnType::Boolean => "INTEGER",
+            ColumnType::Real => "REAL",
+            ColumnType::Blob => "BLOB",
+        }
+    }
+
+    fn auto_increment_key(&self, def: &mut sea_query::ColumnDef) {
+        // Only the exact type name INTEGER makes the column an alias of the rowid, and
+        // AUTOINCREMENT must follow PRIMARY KEY directly.
+        def.custom("INTEGER").primary_key().auto_increment();
+    }
+
+    fn bind(&self, column_type: ColumnType, value: Value) -> sea_query::Value {
+        use sea_query::Value as V;
+        match value {
+            Value::Null => match column_type {
+                ColumnType::Integer | ColumnType::Bigint | ColumnType::Boolean => V::BigInt(None),
+                ColumnType::Real => V::Double(None),
+                ColumnType::Blob => V::Bytes(None),
+                ColumnType::Text | ColumnType::Json => V::String(None),
+            },
+            Value::Bool(b) => V::Bool(Some(b)),
+            Value::Integer(i) => V::BigInt(Some(i)),
+            Value::Real(f) => V::Double(Some(f)),
+            Value::Text(s) => V::String(Some(s)),
+            Value::Blob(b) => V::Bytes(Some(b)),
+            Value::Json(j) => V::String(Some(canonical_json(&j))),
+        }
+    }
+
+    fn write_page(&self, sql: &mut String, limit: Option<u64>, offset: Option<u64>) {
+        match (limit, offset) {
+            (None, None) => {}
+            (Some(limit), None) => {
+                sql.push_str(" LIMIT ");
+                write_literal(sql, limit);
+            }
+            (limit, Some(offset)) => {
+                // SQLite has no OFFSET without LIMIT; -1 means no limit.
+                sql.push_str(" LIMIT ");
+                match limit {
+                    Some(limit) => write_literal(sql, limit),
+                    None => sql.push_str("-1"),
+                }
+                sql.push_str(" OFFSET ");
+                write_literal(sql, offset);
+            }
+        }
+    }
+
+    fn table_exists(&self, table: &str) -> sea_query::SelectStatement {
+        Query::select()
+            .expr(Expr::cust("1"))
+            .from("sqlite_master")
+            .and_where(Expr::col("type").eq("table"))
+            .and_where(Expr::col("name").eq(table))
+            .to_owned()
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // SQLITE_MAX_VARIABLE_NUMBER of the bundled SQLite (3.32 and newer).
+        32_766
+    }
+}

@@ -1,0 +1,99 @@
+//! CREATE TABLE, CREATE INDEX, DROP TABLE and the existence query.
+
+use sea_query::{ColumnDef, Index, Table};
+
+use super::{Backend, Dialect, Statement, ident};
+use crate::error::{IdentifierKind, Result};
+use crate::schema::{Column, TableSchema, validate_identifier};
+
+impl Backend {
+    /// `CREATE TABLE` followed by one `CREATE [UNIQUE] INDEX` per index of a validated schema.
+    ///
+    /// ```
+    /// use memtable::sql::Backend;
+    /// use memtable::TableSchema;
+    ///
+    /// let schema = TableSchema::from_json_str(r#"{"name": "kv", "columns": [
+    ///     {"name": "id", "type": "bigint", "constraints": ["primary_key", "auto_increment"]},
+    ///     {"name": "key", "type": "text", "constraints": ["not_null", "unique"]},
+    ///     {"name": "value", "type": "json"}]}"#)?;
+    /// let sqlite = Backend::Sqlite.create_table(&schema)?;
+    /// assert_eq!(sqlite[0].sql(), r#"CREATE TABLE "kv" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT, "key" TEXT NOT NULL UNIQUE, "value" TEXT )"#);
+    /// let postgres = Backend::Postgres.create_table(&schema)?;
+    /// assert_eq!(postgres[0].sql(), r#"CREATE TABLE "kv" ( "id" BIGINT PRIMARY KEY GENERATED ALWAYS AS IDENTITY, "key" TEXT NOT NULL UNIQUE, "value" JSONB )"#);
+    /// # Ok::<(), memtable::Error>(())
+    /// ```
+    pub fn create_table(self, schema: &TableSchema) -> Result<Vec<Statement>> {
+        schema.validate()?;
+        Ok(self.dispatch(|d| create_table(d, schema), |d| create_table(d, schema)))
+    }
+
+    /// `DROP TABLE "name"`.
+    pub fn drop_table(self, table: &str) -> Result<Statement> {
+        validate_identifier(IdentifierKind::Table, table)?;
+        let statement = Table::drop().table(ident(table)).to_owned();
+        Ok(self.dispatch(
+            |d| Statement::ddl(statement.build(d.builder())),
+            |d| Statement::ddl(statement.build(d.builder())),
+        ))
+    }
+
+    /// The query that returns one row when `table` exists (in the current schema, on
+    /// PostgreSQL); the name is bound, not written into the SQL.
+    pub fn table_exists(self, table: &str) -> Result<Statement> {
+        validate_identifier(IdentifierKind::Table, table)?;
+        Ok(self.dispatch(
+            |d| Statement::from_query(d, &d.table_exists(table)),
+            |d| Statement::from_query(d, &d.table_exists(table)),
+        ))
+    }
+}
+
+impl Statement {
+    fn from_query<D: Dialect>(dialect: &D, query: &sea_query::SelectStatement) -> Statement {
+        let (sql, values) = query.build(dialect.builder());
+        Statement::new(sql, values)
+    }
+}
+
+fn create_table<D: Dialect>(dialect: &D, schema: &TableSchema) -> Vec<Statement> {
+    let mut table = Table::create();
+    table.table(ident(&schema.name));
+    for column in &schema.columns {
+        table.col(column_def(dialect, column));
+    }
+    let mut statements = vec![Statement::ddl(table.build(dialect.builder()))];
+    for index in &schema.indexes {
+        let mut create = Index::create();
+        create.name(index.name.clone()).table(ident(&schema.name));
+        for column in &index.columns {
+            create.col(ident(column));
+        }
+        if index.unique {
+            create.unique();
+        }
+        statements.push(Statement::ddl(create.build(dialect.builder())));
+    }
+    statements
+}
+
+fn column_def<D: Dialect>(dialect: &D, column: &Column) -> ColumnDef {
+    let mut def = ColumnDef::new(ident(&column.name));
+    if column.is_auto_increment() {
+        def.custom(dialect.column_type(column.column_type));
+        dialect.auto_increment_key(&mut def);
+        return def;
+    }
+    def.custom(dialect.column_type(column.column_type));
+    if !column.is_nullable() {
+        // SQLite lets a non-integer PRIMARY KEY hold NULL unless told otherwise.
+        def.not_null();
+    }
+    if column.is_primary_key() {
+        def.primary_key();
+    }
+    if column.is_unique() && !column.is_primary_key() {
+        def.unique_key();
+    }
+    def
+}
