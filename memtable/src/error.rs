@@ -144,8 +144,10 @@ impl Error {
                     // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's class 08 (connection),
                     // 40001 (serialization), 40P01 (deadlock), 53 (resources), 57P0x (shutdown).
                     let code = db.code().unwrap_or_default();
-                    matches!(code.as_ref(), "5" | "6" | "517" | "262" | "40001" | "40P01")
-                        || code.starts_with("08")
+                    matches!(
+                        code.as_ref(),
+                        "5" | "6" | "261" | "262" | "517" | "773" | "40001" | "40P01"
+                    ) || code.starts_with("08")
                         || code.starts_with("53")
                         || code.starts_with("57P0")
                 }
@@ -310,6 +312,14 @@ pub enum SchemaProblem {
         index: String,
         /// The repeated column.
         column: String,
+    },
+    /// A table memtable did not create has a column of a type memtable cannot read.
+    #[error("column {column:?} has type {declared:?}, which memtable does not support")]
+    UnsupportedColumnType {
+        /// The column.
+        column: String,
+        /// The type the database declares.
+        declared: String,
     },
     /// The JSON form could not be read.
     #[error("{0}")]

@@ -21,6 +21,7 @@ pub mod error;
 pub mod query;
 pub mod schema;
 pub mod sql;
+mod store;
 pub mod value;
 
 pub use error::{ConstraintKind, Error, IdentifierKind, IdentifierProblem, Result, SchemaProblem};
@@ -29,4 +30,5 @@ pub use schema::{
     CATALOG_TABLE, Column, ColumnType, Constraint, DEFAULT_PROTECTED_TABLES, Index, TableSchema,
     validate_identifier,
 };
+pub use store::{Store, StoreBuilder};
 pub use value::{Record, Value};

@@ -31,9 +31,9 @@
 
 mod delete;
 mod insert;
-mod postgres;
+pub(crate) mod postgres;
 mod select;
-mod sqlite;
+pub(crate) mod sqlite;
 mod table;
 mod update;
 
@@ -280,3 +280,6 @@ fn canonical_json(value: &serde_json::Value) -> String {
     }
     sorted(value).to_string()
 }
+
+#[cfg(test)]
+mod tests;

@@ -86,3 +86,40 @@ impl Dialect for PostgresDialect {
         65_535
     }
 }
+
+impl PostgresDialect {
+    /// `column_name, data_type, is_nullable` of every column of `table` in the current schema,
+    /// in order; the name is bound.
+    pub(crate) fn columns(table: &str) -> super::Statement {
+        let query = Query::select()
+            .columns(["column_name", "data_type", "is_nullable"])
+            .from(("information_schema", "columns"))
+            .and_where(Expr::col("table_schema").eq(Expr::cust("current_schema()")))
+            .and_where(Expr::col("table_name").eq(table))
+            .order_by("ordinal_position", sea_query::Order::Asc)
+            .to_owned();
+        let (sql, values) = query.build(PostgresQueryBuilder);
+        super::Statement::new(sql, values)
+    }
+
+    /// The columns of `table`'s primary key; the name is bound.
+    pub(crate) fn primary_key(table: &str) -> super::Statement {
+        let query = Query::select()
+            .column(("kcu", "column_name"))
+            .from_as(("information_schema", "table_constraints"), "tc")
+            .join_as(
+                sea_query::JoinType::InnerJoin,
+                ("information_schema", "key_column_usage"),
+                "kcu",
+                Expr::col(("tc", "constraint_name"))
+                    .equals(("kcu", "constraint_name"))
+                    .and(Expr::col(("tc", "table_schema")).equals(("kcu", "table_schema"))),
+            )
+            .and_where(Expr::col(("tc", "constraint_type")).eq("PRIMARY KEY"))
+            .and_where(Expr::col(("tc", "table_schema")).eq(Expr::cust("current_schema()")))
+            .and_where(Expr::col(("tc", "table_name")).eq(table))
+            .to_owned();
+        let (sql, values) = query.build(PostgresQueryBuilder);
+        super::Statement::new(sql, values)
+    }
+}

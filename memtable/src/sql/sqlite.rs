@@ -85,3 +85,18 @@ impl Dialect for SqliteDialect {
         32_766
     }
 }
+
+impl SqliteDialect {
+    /// `name, type, notnull, pk` of every column of `table`, in order; the name is bound.
+    pub(crate) fn table_info(table: &str) -> super::Statement {
+        let query = Query::select()
+            .columns(["name", "type", "notnull", "pk"])
+            .from_function(
+                sea_query::Func::cust("pragma_table_info").arg(table),
+                "info",
+            )
+            .to_owned();
+        let (sql, values) = query.build(SqliteQueryBuilder);
+        super::Statement::new(sql, values)
+    }
+}

@@ -25,7 +25,20 @@ impl Backend {
     /// ```
     pub fn create_table(self, schema: &TableSchema) -> Result<Vec<Statement>> {
         schema.validate()?;
-        Ok(self.dispatch(|d| create_table(d, schema), |d| create_table(d, schema)))
+        Ok(self.dispatch(
+            |d| create_table(d, schema, false),
+            |d| create_table(d, schema, false),
+        ))
+    }
+
+    /// As [`create_table`](Self::create_table), with `IF NOT EXISTS` on the table and every
+    /// index.
+    pub fn create_table_if_not_exists(self, schema: &TableSchema) -> Result<Vec<Statement>> {
+        schema.validate()?;
+        Ok(self.dispatch(
+            |d| create_table(d, schema, true),
+            |d| create_table(d, schema, true),
+        ))
     }
 
     /// `DROP TABLE "name"`.
@@ -56,9 +69,16 @@ impl Statement {
     }
 }
 
-fn create_table<D: Dialect>(dialect: &D, schema: &TableSchema) -> Vec<Statement> {
+fn create_table<D: Dialect>(
+    dialect: &D,
+    schema: &TableSchema,
+    if_not_exists: bool,
+) -> Vec<Statement> {
     let mut table = Table::create();
     table.table(ident(&schema.name));
+    if if_not_exists {
+        table.if_not_exists();
+    }
     for column in &schema.columns {
         table.col(column_def(dialect, column));
     }
@@ -71,6 +91,9 @@ fn create_table<D: Dialect>(dialect: &D, schema: &TableSchema) -> Vec<Statement>
         }
         if index.unique {
             create.unique();
+        }
+        if if_not_exists {
+            create.if_not_exists();
         }
         statements.push(Statement::ddl(create.build(dialect.builder())));
     }

@@ -1,0 +1,1 @@
+//! Exact-SQL tests of every statement kind on both backends.

@@ -1,0 +1,188 @@
+//! PostgreSQL: the pool, decoding by declared type, error classification from SQLSTATE and the
+//! error's table / column / constraint fields, and introspection through information_schema.
+
+use std::time::Duration;
+
+use sea_query_sqlx::SqlxValues;
+use sqlx::error::{DatabaseError, ErrorKind};
+use sqlx::postgres::{
+    PgConnectOptions, PgConnection, PgDatabaseError, PgPool, PgPoolOptions, PgRow,
+};
+use sqlx::{AssertSqlSafe, Row as _};
+
+use crate::error::{ConstraintKind, Error, Result, SchemaProblem};
+use crate::schema::{Column, ColumnType, Constraint, TableSchema};
+use crate::sql::Statement;
+use crate::sql::postgres::PostgresDialect;
+use crate::value::Value;
+
+/// undefined_table
+const UNDEFINED_TABLE: &str = "42P01";
+
+pub(super) async fn connect(url: &str, max_connections: Option<u32>) -> Result<PgPool> {
+    let options: PgConnectOptions = url.parse().map_err(Error::Database)?;
+    PgPoolOptions::new()
+        .max_connections(max_connections.unwrap_or(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(Error::Database)
+}
+
+pub(super) async fn fetch(
+    conn: &mut PgConnection,
+    statement: Statement,
+    types: &[ColumnType],
+) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+    let (sql, values) = statement.into_parts();
+    let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|row| decode(row, types)).collect()
+}
+
+pub(super) async fn execute(
+    conn: &mut PgConnection,
+    statement: Statement,
+) -> Result<u64, sqlx::Error> {
+    let (sql, values) = statement.into_parts();
+    let result = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| {
+            Ok(match ty {
+                ColumnType::Text => row.try_get::<Option<String>, _>(i)?.map(Value::Text),
+                ColumnType::Integer => row
+                    .try_get::<Option<i32>, _>(i)?
+                    .map(|v| Value::Integer(v.into())),
+                ColumnType::Bigint => row.try_get::<Option<i64>, _>(i)?.map(Value::Integer),
+                ColumnType::Real => row.try_get::<Option<f64>, _>(i)?.map(Value::Real),
+                ColumnType::Blob => row.try_get::<Option<Vec<u8>>, _>(i)?.map(Value::Blob),
+                ColumnType::Boolean => row.try_get::<Option<bool>, _>(i)?.map(Value::Bool),
+                ColumnType::Json => row
+                    .try_get::<Option<serde_json::Value>, _>(i)?
+                    .map(Value::Json),
+            }
+            .unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+/// Turns a database error into the memtable error it stands for, if it is one.
+pub(super) fn classify(
+    error: &dyn DatabaseError,
+    table: &str,
+    schema: Option<&TableSchema>,
+) -> Option<Error> {
+    if error.code().as_deref() == Some(UNDEFINED_TABLE) {
+        return Some(Error::TableNotFound {
+            table: table.to_owned(),
+        });
+    }
+    let pg = error.try_downcast_ref::<PgDatabaseError>();
+    let constraint = pg.and_then(PgDatabaseError::constraint).map(str::to_owned);
+    let mut kind = match error.kind() {
+        ErrorKind::UniqueViolation => ConstraintKind::Unique,
+        ErrorKind::NotNullViolation => ConstraintKind::NotNull,
+        ErrorKind::CheckViolation => ConstraintKind::Check,
+        ErrorKind::ForeignKeyViolation => ConstraintKind::ForeignKey,
+        _ => return None,
+    };
+    let failed_table = pg
+        .and_then(PgDatabaseError::table)
+        .unwrap_or(table)
+        .to_owned();
+    let mut column = pg.and_then(PgDatabaseError::column).map(str::to_owned);
+    if kind == ConstraintKind::Unique
+        && let (Some(schema), Some(name)) = (schema, constraint.as_deref())
+    {
+        // PostgreSQL names the constraint, not the column: `t_pkey` for the key, the index's
+        // own name for a unique index, `t_c_key` for a unique column.
+        if name == format!("{}_pkey", schema.name) {
+            kind = ConstraintKind::PrimaryKey;
+            column = schema.primary_key().map(|c| c.name.clone());
+        } else if let Some(index) = schema.indexes.iter().find(|i| i.name == name) {
+            column = Some(index.columns.join(", "));
+        } else if let Some(c) = schema
+            .columns
+            .iter()
+            .find(|c| name == format!("{}_{}_key", schema.name, c.name))
+        {
+            column = Some(c.name.clone());
+        }
+    }
+    Some(Error::ConstraintViolation {
+        kind,
+        table: Some(failed_table),
+        column,
+        constraint,
+        // The message names the constraint; the detail (which quotes the values) is left out.
+        message: error.message().to_owned(),
+    })
+}
+
+/// The schema of `table` as PostgreSQL declares it, or `None` when there is no such table.
+pub(super) async fn introspect(
+    conn: &mut PgConnection,
+    table: &str,
+) -> Result<Option<TableSchema>> {
+    let rows = fetch(
+        conn,
+        PostgresDialect::columns(table),
+        &[ColumnType::Text; 3],
+    )
+    .await
+    .map_err(Error::Database)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let key_rows = fetch(
+        conn,
+        PostgresDialect::primary_key(table),
+        &[ColumnType::Text],
+    )
+    .await
+    .map_err(Error::Database)?;
+    let keys: Vec<&str> = key_rows
+        .iter()
+        .filter_map(|row| row.first().and_then(Value::as_str))
+        .collect();
+    let mut columns = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let text = |i: usize| row.get(i).and_then(Value::as_str).unwrap_or_default();
+        let (name, data_type, nullable) = (text(0), text(1), text(2));
+        let column_type = match data_type {
+            "text" | "character varying" | "character" => ColumnType::Text,
+            "integer" => ColumnType::Integer,
+            "bigint" => ColumnType::Bigint,
+            "double precision" => ColumnType::Real,
+            "bytea" => ColumnType::Blob,
+            "jsonb" | "json" => ColumnType::Json,
+            "boolean" => ColumnType::Boolean,
+            other => {
+                return Err(Error::invalid_schema(
+                    table,
+                    SchemaProblem::UnsupportedColumnType {
+                        column: name.to_owned(),
+                        declared: other.to_owned(),
+                    },
+                ));
+            }
+        };
+        let mut column = Column::new(name, column_type);
+        if keys.contains(&name) {
+            column = column.with(Constraint::PrimaryKey);
+        } else if nullable == "NO" {
+            column = column.with(Constraint::NotNull);
+        }
+        columns.push(column);
+    }
+    Ok(Some(TableSchema::new(table, columns)))
+}

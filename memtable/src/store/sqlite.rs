@@ -1,0 +1,253 @@
+//! SQLite: connection settings, decoding by declared type, error classification from the
+//! extended result code and message, and introspection through `pragma_table_info`.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sea_query_sqlx::SqlxValues;
+use sqlx::error::{DatabaseError, ErrorKind};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row as _};
+
+use crate::error::{ConstraintKind, Error, Result};
+use crate::schema::{Column, ColumnType, Constraint, TableSchema};
+use crate::sql::Statement;
+use crate::sql::sqlite::SqliteDialect;
+use crate::value::Value;
+
+/// SQLITE_CONSTRAINT_PRIMARYKEY: a key conflict, which SQLite reports with a UNIQUE message.
+const PRIMARY_KEY_CODE: &str = "1555";
+
+pub(super) async fn connect(
+    url: &str,
+    max_connections: Option<u32>,
+    busy_timeout: Duration,
+) -> Result<SqlitePool> {
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(Error::Database)?
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .busy_timeout(busy_timeout)
+        .pragma("cache_size", "-16000");
+    let options = if in_memory {
+        options
+    } else {
+        if let Some(parent) = options.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| Error::Database(sqlx::Error::Io(e)))?;
+        }
+        options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+    };
+    let pool = SqlitePoolOptions::new()
+        // A memory database lives and dies with its one connection.
+        .max_connections(if in_memory {
+            1
+        } else {
+            max_connections.unwrap_or(4)
+        })
+        .min_connections(u32::from(in_memory))
+        .idle_timeout(if in_memory {
+            None
+        } else {
+            Some(Duration::from_secs(600))
+        })
+        .max_lifetime(if in_memory {
+            None
+        } else {
+            Some(Duration::from_secs(1800))
+        })
+        // A local file does not drop connections: testing each one before use only costs time.
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await
+        .map_err(Error::Database)?;
+    Ok(pool)
+}
+
+pub(super) async fn fetch(
+    conn: &mut SqliteConnection,
+    statement: Statement,
+    types: &[ColumnType],
+) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+    let (sql, values) = statement.into_parts();
+    let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|row| decode(row, types)).collect()
+}
+
+pub(super) async fn execute(
+    conn: &mut SqliteConnection,
+    statement: Statement,
+) -> Result<u64, sqlx::Error> {
+    let (sql, values) = statement.into_parts();
+    let result = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected())
+}
+
+fn decode(row: &SqliteRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
+    // Unchecked reads: SQLite converts between storage classes itself, and a table memtable did
+    // not create may hold, say, integers in a TEXT column.
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| {
+            Ok(match ty {
+                ColumnType::Text => row
+                    .try_get_unchecked::<Option<String>, _>(i)?
+                    .map(Value::Text),
+                ColumnType::Integer | ColumnType::Bigint => row
+                    .try_get_unchecked::<Option<i64>, _>(i)?
+                    .map(Value::Integer),
+                ColumnType::Real => row.try_get_unchecked::<Option<f64>, _>(i)?.map(Value::Real),
+                ColumnType::Blob => row
+                    .try_get_unchecked::<Option<Vec<u8>>, _>(i)?
+                    .map(Value::Blob),
+                ColumnType::Boolean => row
+                    .try_get_unchecked::<Option<i64>, _>(i)?
+                    .map(|b| Value::Bool(b != 0)),
+                ColumnType::Json => row.try_get_unchecked::<Option<String>, _>(i)?.map(|text| {
+                    // Text that is not JSON (written by something else) is read as a JSON string.
+                    Value::Json(
+                        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+                    )
+                }),
+            }
+            .unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+/// Turns a database error into the memtable error it stands for, if it is one.
+pub(super) fn classify(
+    error: &dyn DatabaseError,
+    table: &str,
+    schema: Option<&TableSchema>,
+) -> Option<Error> {
+    let message = error.message();
+    if message.starts_with("no such table") {
+        return Some(Error::TableNotFound {
+            table: table.to_owned(),
+        });
+    }
+    let kind = match error.kind() {
+        ErrorKind::UniqueViolation if error.code().as_deref() == Some(PRIMARY_KEY_CODE) => {
+            ConstraintKind::PrimaryKey
+        }
+        ErrorKind::UniqueViolation => ConstraintKind::Unique,
+        ErrorKind::NotNullViolation => ConstraintKind::NotNull,
+        ErrorKind::CheckViolation => ConstraintKind::Check,
+        ErrorKind::ForeignKeyViolation => ConstraintKind::ForeignKey,
+        _ => return None,
+    };
+    // "UNIQUE constraint failed: t.a, t.b", "NOT NULL constraint failed: t.c",
+    // "CHECK constraint failed: name", "FOREIGN KEY constraint failed".
+    let detail = message.split_once(": ").map(|(_, rest)| rest);
+    let (mut failed_table, mut column, mut constraint) = (None, None, None);
+    match (kind, detail) {
+        (ConstraintKind::Check, Some(name)) => constraint = Some(name.to_owned()),
+        (_, Some(columns)) => {
+            let names: Vec<&str> = columns
+                .split(", ")
+                .map(|qualified| {
+                    let (t, c) = qualified.split_once('.').unwrap_or(("", qualified));
+                    if !t.is_empty() {
+                        failed_table = Some(t.to_owned());
+                    }
+                    c
+                })
+                .collect();
+            column = Some(names.join(", "));
+            constraint = schema.and_then(|s| index_named_by_columns(s, &names));
+        }
+        _ => {}
+    }
+    Some(Error::ConstraintViolation {
+        kind,
+        table: failed_table.or_else(|| Some(table.to_owned())),
+        column,
+        constraint,
+        message: message.to_owned(),
+    })
+}
+
+fn index_named_by_columns(schema: &TableSchema, columns: &[&str]) -> Option<String> {
+    schema
+        .indexes
+        .iter()
+        .find(|i| {
+            i.unique
+                && i.columns
+                    .iter()
+                    .map(String::as_str)
+                    .eq(columns.iter().copied())
+        })
+        .map(|i| i.name.clone())
+}
+
+/// The schema of `table` as SQLite declares it, or `None` when there is no such table.
+pub(super) async fn introspect(
+    conn: &mut SqliteConnection,
+    table: &str,
+) -> Result<Option<TableSchema>> {
+    let types = [
+        ColumnType::Text,
+        ColumnType::Text,
+        ColumnType::Bigint,
+        ColumnType::Bigint,
+    ];
+    let rows = fetch(conn, SqliteDialect::table_info(table), &types)
+        .await
+        .map_err(Error::Database)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let columns = rows
+        .into_iter()
+        .map(|row| {
+            let text = |i: usize| {
+                row.get(i)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let number = |i: usize| row.get(i).and_then(Value::as_i64).unwrap_or_default();
+            let mut column = Column::new(text(0), affinity(&text(1)));
+            if number(3) > 0 {
+                column = column.with(Constraint::PrimaryKey);
+            } else if number(2) != 0 {
+                column = column.with(Constraint::NotNull);
+            }
+            column
+        })
+        .collect();
+    Ok(Some(TableSchema::new(table, columns)))
+}
+
+/// The logical type of a declared SQLite type, by SQLite's own affinity rules (with `BOOL` and
+/// `JSON` recognised first).
+fn affinity(declared: &str) -> ColumnType {
+    let upper = declared.to_ascii_uppercase();
+    if upper.contains("BOOL") {
+        ColumnType::Boolean
+    } else if upper.contains("JSON") {
+        ColumnType::Json
+    } else if upper.contains("INT") {
+        ColumnType::Bigint
+    } else if upper.contains("CHAR") || upper.contains("CLOB") || upper.contains("TEXT") {
+        ColumnType::Text
+    } else if upper.is_empty() || upper.contains("BLOB") {
+        ColumnType::Blob
+    } else {
+        ColumnType::Real
+    }
+}

@@ -1,0 +1,611 @@
+//! The seven table operations, the catalog and the error taxonomy, on a SQLite file and on
+//! PostgreSQL: every test body runs on both.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use memtable::{
+    Column, ColumnType, ConstraintKind, Error, Filter, IdentifierKind, OrderBy, QueryOptions,
+    Record, SchemaProblem, Store, TableSchema, Value,
+};
+use memtable_tests::both_backends;
+use serde_json::json;
+
+fn oauth_tokens() -> TableSchema {
+    TableSchema::from_json(json!({
+        "name": "oauth_tokens",
+        "columns": [
+            { "name": "id", "type": "text", "constraints": ["primary_key"] },
+            { "name": "user_id", "type": "text", "constraints": ["not_null"] },
+            { "name": "provider", "type": "text", "constraints": ["not_null"] },
+            { "name": "access_token", "type": "text", "constraints": ["not_null"] },
+            { "name": "refresh_token", "type": "text" },
+            { "name": "expires_at", "type": "bigint" },
+            { "name": "token_data", "type": "json" },
+            { "name": "created_at", "type": "bigint", "constraints": ["not_null"] }
+        ],
+        "indexes": [ { "name": "idx_user_provider", "columns": ["user_id", "provider"], "unique": true } ]
+    }))
+    .unwrap()
+}
+
+/// Every logical type, an auto-increment key, and reserved words as column names.
+fn every_type() -> TableSchema {
+    TableSchema::from_json(json!({
+        "name": "every_type",
+        "columns": [
+            { "name": "id", "type": "integer", "constraints": ["primary_key", "auto_increment"] },
+            { "name": "order", "type": "text" },
+            { "name": "select", "type": "integer" },
+            { "name": "big", "type": "bigint" },
+            { "name": "ratio", "type": "real" },
+            { "name": "raw", "type": "blob" },
+            { "name": "doc", "type": "json" },
+            { "name": "flag", "type": "boolean" }
+        ]
+    }))
+    .unwrap()
+}
+
+fn token(user: &str, provider: &str, created_at: i64) -> Record {
+    Record::new()
+        .with("user_id", user)
+        .with("provider", provider)
+        .with("access_token", format!("at-{user}-{provider}"))
+        .with("created_at", created_at)
+}
+
+async fn all_rows(store: &Store, table: &str) -> Vec<Record> {
+    store
+        .query_table(table, &QueryOptions::new().order_by(OrderBy::asc("id")))
+        .await
+        .unwrap()
+}
+
+both_backends! {
+    async fn create_table_is_idempotent_and_strict(db, store) {
+        let schema = oauth_tokens();
+        assert!(!store.table_exists("oauth_tokens").await.unwrap());
+        store.create_table(&schema).await.unwrap();
+        store.create_table(&schema).await.unwrap();
+        assert!(store.table_exists("oauth_tokens").await.unwrap());
+
+        // A second process (a new store) sees the same table and the same rule.
+        let other = db.connect().await;
+        other.create_table(&schema).await.unwrap();
+        let mut changed = schema.clone();
+        changed.columns[5].column_type = ColumnType::Integer;
+        match other.create_table(&changed).await {
+            Err(Error::SchemaMismatch { table, difference }) => {
+                assert_eq!(table, "oauth_tokens");
+                assert!(difference.contains("expires_at"), "{difference}");
+            }
+            other => panic!("expected SchemaMismatch, got {other:?}"),
+        }
+        assert_eq!(store.list_tables().await.unwrap(), vec!["oauth_tokens".to_owned()]);
+        assert_eq!(other.table_schema("oauth_tokens").await.unwrap(), schema);
+    }
+
+    async fn table_exists_refuses_invalid_names(db, store) {
+        assert!(!store.table_exists("nope").await.unwrap());
+        assert!(matches!(
+            store.table_exists("x; DROP TABLE y").await,
+            Err(Error::InvalidIdentifier { kind: IdentifierKind::Table, .. })
+        ));
+        assert!(store.table_exists("_memtable_catalog").await.unwrap());
+    }
+
+    async fn drop_table_removes_table_and_catalog_entry(db, store) {
+        store.create_table(&oauth_tokens()).await.unwrap();
+        store.insert_into_table("oauth_tokens", token("u1", "github", 1)).await.unwrap();
+        store.drop_table("oauth_tokens").await.unwrap();
+        assert!(!store.table_exists("oauth_tokens").await.unwrap());
+        assert!(store.list_tables().await.unwrap().is_empty());
+        assert!(matches!(
+            store.drop_table("oauth_tokens").await,
+            Err(Error::TableNotFound { ref table }) if table == "oauth_tokens"
+        ));
+        assert!(matches!(
+            store.query_table("oauth_tokens", &QueryOptions::new()).await,
+            Err(Error::TableNotFound { .. })
+        ));
+        // Created again, with another schema, after the drop.
+        let mut other = oauth_tokens();
+        other.columns.pop();
+        store.create_table(&other).await.unwrap();
+        assert_eq!(db.connect().await.table_schema("oauth_tokens").await.unwrap(), other);
+    }
+
+    async fn protected_tables_are_read_only(db, store) {
+        let mut memories = oauth_tokens();
+        memories.name = "memories".into();
+        for result in [
+            store.create_table(&memories).await,
+            store.drop_table("memories").await,
+            store.drop_table("_memtable_catalog").await,
+            store.insert_into_table("_memtable_catalog", Record::new().with("table_name", "x")).await.map(drop),
+            store.update_table_record("sandbox", "1", Record::new().with("a", 1)).await,
+            store.delete_from_table("_memtable_catalog", "x").await,
+        ] {
+            assert!(matches!(result, Err(Error::ProtectedTable { .. })), "{result:?}");
+        }
+        // Reads are allowed.
+        store.create_table(&oauth_tokens()).await.unwrap();
+        let catalog = store.query_table("_memtable_catalog", &QueryOptions::new()).await.unwrap();
+        assert_eq!(catalog.len(), 1);
+        assert_eq!(catalog[0].get("table_name"), Some(&Value::Text("oauth_tokens".into())));
+    }
+
+    async fn insert_returns_the_id_by_the_id_rules(db, store) {
+        store.create_table(&oauth_tokens()).await.unwrap();
+        store.create_table(&every_type()).await.unwrap();
+
+        // Given key.
+        let given = store
+            .insert_into_table("oauth_tokens", token("u1", "github", 1).with("id", "tok-1"))
+            .await
+            .unwrap();
+        assert_eq!(given, "tok-1");
+        // Text key, none given: a UUID v7.
+        let generated = store.insert_into_table("oauth_tokens", token("u2", "github", 2)).await.unwrap();
+        let uuid = uuid::Uuid::parse_str(&generated).unwrap();
+        assert_eq!(uuid.get_version_num(), 7);
+        // auto_increment: the database's, in decimal.
+        let first = store.insert_into_table("every_type", Record::new().with("order", "a")).await.unwrap();
+        let second = store.insert_into_table("every_type", Record::new()).await.unwrap();
+        assert_eq!(first, "1");
+        assert_eq!(second, "2");
+        // A value for an auto_increment key is refused.
+        assert!(matches!(
+            store.insert_into_table("every_type", Record::new().with("id", 9)).await,
+            Err(Error::InvalidRecord { .. })
+        ));
+    }
+
+    async fn update_by_id(db, store) {
+        store.create_table(&oauth_tokens()).await.unwrap();
+        store.create_table(&every_type()).await.unwrap();
+        let id = store.insert_into_table("oauth_tokens", token("u1", "github", 1)).await.unwrap();
+        store
+            .update_table_record("oauth_tokens", &id, Record::new().with("access_token", "new").with("expires_at", 99))
+            .await
+            .unwrap();
+        let rows = all_rows(&store, "oauth_tokens").await;
+        assert_eq!(rows[0].get("access_token"), Some(&Value::Text("new".into())));
+        assert_eq!(rows[0].get("expires_at"), Some(&Value::Integer(99)));
+
+        assert!(matches!(
+            store.update_table_record("oauth_tokens", "missing", Record::new().with("access_token", "x")).await,
+            Err(Error::RecordNotFound { ref table, ref id }) if table == "oauth_tokens" && id == "missing"
+        ));
+        assert!(matches!(
+            store.update_table_record("oauth_tokens", &id, Record::new()).await,
+            Err(Error::InvalidRecord { .. })
+        ));
+        let auto = store.insert_into_table("every_type", Record::new()).await.unwrap();
+        assert!(matches!(
+            store.update_table_record("every_type", &auto, Record::new().with("id", 5)).await,
+            Err(Error::InvalidRecord { .. })
+        ));
+        assert!(matches!(
+            store.update_table_record("every_type", "not-a-number", Record::new().with("order", "x")).await,
+            Err(Error::TypeMismatch { ref column, .. }) if column == "id"
+        ));
+    }
+
+    async fn delete_by_id(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        let id = store.insert_into_table("every_type", Record::new().with("order", "x")).await.unwrap();
+        store.delete_from_table("every_type", &id).await.unwrap();
+        assert!(all_rows(&store, "every_type").await.is_empty());
+        assert!(matches!(
+            store.delete_from_table("every_type", &id).await,
+            Err(Error::RecordNotFound { .. })
+        ));
+    }
+
+    async fn query_where_order_limit_offset(db, store) {
+        store.create_table(&oauth_tokens()).await.unwrap();
+        for (i, (user, provider)) in [("u1", "github"), ("u1", "google"), ("u2", "github"), ("u3", "gitlab")]
+            .into_iter()
+            .enumerate()
+        {
+            let mut record = token(user, provider, i as i64).with("id", format!("t{i}"));
+            if user != "u3" {
+                record.insert("expires_at", 1000 + i as i64);
+            }
+            store.insert_into_table("oauth_tokens", record).await.unwrap();
+        }
+        let ids = |rows: Vec<Record>| -> Vec<String> {
+            rows.iter().map(|r| r.get("id").and_then(Value::as_str).unwrap().to_owned()).collect()
+        };
+        let run = |options: QueryOptions| {
+            let store = store.clone();
+            async move { ids(store.query_table("oauth_tokens", &options).await.unwrap()) }
+        };
+        let by_id = || QueryOptions::new().order_by(OrderBy::asc("id"));
+
+        assert_eq!(run(by_id()).await, ["t0", "t1", "t2", "t3"]);
+        assert_eq!(run(by_id().filter(Filter::eq("user_id", "u1"))).await, ["t0", "t1"]);
+        assert_eq!(run(by_id().filter(Filter::eq("expires_at", Value::Null))).await, ["t3"]);
+        assert_eq!(run(by_id().filter(Filter::ne("expires_at", Value::Null))).await, ["t0", "t1", "t2"]);
+        assert_eq!(run(by_id().filter(Filter::gte("expires_at", 1001)).filter(Filter::lt("expires_at", 1002))).await, ["t1"]);
+        assert_eq!(run(by_id().filter(Filter::is_in("provider", ["gitlab", "google"]))).await, ["t1", "t3"]);
+        assert_eq!(run(by_id().filter(Filter::not_in("provider", ["github"]))).await, ["t1", "t3"]);
+        assert!(run(by_id().filter(Filter::is_in("provider", Vec::<String>::new()))).await.is_empty());
+        assert_eq!(run(by_id().filter(Filter::like("provider", "git%"))).await, ["t0", "t2", "t3"]);
+        assert_eq!(run(QueryOptions::new().order_by(OrderBy::desc("created_at"))).await, ["t3", "t2", "t1", "t0"]);
+        assert_eq!(run(by_id().limit(2)).await, ["t0", "t1"]);
+        assert_eq!(run(by_id().offset(3)).await, ["t3"]);
+        assert_eq!(run(by_id().limit(1).offset(1)).await, ["t1"]);
+        assert!(run(by_id().offset(10)).await.is_empty());
+        assert_eq!(
+            run(QueryOptions::new().order_by(OrderBy::asc("user_id")).order_by(OrderBy::desc("provider"))).await,
+            ["t1", "t0", "t2", "t3"]
+        );
+
+        // The JSON form of the seed.
+        let schema = store.table_schema("oauth_tokens").await.unwrap();
+        let options = QueryOptions::from_json(&schema, &json!({
+            "where": {"user_id": "u1", "expires_at": {"$lt": 1001}},
+            "orderBy": [{"column": "created_at", "direction": "desc"}],
+            "limit": 5
+        }))
+        .unwrap();
+        assert_eq!(run(options).await, ["t0"]);
+    }
+
+    async fn values_round_trip_after_reopening(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        let doc = json!({
+            "nested": {"list": [1, 2.5, null, true, {"deep": ["x"]}]},
+            "unicode": "héllo wörld ✓ 日本語 🎉",
+            "quotes": "it's \"quoted\" \\ back`tick`",
+            "big": 9007199254740993_i64
+        });
+        let big = (1_i64 << 53) + 1;
+        let raw: Vec<u8> = (0..=255).collect();
+        let id = store
+            .insert_into_table(
+                "every_type",
+                Record::new()
+                    .with("order", "o")
+                    .with("select", i32::MIN)
+                    .with("big", big)
+                    .with("ratio", 0.1)
+                    .with("raw", raw.clone())
+                    .with("doc", doc.clone())
+                    .with("flag", true),
+            )
+            .await
+            .unwrap();
+        store.insert_into_table("every_type", Record::new().with("flag", false).with("big", i64::MIN)).await.unwrap();
+        store.close().await;
+
+        let reopened = db.connect().await;
+        let rows = all_rows(&reopened, "every_type").await;
+        assert_eq!(rows.len(), 2);
+        let row = &rows[0];
+        assert_eq!(row.get("id"), Some(&Value::Integer(id.parse().unwrap())));
+        assert_eq!(row.get("order"), Some(&Value::Text("o".into())));
+        assert_eq!(row.get("select"), Some(&Value::Integer(i32::MIN.into())));
+        assert_eq!(row.get("big"), Some(&Value::Integer(big)));
+        assert_eq!(row.get("ratio"), Some(&Value::Real(0.1)));
+        assert_eq!(row.get("raw"), Some(&Value::Blob(raw)));
+        assert_eq!(row.get("doc"), Some(&Value::Json(doc.clone())));
+        assert_eq!(row.get("flag"), Some(&Value::Bool(true)));
+        assert_eq!(rows[1].get("flag"), Some(&Value::Bool(false)));
+        assert_eq!(rows[1].get("big"), Some(&Value::Integer(i64::MIN)));
+        assert_eq!(rows[1].get("doc"), Some(&Value::Null));
+        assert_eq!(row.to_json()["doc"], doc);
+        assert_eq!(row.to_json()["flag"], json!(true));
+
+        // Equality on a json column and on a boolean column.
+        let found = reopened
+            .query_table("every_type", &QueryOptions::new().filter(Filter::eq("doc", doc)))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        let found = reopened
+            .query_table("every_type", &QueryOptions::new().filter(Filter::eq("flag", false)))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+    }
+
+    async fn mixed_case_table_and_reserved_word_columns(db, store) {
+        let schema = TableSchema::from_json(json!({
+            "name": "OAuthTokens",
+            "columns": [
+                { "name": "Id", "type": "text", "constraints": ["primary_key"] },
+                { "name": "group", "type": "text" },
+                { "name": "from", "type": "integer" }
+            ],
+            "indexes": [ { "name": "Idx_Group", "columns": ["group", "from"] } ]
+        }))
+        .unwrap();
+        store.create_table(&schema).await.unwrap();
+        assert!(store.table_exists("OAuthTokens").await.unwrap());
+        let id = store
+            .insert_into_table("OAuthTokens", Record::new().with("group", "g").with("from", 3))
+            .await
+            .unwrap();
+        store.update_table_record("OAuthTokens", &id, Record::new().with("from", 4)).await.unwrap();
+        let rows = store
+            .query_table("OAuthTokens", &QueryOptions::new().filter(Filter::eq("group", "g")).order_by(OrderBy::desc("from")))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get("from"), Some(&Value::Integer(4)));
+        assert_eq!(db.connect().await.table_schema("OAuthTokens").await.unwrap(), schema);
+        store.delete_from_table("OAuthTokens", &id).await.unwrap();
+        store.drop_table("OAuthTokens").await.unwrap();
+    }
+
+    async fn sql_metacharacters_in_values_are_stored_verbatim(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        let nasty = [
+            "'; DROP TABLE every_type; --",
+            "\" OR 1=1 --",
+            "Robert'); DELETE FROM _memtable_catalog;--",
+            "$1 ? ?1 :name @p1",
+            "back\\slash\\' and `tick`",
+            "line\nbreak\r\ttab",
+            "%_ wildcard",
+            "\u{202e}right-to-left\u{200f}",
+        ];
+        for (i, text) in nasty.iter().enumerate() {
+            let id = store
+                .insert_into_table("every_type", Record::new().with("order", *text).with("doc", json!({"k": text})))
+                .await
+                .unwrap();
+            assert_eq!(id, (i + 1).to_string());
+            let found = store
+                .query_table("every_type", &QueryOptions::new().filter(Filter::eq("order", *text)))
+                .await
+                .unwrap();
+            assert_eq!(found.len(), 1, "{text:?}");
+            assert_eq!(found[0].get("order"), Some(&Value::Text((*text).to_owned())));
+        }
+        assert_eq!(all_rows(&store, "every_type").await.len(), nasty.len());
+        assert_eq!(store.list_tables().await.unwrap(), vec!["every_type".to_owned()]);
+    }
+
+    async fn injection_through_identifiers_is_refused_before_sql(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        let evil_table = "every_type\"; DROP TABLE every_type; --";
+        assert!(matches!(store.query_table(evil_table, &QueryOptions::new()).await, Err(Error::InvalidIdentifier { .. })));
+        assert!(matches!(store.insert_into_table(evil_table, Record::new()).await, Err(Error::InvalidIdentifier { .. })));
+        assert!(matches!(store.drop_table(evil_table).await, Err(Error::InvalidIdentifier { .. })));
+        assert!(matches!(store.delete_from_table(evil_table, "1").await, Err(Error::InvalidIdentifier { .. })));
+        assert!(matches!(
+            store.insert_into_table("every_type", Record::new().with("order\" TEXT); DROP TABLE every_type; --", "x")).await,
+            Err(Error::UnknownColumn { .. })
+        ));
+        assert!(matches!(
+            store.query_table("every_type", &QueryOptions::new().filter(Filter::eq("1=1 OR order", "x"))).await,
+            Err(Error::UnknownColumn { .. })
+        ));
+        assert!(matches!(
+            store.query_table("every_type", &QueryOptions::new().order_by(OrderBy::asc("id; DROP TABLE every_type"))).await,
+            Err(Error::UnknownColumn { .. })
+        ));
+        let schema = store.table_schema("every_type").await.unwrap();
+        assert!(matches!(
+            QueryOptions::from_json(&schema, &json!({"orderBy": [{"column": "id", "direction": "asc; DROP TABLE every_type"}]})),
+            Err(Error::InvalidQuery { .. })
+        ));
+        let bad_schema = TableSchema::new("t", vec![Column::new("a\"b", ColumnType::Text)]);
+        assert!(matches!(store.create_table(&bad_schema).await, Err(Error::InvalidIdentifier { .. })));
+        assert!(store.table_exists("every_type").await.unwrap());
+        assert_eq!(store.list_tables().await.unwrap(), vec!["every_type".to_owned()]);
+    }
+
+    async fn constraint_violations_are_classified(db, store) {
+        store.create_table(&oauth_tokens()).await.unwrap();
+        store.insert_into_table("oauth_tokens", token("u1", "github", 1).with("id", "a")).await.unwrap();
+
+        match store.insert_into_table("oauth_tokens", token("u9", "x", 1).with("id", "a")).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::PrimaryKey, table, column, .. }) => {
+                assert_eq!(table.as_deref(), Some("oauth_tokens"));
+                assert_eq!(column.as_deref(), Some("id"));
+            }
+            other => panic!("expected a primary key violation, got {other:?}"),
+        }
+        match store.insert_into_table("oauth_tokens", token("u1", "github", 2)).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::Unique, table, column, constraint, .. }) => {
+                assert_eq!(table.as_deref(), Some("oauth_tokens"));
+                assert_eq!(column.as_deref(), Some("user_id, provider"));
+                assert_eq!(constraint.as_deref(), Some("idx_user_provider"));
+            }
+            other => panic!("expected a unique violation, got {other:?}"),
+        }
+        match store.insert_into_table("oauth_tokens", Record::new().with("user_id", "u5").with("provider", "p").with("created_at", 1)).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::NotNull, column, .. }) => {
+                assert_eq!(column.as_deref(), Some("access_token"));
+            }
+            other => panic!("expected a not-null violation, got {other:?}"),
+        }
+        match store.update_table_record("oauth_tokens", "a", Record::new().with("user_id", Value::Null)).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::NotNull, .. }) => {}
+            other => panic!("expected a not-null violation, got {other:?}"),
+        }
+        let error = store.insert_into_table("oauth_tokens", token("u1", "github", 2)).await.unwrap_err();
+        assert!(!error.is_transient());
+        assert_eq!(all_rows(&store, "oauth_tokens").await.len(), 1);
+    }
+
+    async fn request_errors_name_what_is_wrong(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        assert!(matches!(
+            store.insert_into_table("every_type", Record::new().with("select", "five")).await,
+            Err(Error::TypeMismatch { ref table, ref column, expected: ColumnType::Integer, .. })
+                if table == "every_type" && column == "select"
+        ));
+        assert!(matches!(
+            store.insert_into_table("every_type", Record::new().with("select", 1_i64 << 40)).await,
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert!(matches!(
+            store.insert_into_table("every_type", Record::new().with("flag", 1.5)).await,
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert!(matches!(
+            store.insert_into_table("every_type", Record::new().with("nope", 1)).await,
+            Err(Error::UnknownColumn { ref column, .. }) if column == "nope"
+        ));
+        assert!(matches!(
+            store.insert_into_table("missing_table", Record::new()).await,
+            Err(Error::TableNotFound { ref table }) if table == "missing_table"
+        ));
+        assert!(matches!(
+            store.create_table(&TableSchema::new("t", vec![Column::new("a", ColumnType::Text)])).await,
+            Err(Error::InvalidSchema { problem: SchemaProblem::NoPrimaryKey, .. })
+        ));
+        assert!(matches!(
+            store.query_table("every_type", &QueryOptions::new().filter(Filter::like("select", "1%"))).await,
+            Err(Error::InvalidQuery { .. })
+        ));
+        assert!(all_rows(&store, "every_type").await.is_empty());
+    }
+}
+
+mod foreign_tables {
+    use super::*;
+    use memtable_tests::fixture::TestDb;
+    use sqlx::{AssertSqlSafe, Connection as _};
+
+    /// A table memtable did not create is usable, typed from the database's own catalog.
+    async fn check(db: TestDb, ddl: &str) {
+        match db.backend {
+            "sqlite" => {
+                let mut conn = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", db.url))
+                    .await
+                    .unwrap();
+                sqlx::query(AssertSqlSafe(ddl))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                sqlx::query(AssertSqlSafe(ddl))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+        let store = db.connect().await;
+        let schema = store.table_schema("legacy").await.unwrap();
+        assert_eq!(schema.primary_key().unwrap().name, "id");
+        assert!(store.list_tables().await.unwrap().is_empty());
+        let id = store
+            .insert_into_table(
+                "legacy",
+                Record::new()
+                    .with("id", 7)
+                    .with("name", "n")
+                    .with("score", 1.5),
+            )
+            .await
+            .unwrap();
+        assert_eq!(id, "7");
+        let rows = store
+            .query_table("legacy", &QueryOptions::new())
+            .await
+            .unwrap();
+        assert_eq!(rows[0].get("name"), Some(&Value::Text("n".into())));
+        assert_eq!(rows[0].get("score"), Some(&Value::Real(1.5)));
+        store.delete_from_table("legacy", "7").await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        check(
+            TestDb::sqlite("foreign"),
+            "CREATE TABLE legacy (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL, score DOUBLE)",
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(db) = TestDb::postgres("foreign").await else {
+            return;
+        };
+        check(db, "CREATE TABLE legacy (id BIGINT PRIMARY KEY, name VARCHAR(20) NOT NULL, score DOUBLE PRECISION)").await;
+    }
+}
+
+/// Eight tasks writing to one SQLite file at once: no error, no lost row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_on_one_sqlite_file() {
+    let db = memtable_tests::fixture::TestDb::sqlite("concurrent");
+    let store = db.connect().await;
+    store.create_table(&every_type()).await.unwrap();
+    let mut tasks = Vec::new();
+    for task in 0..8 {
+        // Half share the store's pool, half open stores of their own, as separate plugins would.
+        let store = if task % 2 == 0 {
+            store.clone()
+        } else {
+            db.connect().await
+        };
+        tasks.push(tokio::spawn(async move {
+            for i in 0..500 {
+                store
+                    .insert_into_table(
+                        "every_type",
+                        Record::new().with("select", task).with("big", i),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let rows = all_rows(&store, "every_type").await;
+    assert_eq!(rows.len(), 4000);
+    for task in 0..8 {
+        let count = rows
+            .iter()
+            .filter(|r| r.get("select") == Some(&Value::Integer(task)))
+            .count();
+        assert_eq!(count, 500, "task {task}");
+    }
+}
+
+/// `sqlite::memory:` works and keeps its data across operations.
+#[tokio::test]
+async fn sqlite_in_memory() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    store.create_table(&every_type()).await.unwrap();
+    store
+        .insert_into_table("every_type", Record::new().with("order", "x"))
+        .await
+        .unwrap();
+    assert_eq!(all_rows(&store, "every_type").await.len(), 1);
+}
+
+/// A SQLite URL whose directories do not exist yet.
+#[tokio::test]
+async fn sqlite_file_and_directories_are_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/c/store.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.create_table(&every_type()).await.unwrap();
+    assert!(path.exists());
+}
+
+/// A server that does not answer is a connection error, and a transient one.
+#[tokio::test]
+async fn unreachable_postgres_is_a_transient_error() {
+    let error = Store::builder("postgres://nobody@127.0.0.1:1/none")
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Database(_)), "{error:?}");
+    assert!(error.is_transient(), "{error:?}");
+}
