@@ -1,5 +1,10 @@
 //! One isolated database per test, on either backend, and the macro that runs a test body on
 //! both.
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test fixtures fail loudly"
+)]
 
 use std::str::FromStr as _;
 
@@ -23,7 +28,6 @@ impl TestDb {
     ///
     /// # Panics
     /// When no temporary directory can be made.
-    #[allow(clippy::expect_used, reason = "test fixture")]
     pub fn sqlite(test: &str) -> TestDb {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = crate::sqlite_url(&dir, test);
@@ -38,7 +42,6 @@ impl TestDb {
     ///
     /// # Panics
     /// When the server cannot be reached or the schema cannot be made.
-    #[allow(clippy::expect_used, reason = "test fixture")]
     pub async fn postgres(test: &str) -> Option<TestDb> {
         let base = postgres_url()?;
         let schema = unique_name(&format!("t_{}", &test[..test.len().min(20)]));
@@ -63,7 +66,6 @@ impl TestDb {
     ///
     /// # Panics
     /// When the store cannot connect.
-    #[allow(clippy::expect_used, reason = "test fixture")]
     pub async fn connect(&self) -> Store {
         Store::connect(&self.url)
             .await
