@@ -59,10 +59,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("table oauth_tokens is ready");
 
     // A previous run that stopped half-way may have left its token behind.
-    if let Some(stale) = find_token(&store, "user123", "github").await? {
-        if let Some(id) = stale.get("id").and_then(Value::as_str) {
-            store.delete_from_table("oauth_tokens", id).await?;
-        }
+    let stale = find_token(&store, "user123", "github").await?;
+    if let Some(id) = stale.as_ref().and_then(|r| r.get("id")).and_then(Value::as_str) {
+        store.delete_from_table("oauth_tokens", id).await?;
     }
 
     let created = now_ms();
