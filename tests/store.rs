@@ -609,3 +609,106 @@ async fn unreachable_postgres_is_a_transient_error() {
     assert!(matches!(error, Error::Database(_)), "{error:?}");
     assert!(error.is_transient(), "{error:?}");
 }
+
+both_backends! {
+    async fn insert_many_is_all_or_nothing(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        store.create_table(&oauth_tokens()).await.unwrap();
+        // More rows than one statement holds, so that several statements share the transaction.
+        let records: Vec<Record> = (0..2500).map(|i| Record::new().with("big", i).with("flag", i % 2 == 0)).collect();
+        let ids = store.insert_many("every_type", records).await.unwrap();
+        assert_eq!(ids.len(), 2500);
+        assert_eq!(ids.first().map(String::as_str), Some("1"));
+        assert_eq!(ids.last().map(String::as_str), Some("2500"));
+        let rows = all_rows(&store, "every_type").await;
+        assert!(rows.iter().zip(&ids).enumerate().all(|(i, (row, id))| {
+            row.get("id").map(Value::to_id).as_deref() == Some(id.as_str()) && row.get("big") == Some(&Value::Integer(i as i64))
+        }));
+
+        // Text keys: given ones kept, missing ones generated, in order.
+        let ids = store
+            .insert_many("oauth_tokens", vec![token("a", "p", 1).with("id", "given"), token("b", "p", 2)])
+            .await
+            .unwrap();
+        assert_eq!(ids[0], "given");
+        assert_eq!(uuid::Uuid::parse_str(&ids[1]).unwrap().get_version_num(), 7);
+
+        // A duplicate in the middle of a batch: nothing of the batch is written.
+        let batch: Vec<Record> = (0..600)
+            .map(|i| token(&format!("u{i}"), if i == 599 { "p" } else { "q" }, i).with("id", if i == 599 { "given".to_owned() } else { format!("n{i}") }))
+            .collect();
+        assert!(matches!(
+            store.insert_many("oauth_tokens", batch).await,
+            Err(Error::ConstraintViolation { kind: ConstraintKind::PrimaryKey, .. })
+        ));
+        assert_eq!(store.count("oauth_tokens", None).await.unwrap(), 2);
+        assert!(store.insert_many("oauth_tokens", Vec::new()).await.unwrap().is_empty());
+    }
+
+    async fn upsert_inserts_or_updates_atomically(db, store) {
+        store.create_table(&oauth_tokens()).await.unwrap();
+        // No key given: the conflict is on the unique index (user_id, provider).
+        let first = store.upsert("oauth_tokens", token("u1", "github", 1)).await.unwrap();
+        let again = store
+            .upsert("oauth_tokens", token("u1", "github", 2).with("access_token", "refreshed"))
+            .await
+            .unwrap();
+        assert_eq!(first, again, "the existing row keeps its id");
+        let rows = all_rows(&store, "oauth_tokens").await;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get("access_token"), Some(&Value::Text("refreshed".into())));
+        assert_eq!(rows[0].get("created_at"), Some(&Value::Integer(2)));
+        // Key given: the conflict is on the key.
+        let by_key = store
+            .upsert("oauth_tokens", token("u1", "github", 3).with("id", first.as_str()).with("expires_at", 7))
+            .await
+            .unwrap();
+        assert_eq!(by_key, first);
+        assert_eq!(all_rows(&store, "oauth_tokens").await[0].get("expires_at"), Some(&Value::Integer(7)));
+        // Explicit target.
+        let other = store
+            .upsert_on("oauth_tokens", token("u2", "github", 4), &["user_id", "provider"])
+            .await
+            .unwrap();
+        assert_ne!(other, first);
+        assert_eq!(store.count("oauth_tokens", None).await.unwrap(), 2);
+        assert!(matches!(
+            store.upsert_on("oauth_tokens", token("u2", "github", 4), &["access_token"]).await,
+            Err(Error::InvalidRecord { .. })
+        ));
+        assert!(matches!(
+            store.upsert("oauth_tokens", Record::new().with("access_token", "x")).await,
+            Err(Error::InvalidRecord { .. })
+        ));
+    }
+
+    async fn count_with_and_without_filter(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        assert_eq!(store.count("every_type", None).await.unwrap(), 0);
+        store
+            .insert_many("every_type", (0..10).map(|i| Record::new().with("big", i)).collect())
+            .await
+            .unwrap();
+        assert_eq!(store.count("every_type", None).await.unwrap(), 10);
+        assert_eq!(store.count("every_type", Some(&Filter::lt("big", 4))).await.unwrap(), 4);
+    }
+
+    async fn owners_are_recorded_in_the_catalog(db, store) {
+        let mut mine = every_type();
+        mine.name = "plugin_x_data".into();
+        store.create_owned_table(&mine, "plugin_x").await.unwrap();
+        store.create_owned_table(&mine, "plugin_x").await.unwrap();
+        store.create_table(&oauth_tokens()).await.unwrap();
+        assert!(matches!(
+            store.create_owned_table(&mine, "plugin_y").await,
+            Err(Error::SchemaMismatch { .. })
+        ));
+        assert!(matches!(store.create_table(&mine).await, Err(Error::SchemaMismatch { .. })));
+        let reopened = db.connect().await;
+        assert_eq!(reopened.table_owner("plugin_x_data").await.unwrap().as_deref(), Some("plugin_x"));
+        assert_eq!(reopened.table_owner("oauth_tokens").await.unwrap(), None);
+        assert_eq!(reopened.list_owned_tables("plugin_x").await.unwrap(), vec!["plugin_x_data".to_owned()]);
+        assert!(reopened.list_owned_tables("plugin_y").await.unwrap().is_empty());
+        assert_eq!(reopened.list_tables().await.unwrap(), vec!["oauth_tokens".to_owned(), "plugin_x_data".to_owned()]);
+    }
+}

@@ -220,7 +220,8 @@ impl<'a> Rows<'a> {
             let updated: Vec<_> = self
                 .columns
                 .iter()
-                .filter(|c| !conflict.contains(&c.name.as_str()))
+                // The key identifies the row: an upsert never rewrites it.
+                .filter(|c| !conflict.contains(&c.name.as_str()) && !c.is_primary_key())
                 .map(|c| ident(&c.name))
                 .collect();
             if updated.is_empty() {

@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::cache::Table;
 use crate::error::{Error, Result, SchemaProblem};
 use crate::query::{Filter, QueryOptions};
 use crate::schema::{CATALOG_TABLE, Column, ColumnType, Constraint, TableSchema};
@@ -44,8 +45,8 @@ pub(crate) fn lookup(table: &str) -> QueryOptions {
     QueryOptions::new().filter(Filter::eq(TABLE_NAME, table))
 }
 
-/// Reads the table schema held in a catalog row.
-pub(crate) fn parse(record: &Record) -> Result<TableSchema> {
+/// Reads the table held in a catalog row.
+pub(crate) fn parse(record: &Record) -> Result<Table> {
     let name = record
         .get(TABLE_NAME)
         .and_then(Value::as_str)
@@ -56,5 +57,7 @@ pub(crate) fn parse(record: &Record) -> Result<TableSchema> {
             SchemaProblem::Malformed("catalog entry has no schema".into()),
         )
     })?;
-    TableSchema::from_json_str(text)
+    let schema = TableSchema::from_json_str(text)?;
+    let owner = record.get(OWNER).and_then(Value::as_str).map(str::to_owned);
+    Ok(Table { schema, owner })
 }

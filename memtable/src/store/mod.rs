@@ -17,20 +17,23 @@
 //! # }).unwrap();
 //! ```
 
+mod cache;
 mod catalog;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod tables;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::Instrument as _;
 
+use self::cache::{SchemaCache, Table};
 use crate::error::{Error, IdentifierKind, Result};
-use crate::query::QueryOptions;
 use crate::schema::{
     CATALOG_TABLE, ColumnType, DEFAULT_PROTECTED_TABLES, TableSchema, validate_identifier,
 };
@@ -49,10 +52,10 @@ struct Inner {
     backend: Backend,
     pool: Pool,
     protected: HashSet<String>,
-    /// The schema of every table seen, kept true on create and drop, so that an operation does
-    /// not ask the database whether its table exists.
-    schemas: RwLock<HashMap<String, Arc<TableSchema>>>,
-    catalog: Arc<TableSchema>,
+    /// Every table seen, kept true on create and drop, so that an operation does not ask the
+    /// database whether its table exists.
+    tables: SchemaCache,
+    catalog: TableSchema,
 }
 
 impl std::fmt::Debug for Store {
@@ -134,17 +137,21 @@ impl StoreBuilder {
         };
         let mut protected: HashSet<String> = self.protected.into_iter().collect();
         protected.insert(CATALOG_TABLE.to_owned());
-        let catalog = Arc::new(catalog::schema());
+        let catalog = catalog::schema();
+        let tables = SchemaCache::default();
+        tables.insert(Table {
+            schema: catalog.clone(),
+            owner: None,
+        });
         let store = Store {
             inner: Arc::new(Inner {
                 backend,
                 pool,
                 protected,
-                schemas: RwLock::new(HashMap::new()),
-                catalog: catalog.clone(),
+                tables,
+                catalog,
             }),
         };
-        store.cache(catalog);
         store.bootstrap_catalog().await?;
         Ok(store)
     }
@@ -201,224 +208,19 @@ impl Store {
         }
     }
 
-    /// Creates a table, its indexes and its catalog entry, atomically.
-    ///
-    /// If the table exists with the same schema this is a no-op; with another schema it is
-    /// [`Error::SchemaMismatch`] naming the difference.
-    pub async fn create_table(&self, schema: &TableSchema) -> Result<()> {
-        self.traced("create_table", &schema.name, async {
-            schema.validate()?;
-            self.check_writable(&schema.name)?;
-            if let Some(existing) = self.cached(&schema.name) {
-                return same_schema(&existing, schema).map(|()| 0);
-            }
-            let statements = self.inner.backend.create_table(schema)?;
-            let entry = catalog::entry(schema, None);
-            let insert_entry = self.inner.backend.insert(&self.inner.catalog, &entry)?;
-            let lookup = self.catalog_lookup(&schema.name)?;
-            let mut tx = self.begin_write().await?;
-            let existing = self.fetch_catalog_entry(&mut tx.db(), lookup).await?;
-            if let Some(existing) = existing {
-                tx.rollback().await;
-                same_schema(&existing, schema)?;
-                self.cache(Arc::new(existing));
-                return Ok(0);
-            }
-            let created = async {
-                for statement in statements {
-                    tx.db().execute(statement).await?;
-                }
-                tx.db().execute(insert_entry).await?;
-                tx.commit().await
-            }
-            .await;
-            match created {
-                Ok(()) => {
-                    self.cache(Arc::new(schema.clone()));
-                    Ok(1)
-                }
-                Err(error) => {
-                    // Another process may have created it meanwhile: compare with what it made.
-                    let lookup = self.catalog_lookup(&schema.name)?;
-                    let mut conn = self.acquire().await?;
-                    match self.fetch_catalog_entry(&mut conn.db(), lookup).await {
-                        Ok(Some(existing)) => {
-                            same_schema(&existing, schema)?;
-                            self.cache(Arc::new(existing));
-                            Ok(0)
-                        }
-                        _ => Err(self.classify(error, &schema.name, Some(schema))),
-                    }
-                }
-            }
-        })
-        .await
-        .map(drop)
-    }
+    // ---- internals shared by the operations ----
 
-    /// Whether `table` exists (whether or not memtable created it). An invalid name is
-    /// [`Error::InvalidIdentifier`], not `false`.
-    pub async fn table_exists(&self, table: &str) -> Result<bool> {
-        self.traced("table_exists", table, async {
-            validate_identifier(IdentifierKind::Table, table)?;
-            let statement = self.inner.backend.table_exists(table)?;
-            let mut conn = self.acquire().await?;
-            let rows = conn
-                .db()
-                .fetch(statement, &[])
-                .await
-                .map_err(|e| self.classify(e, table, None))?;
-            Ok(u64::from(!rows.is_empty()))
-        })
-        .await
-        .map(|found| found > 0)
-    }
-
-    /// Drops a table and its catalog entry, atomically. A protected table is
-    /// [`Error::ProtectedTable`]; a missing one [`Error::TableNotFound`].
-    pub async fn drop_table(&self, table: &str) -> Result<()> {
-        self.traced("drop_table", table, async {
-            validate_identifier(IdentifierKind::Table, table)?;
-            self.check_writable(table)?;
-            let drop = self.inner.backend.drop_table(table)?;
-            let remove_entry = self.catalog_remove(table)?;
-            let mut tx = self.begin_write().await?;
-            let dropped = async {
-                tx.db().execute(drop).await?;
-                tx.db().execute(remove_entry).await?;
-                tx.commit().await
-            }
-            .await;
-            self.forget(table);
-            dropped.map_err(|e| self.classify(e, table, None))?;
-            Ok(1)
-        })
-        .await
-        .map(drop)
-    }
-
-    /// Inserts a record and returns its id: the primary key's value as a string — the one
-    /// given, else the database's for an `auto_increment` key, else a new UUID v7 for a text
-    /// key.
-    pub async fn insert_into_table(&self, table: &str, record: Record) -> Result<String> {
-        let mut id = String::new();
-        self.traced("insert_into_table", table, async {
-            self.check_writable_name(table)?;
-            let mut conn = self.acquire().await?;
-            let schema = self.schema_for(&mut conn, table).await?;
-            let key = schema.require_primary_key()?;
-            let mut record = record;
-            if key.column_type == ColumnType::Text
-                && record.get(&key.name).is_none_or(Value::is_null)
-            {
-                record.insert(key.name.clone(), uuid::Uuid::now_v7().to_string());
-            }
-            let statement = self.inner.backend.insert(&schema, &record)?;
-            let rows = conn
-                .db()
-                .fetch(statement, &[key.column_type])
-                .await
-                .map_err(|e| self.classify(e, table, Some(&schema)))?;
-            id = returned_id(&rows, table)?;
-            Ok(1)
-        })
-        .await?;
-        Ok(id)
-    }
-
-    /// Sets the record's columns on the row whose id is `id`. An unknown id is
-    /// [`Error::RecordNotFound`]; an empty record or a value for an `auto_increment` key is
-    /// [`Error::InvalidRecord`].
-    pub async fn update_table_record(&self, table: &str, id: &str, record: Record) -> Result<()> {
-        self.traced("update_table_record", table, async {
-            self.check_writable_name(table)?;
-            let mut conn = self.acquire().await?;
-            let schema = self.schema_for(&mut conn, table).await?;
-            let key = schema.require_primary_key()?;
-            let id_value = Value::from_id(table, key, id)?;
-            let statement = self.inner.backend.update(&schema, &id_value, &record)?;
-            let affected = conn
-                .db()
-                .execute(statement)
-                .await
-                .map_err(|e| self.classify(e, table, Some(&schema)))?;
-            if affected == 0 {
-                return Err(record_not_found(table, id));
-            }
-            Ok(affected)
-        })
-        .await
-        .map(drop)
-    }
-
-    /// The rows matching `options`, every column decoded as its declared type.
-    pub async fn query_table(&self, table: &str, options: &QueryOptions) -> Result<Vec<Record>> {
-        let mut records = Vec::new();
-        self.traced("query_table", table, async {
-            validate_identifier(IdentifierKind::Table, table)?;
-            let mut conn = self.acquire().await?;
-            let schema = self.schema_for(&mut conn, table).await?;
-            let statement = self.inner.backend.select(&schema, options)?;
-            let types: Vec<ColumnType> = schema.columns.iter().map(|c| c.column_type).collect();
-            let rows = conn
-                .db()
-                .fetch(statement, &types)
-                .await
-                .map_err(|e| self.classify(e, table, Some(&schema)))?;
-            records = rows
-                .into_iter()
-                .map(|row| to_record(&schema, row))
-                .collect();
-            Ok(records.len() as u64)
-        })
-        .await?;
-        Ok(records)
-    }
-
-    /// Deletes the row whose id is `id`; an unknown id is [`Error::RecordNotFound`].
-    pub async fn delete_from_table(&self, table: &str, id: &str) -> Result<()> {
-        self.traced("delete_from_table", table, async {
-            self.check_writable_name(table)?;
-            let mut conn = self.acquire().await?;
-            let schema = self.schema_for(&mut conn, table).await?;
-            let key = schema.require_primary_key()?;
-            let id_value = Value::from_id(table, key, id)?;
-            let statement = self.inner.backend.delete(&schema, &id_value)?;
-            let affected = conn
-                .db()
-                .execute(statement)
-                .await
-                .map_err(|e| self.classify(e, table, Some(&schema)))?;
-            if affected == 0 {
-                return Err(record_not_found(table, id));
-            }
-            Ok(affected)
-        })
-        .await
-        .map(drop)
-    }
-
-    /// The schema of `table`: from the catalog for tables memtable created, else read from the
-    /// database's own catalog. A missing table is [`Error::TableNotFound`].
-    pub async fn table_schema(&self, table: &str) -> Result<TableSchema> {
-        validate_identifier(IdentifierKind::Table, table)?;
-        let mut conn = self.acquire().await?;
-        Ok(self.schema_for(&mut conn, table).await?.as_ref().clone())
-    }
-
-    /// The names of the tables memtable created, in name order (the catalog's content).
-    pub async fn list_tables(&self) -> Result<Vec<String>> {
-        let entries = self.load_catalog().await?;
-        let mut names: Vec<String> = entries.into_iter().map(|schema| schema.name).collect();
-        names.sort();
-        Ok(names)
-    }
-
-    // ---- internals ----
-
-    async fn traced<F>(&self, operation: &'static str, table: &str, work: F) -> Result<u64>
+    /// Runs one operation inside a `tracing` span recording the operation, the table, the rows
+    /// it touched and its duration (never values).
+    async fn traced<T, F>(
+        &self,
+        operation: &'static str,
+        table: &str,
+        work: F,
+        rows: fn(&T) -> u64,
+    ) -> Result<T>
     where
-        F: std::future::Future<Output = Result<u64>>,
+        F: std::future::Future<Output = Result<T>>,
     {
         let span = tracing::debug_span!(
             "memtable",
@@ -431,8 +233,8 @@ impl Store {
         let result = work.instrument(span.clone()).await;
         span.record("duration_us", started.elapsed().as_micros() as u64);
         match &result {
-            Ok(rows) => {
-                span.record("rows", rows);
+            Ok(value) => {
+                span.record("rows", rows(value));
                 tracing::debug!(parent: &span, "ok");
             }
             Err(error) => tracing::debug!(parent: &span, error = %error, "failed"),
@@ -441,42 +243,13 @@ impl Store {
     }
 
     fn check_writable(&self, table: &str) -> Result<()> {
+        validate_identifier(IdentifierKind::Table, table)?;
         if self.is_protected(table) {
             return Err(Error::ProtectedTable {
                 table: table.to_owned(),
             });
         }
         Ok(())
-    }
-
-    fn check_writable_name(&self, table: &str) -> Result<()> {
-        validate_identifier(IdentifierKind::Table, table)?;
-        self.check_writable(table)
-    }
-
-    fn cached(&self, table: &str) -> Option<Arc<TableSchema>> {
-        self.inner
-            .schemas
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(table)
-            .cloned()
-    }
-
-    fn cache(&self, schema: Arc<TableSchema>) {
-        self.inner
-            .schemas
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(schema.name.clone(), schema);
-    }
-
-    fn forget(&self, table: &str) {
-        self.inner
-            .schemas
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(table);
     }
 
     async fn acquire(&self) -> Result<Conn> {
@@ -501,78 +274,63 @@ impl Store {
         .map_err(Error::Database)
     }
 
-    /// The schema of `table`, from the cache, else the catalog, else the database's own
-    /// catalog (for tables memtable did not create).
-    async fn schema_for(&self, conn: &mut Conn, table: &str) -> Result<Arc<TableSchema>> {
-        if let Some(schema) = self.cached(table) {
-            return Ok(schema);
+    /// The table `name`: from the cache, else the catalog, else the database's own catalog
+    /// (for tables memtable did not create). A missing table is [`Error::TableNotFound`].
+    async fn table(&self, db: &mut Db<'_>, name: &str) -> Result<Arc<Table>> {
+        if let Some(table) = self.inner.tables.get(name) {
+            return Ok(table);
         }
-        validate_identifier(IdentifierKind::Table, table)?;
-        let lookup = self.catalog_lookup(table)?;
-        if let Some(schema) = self.fetch_catalog_entry(&mut conn.db(), lookup).await? {
-            let schema = Arc::new(schema);
-            self.cache(schema.clone());
-            return Ok(schema);
+        validate_identifier(IdentifierKind::Table, name)?;
+        if let Some(table) = self.catalog_entry(db, name).await? {
+            return Ok(self.inner.tables.insert(table));
         }
-        match conn.db().introspect(table).await? {
+        match db.introspect(name).await? {
             Some(schema) => {
                 schema.validate()?;
-                let schema = Arc::new(schema);
-                self.cache(schema.clone());
-                Ok(schema)
+                Ok(self.inner.tables.insert(Table {
+                    schema,
+                    owner: None,
+                }))
             }
             None => Err(Error::TableNotFound {
-                table: table.to_owned(),
+                table: name.to_owned(),
             }),
         }
     }
 
-    fn catalog_lookup(&self, table: &str) -> Result<Statement> {
-        self.inner
-            .backend
-            .select(&self.inner.catalog, &catalog::lookup(table))
-    }
-
-    fn catalog_remove(&self, table: &str) -> Result<Statement> {
-        self.inner
-            .backend
-            .delete(&self.inner.catalog, &Value::Text(table.to_owned()))
-    }
-
-    async fn fetch_catalog_entry(
-        &self,
-        db: &mut Db<'_>,
-        lookup: Statement,
-    ) -> Result<Option<TableSchema>> {
-        let types = catalog_types(&self.inner.catalog);
+    /// The catalog's entry for `name`, if memtable created that table.
+    async fn catalog_entry(&self, db: &mut Db<'_>, name: &str) -> Result<Option<Table>> {
+        let catalog = &self.inner.catalog;
+        let lookup = self.inner.backend.select(catalog, &catalog::lookup(name))?;
         let rows = db
-            .fetch(lookup, &types)
-            .await
-            .map_err(|e| self.classify(e, CATALOG_TABLE, None))?;
-        match rows.into_iter().next() {
-            Some(row) => Ok(Some(catalog::parse(&to_record(&self.inner.catalog, row))?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn load_catalog(&self) -> Result<Vec<TableSchema>> {
-        let statement = self
-            .inner
-            .backend
-            .select(&self.inner.catalog, &QueryOptions::new())?;
-        let types = catalog_types(&self.inner.catalog);
-        let mut conn = self.acquire().await?;
-        let rows = conn
-            .db()
-            .fetch(statement, &types)
+            .fetch(lookup, &column_types(catalog))
             .await
             .map_err(|e| self.classify(e, CATALOG_TABLE, None))?;
         rows.into_iter()
-            .map(|row| catalog::parse(&to_record(&self.inner.catalog, row)))
+            .next()
+            .map(|row| catalog::parse(&to_record(catalog, row)))
+            .transpose()
+    }
+
+    /// Every table the catalog lists.
+    async fn load_catalog(&self) -> Result<Vec<Table>> {
+        let catalog = &self.inner.catalog;
+        let statement = self
+            .inner
+            .backend
+            .select(catalog, &crate::query::QueryOptions::new())?;
+        let mut conn = self.acquire().await?;
+        let rows = conn
+            .db()
+            .fetch(statement, &column_types(catalog))
+            .await
+            .map_err(|e| self.classify(e, CATALOG_TABLE, None))?;
+        rows.into_iter()
+            .map(|row| catalog::parse(&to_record(catalog, row)))
             .collect()
     }
 
-    /// Creates the catalog if it is missing and fills the schema cache from it.
+    /// Creates the catalog if it is missing and fills the cache from it.
     async fn bootstrap_catalog(&self) -> Result<()> {
         let statements = self
             .inner
@@ -599,12 +357,14 @@ impl Store {
                 Err(error) => return Err(error),
             }
         }
-        for schema in self.load_catalog().await? {
-            self.cache(Arc::new(schema));
+        for table in self.load_catalog().await? {
+            self.inner.tables.insert(table);
         }
         Ok(())
     }
 
+    /// The memtable error a database error stands for (constraint violations, missing tables),
+    /// else [`Error::Database`].
     fn classify(&self, error: sqlx::Error, table: &str, schema: Option<&TableSchema>) -> Error {
         if let sqlx::Error::Database(db) = &error {
             let classified = match self.inner.backend {
@@ -617,7 +377,8 @@ impl Store {
             };
             if let Some(classified) = classified {
                 if matches!(classified, Error::TableNotFound { .. }) {
-                    self.forget(table);
+                    // Dropped behind this store's back: forget what it knew.
+                    self.inner.tables.remove(table);
                 }
                 return classified;
             }
@@ -626,33 +387,8 @@ impl Store {
     }
 }
 
-fn same_schema(existing: &TableSchema, wanted: &TableSchema) -> Result<()> {
-    match existing.difference(wanted) {
-        None => Ok(()),
-        Some(difference) => Err(Error::SchemaMismatch {
-            table: wanted.name.clone(),
-            difference,
-        }),
-    }
-}
-
-fn record_not_found(table: &str, id: &str) -> Error {
-    Error::RecordNotFound {
-        table: table.to_owned(),
-        id: crate::error::truncate(id),
-    }
-}
-
-fn returned_id(rows: &[Vec<Value>], table: &str) -> Result<String> {
-    rows.first()
-        .and_then(|row| row.first())
-        .filter(|value| !value.is_null())
-        .map(Value::to_id)
-        .ok_or_else(|| Error::invalid_record(table, "the database returned no key for the new row"))
-}
-
-fn catalog_types(catalog: &TableSchema) -> Vec<ColumnType> {
-    catalog.columns.iter().map(|c| c.column_type).collect()
+fn column_types(schema: &TableSchema) -> Vec<ColumnType> {
+    schema.columns.iter().map(|c| c.column_type).collect()
 }
 
 fn to_record(schema: &TableSchema, row: Vec<Value>) -> Record {

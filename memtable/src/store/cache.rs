@@ -1,0 +1,47 @@
+//! The in-memory record of every table a store has seen: its schema and owner.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::schema::TableSchema;
+
+/// A table as the store knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Table {
+    pub(crate) schema: TableSchema,
+    /// The plugin that created it through a scoped API, if any.
+    pub(crate) owner: Option<String>,
+}
+
+/// Table name → table, shared by every clone of a store. Reads vastly outnumber writes (which
+/// happen on create, drop, and the first use of a table), hence the read-write lock.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaCache {
+    tables: RwLock<HashMap<String, Arc<Table>>>,
+}
+
+impl SchemaCache {
+    pub(crate) fn get(&self, name: &str) -> Option<Arc<Table>> {
+        self.tables
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    pub(crate) fn insert(&self, table: Table) -> Arc<Table> {
+        let table = Arc::new(table);
+        self.tables
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(table.schema.name.clone(), table.clone());
+        table
+    }
+
+    pub(crate) fn remove(&self, name: &str) {
+        self.tables
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+}

@@ -1,0 +1,196 @@
+//! Table-level operations: create, exists, drop, and what the store knows of a table.
+
+use super::cache::Table;
+use super::{Store, catalog};
+use crate::error::{Error, IdentifierKind, Result};
+use crate::schema::{TableSchema, validate_identifier};
+
+impl Store {
+    /// Creates a table, its indexes and its catalog entry, atomically.
+    ///
+    /// If the table exists with the same schema this is a no-op; with another schema it is
+    /// [`Error::SchemaMismatch`] naming the difference. A protected name is
+    /// [`Error::ProtectedTable`].
+    pub async fn create_table(&self, schema: &TableSchema) -> Result<()> {
+        self.create_table_as(schema, None).await
+    }
+
+    /// As [`create_table`](Self::create_table), recording `owner` (a plugin's name) as the
+    /// table's owner in the catalog. Creating a table that exists under another owner (or none)
+    /// is [`Error::SchemaMismatch`].
+    pub async fn create_owned_table(&self, schema: &TableSchema, owner: &str) -> Result<()> {
+        self.create_table_as(schema, Some(owner)).await
+    }
+
+    async fn create_table_as(&self, schema: &TableSchema, owner: Option<&str>) -> Result<()> {
+        let wanted = Table {
+            schema: schema.clone(),
+            owner: owner.map(str::to_owned),
+        };
+        let work = async {
+            schema.validate()?;
+            self.check_writable(&schema.name)?;
+            if let Some(existing) = self.inner.tables.get(&schema.name) {
+                return same_table(&existing, &wanted).map(|()| false);
+            }
+            let backend = self.inner.backend;
+            let statements = backend.create_table(schema)?;
+            let insert_entry =
+                backend.insert(&self.inner.catalog, &catalog::entry(schema, owner))?;
+            let mut tx = self.begin_write().await?;
+            if let Some(existing) = self.catalog_entry(&mut tx.db(), &schema.name).await? {
+                tx.rollback().await;
+                same_table(&existing, &wanted)?;
+                self.inner.tables.insert(existing);
+                return Ok(false);
+            }
+            let created = async {
+                for statement in statements {
+                    tx.db().execute(statement).await?;
+                }
+                tx.db().execute(insert_entry).await?;
+                tx.commit().await
+            }
+            .await;
+            match created {
+                Ok(()) => {
+                    self.inner.tables.insert(wanted.clone());
+                    Ok(true)
+                }
+                Err(error) => {
+                    // Another process may have created it meanwhile: compare with what it made.
+                    let mut conn = self.acquire().await?;
+                    match self.catalog_entry(&mut conn.db(), &schema.name).await {
+                        Ok(Some(existing)) => {
+                            same_table(&existing, &wanted)?;
+                            self.inner.tables.insert(existing);
+                            Ok(false)
+                        }
+                        _ => Err(match self.classify(error, &schema.name, Some(schema)) {
+                            Error::Database(error) if is_already_there(&error) => {
+                                Error::SchemaMismatch {
+                                    table: schema.name.clone(),
+                                    difference:
+                                        "a table of that name exists that memtable did not create"
+                                            .into(),
+                                }
+                            }
+                            other => other,
+                        }),
+                    }
+                }
+            }
+        };
+        self.traced("create_table", &schema.name, work, |created| {
+            u64::from(*created)
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Whether `table` exists (whether or not memtable created it). An invalid name is
+    /// [`Error::InvalidIdentifier`], not `false`.
+    pub async fn table_exists(&self, table: &str) -> Result<bool> {
+        let work = async {
+            validate_identifier(IdentifierKind::Table, table)?;
+            let statement = self.inner.backend.table_exists(table)?;
+            let mut conn = self.acquire().await?;
+            let rows = conn
+                .db()
+                .fetch(statement, &[])
+                .await
+                .map_err(|e| self.classify(e, table, None))?;
+            Ok(!rows.is_empty())
+        };
+        self.traced("table_exists", table, work, |found| u64::from(*found))
+            .await
+    }
+
+    /// Drops a table and its catalog entry, atomically. A protected table is
+    /// [`Error::ProtectedTable`]; a missing one [`Error::TableNotFound`].
+    pub async fn drop_table(&self, table: &str) -> Result<()> {
+        let work = async {
+            self.check_writable(table)?;
+            let drop = self.inner.backend.drop_table(table)?;
+            let remove_entry = self
+                .inner
+                .backend
+                .delete(&self.inner.catalog, &crate::Value::Text(table.to_owned()))?;
+            let mut tx = self.begin_write().await?;
+            let dropped = async {
+                tx.db().execute(drop).await?;
+                tx.db().execute(remove_entry).await?;
+                tx.commit().await
+            }
+            .await;
+            self.inner.tables.remove(table);
+            dropped.map_err(|e| self.classify(e, table, None))
+        };
+        self.traced("drop_table", table, work, |()| 1).await
+    }
+
+    /// The schema of `table`: from the catalog for tables memtable created, else read from the
+    /// database's own catalog. A missing table is [`Error::TableNotFound`].
+    pub async fn table_schema(&self, table: &str) -> Result<TableSchema> {
+        let mut conn = self.acquire().await?;
+        Ok(self.table(&mut conn.db(), table).await?.schema.clone())
+    }
+
+    /// The owner recorded for `table` ([`create_owned_table`](Self::create_owned_table)), or
+    /// `None` for a table created without one or not created by memtable.
+    pub async fn table_owner(&self, table: &str) -> Result<Option<String>> {
+        let mut conn = self.acquire().await?;
+        Ok(self.table(&mut conn.db(), table).await?.owner.clone())
+    }
+
+    /// The names of the tables memtable created (the catalog's content), in name order.
+    pub async fn list_tables(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .load_catalog()
+            .await?
+            .into_iter()
+            .map(|table| table.schema.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The names of the tables created by `owner`, in name order.
+    pub async fn list_owned_tables(&self, owner: &str) -> Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .load_catalog()
+            .await?
+            .into_iter()
+            .filter(|table| table.owner.as_deref() == Some(owner))
+            .map(|table| table.schema.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+fn same_table(existing: &Table, wanted: &Table) -> Result<()> {
+    if let Some(difference) = existing.schema.difference(&wanted.schema) {
+        return Err(Error::SchemaMismatch {
+            table: wanted.schema.name.clone(),
+            difference,
+        });
+    }
+    if existing.owner != wanted.owner {
+        return Err(Error::SchemaMismatch {
+            table: wanted.schema.name.clone(),
+            difference: "the table exists under another owner".into(),
+        });
+    }
+    Ok(())
+}
+
+/// "table … already exists" (SQLite's message, PostgreSQL's 42P07).
+fn is_already_there(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.code().as_deref() == Some("42P07") || db.message().contains("already exists")
+        }
+        _ => false,
+    }
+}
