@@ -60,7 +60,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A previous run that stopped half-way may have left its token behind.
     let stale = find_token(&store, "user123", "github").await?;
-    if let Some(id) = stale.as_ref().and_then(|r| r.get("id")).and_then(Value::as_str) {
+    if let Some(id) = stale
+        .as_ref()
+        .and_then(|r| r.get("id"))
+        .and_then(Value::as_str)
+    {
         store.delete_from_table("oauth_tokens", id).await?;
     }
 
