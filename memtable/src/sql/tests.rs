@@ -932,20 +932,42 @@ fn upsert_of_only_the_key_touches_the_key() {
 
 #[test]
 fn upsert_on_a_unique_index_in_either_column_order() {
-    // The key is a written column like any other: on a conflict elsewhere it is updated too.
+    // The key identifies the row: a conflict on another unique constraint never rewrites it.
     assert_eq!(
         SQLITE
             .upsert(&tokens(), &token_record(), &["user_id", "provider"])
             .unwrap()
             .sql(),
-        r#"INSERT INTO "OAuthTokens" ("id", "user_id", "provider", "data", "enabled") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("user_id", "provider") DO UPDATE SET "id" = "excluded"."id", "data" = "excluded"."data", "enabled" = "excluded"."enabled" RETURNING "id""#
+        r#"INSERT INTO "OAuthTokens" ("id", "user_id", "provider", "data", "enabled") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("user_id", "provider") DO UPDATE SET "data" = "excluded"."data", "enabled" = "excluded"."enabled" RETURNING "id""#
     );
     assert_eq!(
         POSTGRES
             .upsert(&tokens(), &token_record(), &["provider", "user_id"])
             .unwrap()
             .sql(),
-        r#"INSERT INTO "OAuthTokens" ("id", "user_id", "provider", "data", "enabled") VALUES ($1, $2, $3, $4, $5) ON CONFLICT ("provider", "user_id") DO UPDATE SET "id" = "excluded"."id", "data" = "excluded"."data", "enabled" = "excluded"."enabled" RETURNING "id""#
+        r#"INSERT INTO "OAuthTokens" ("id", "user_id", "provider", "data", "enabled") VALUES ($1, $2, $3, $4, $5) ON CONFLICT ("provider", "user_id") DO UPDATE SET "data" = "excluded"."data", "enabled" = "excluded"."enabled" RETURNING "id""#
+    );
+}
+
+#[test]
+fn upsert_on_a_unique_index_with_nothing_else_to_write_touches_the_index_columns() {
+    let record = Record::new()
+        .with("provider", "github")
+        .with("user_id", "u1")
+        .with("id", "t1");
+    assert_eq!(
+        SQLITE
+            .upsert(&tokens(), &record, &["user_id", "provider"])
+            .unwrap()
+            .sql(),
+        r#"INSERT INTO "OAuthTokens" ("id", "user_id", "provider") VALUES (?, ?, ?) ON CONFLICT ("user_id", "provider") DO UPDATE SET "user_id" = "excluded"."user_id", "provider" = "excluded"."provider" RETURNING "id""#
+    );
+    assert_eq!(
+        POSTGRES
+            .upsert(&tokens(), &record, &["user_id", "provider"])
+            .unwrap()
+            .sql(),
+        r#"INSERT INTO "OAuthTokens" ("id", "user_id", "provider") VALUES ($1, $2, $3) ON CONFLICT ("user_id", "provider") DO UPDATE SET "user_id" = "excluded"."user_id", "provider" = "excluded"."provider" RETURNING "id""#
     );
 }
 
@@ -972,7 +994,7 @@ fn upsert_on_a_unique_column_of_an_auto_increment_table() {
             .upsert(&tokens(), &record, &["select"])
             .unwrap()
             .sql(),
-        r#"INSERT INTO "OAuthTokens" ("id", "user_id", "provider", "select", "data", "enabled") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("select") DO UPDATE SET "id" = "excluded"."id", "user_id" = "excluded"."user_id", "provider" = "excluded"."provider", "data" = "excluded"."data", "enabled" = "excluded"."enabled" RETURNING "id""#
+        r#"INSERT INTO "OAuthTokens" ("id", "user_id", "provider", "select", "data", "enabled") VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("select") DO UPDATE SET "user_id" = "excluded"."user_id", "provider" = "excluded"."provider", "data" = "excluded"."data", "enabled" = "excluded"."enabled" RETURNING "id""#
     );
 }
 
