@@ -712,3 +712,65 @@ both_backends! {
         assert_eq!(reopened.list_tables().await.unwrap(), vec!["oauth_tokens".to_owned(), "plugin_x_data".to_owned()]);
     }
 }
+
+both_backends! {
+    async fn like_is_case_sensitive_with_backslash_escapes(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        for text in ["User_1", "user_1", "userX1", "100%", "a\\b"] {
+            store.insert_into_table("every_type", Record::new().with("order", text)).await.unwrap();
+        }
+        let like = |pattern: &'static str| {
+            let store = store.clone();
+            async move {
+                let rows = store
+                    .query_table("every_type", &QueryOptions::new().filter(Filter::like("order", pattern)).order_by(OrderBy::asc("id")))
+                    .await
+                    .unwrap();
+                rows.iter().map(|r| r.get("order").and_then(Value::as_str).unwrap().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(like("user%").await, ["user_1", "userX1"]);
+        assert_eq!(like("user\\_1").await, ["user_1"]);
+        assert_eq!(like("100\\%").await, ["100%"]);
+        assert_eq!(like("a\\\\b").await, ["a\\b"]);
+        assert_eq!(like("%1").await, ["User_1", "user_1", "userX1"]);
+    }
+
+    async fn nul_characters_are_refused_before_the_database(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        for record in [Record::new().with("order", "a\0b"), Record::new().with("doc", json!({"k": "\0"}))] {
+            assert!(matches!(
+                store.insert_into_table("every_type", record).await,
+                Err(Error::TypeMismatch { .. })
+            ));
+        }
+        let id = store.insert_into_table("every_type", Record::new().with("raw", vec![0_u8, 0, 1])).await.unwrap();
+        assert_eq!(all_rows(&store, "every_type").await[0].get("raw"), Some(&Value::Blob(vec![0, 0, 1])));
+        store.delete_from_table("every_type", &id).await.unwrap();
+    }
+
+    async fn table_names_are_case_sensitive(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        assert!(!store.table_exists("Every_Type").await.unwrap());
+        assert!(matches!(
+            store.query_table("Every_Type", &QueryOptions::new()).await,
+            Err(Error::TableNotFound { .. })
+        ));
+    }
+
+    async fn an_index_name_taken_by_another_table_is_a_schema_mismatch(db, store) {
+        store.create_table(&oauth_tokens()).await.unwrap();
+        let mut other = oauth_tokens();
+        other.name = "other_tokens".into();
+        match store.create_table(&other).await {
+            Err(Error::SchemaMismatch { table, difference }) => {
+                assert_eq!(table, "other_tokens");
+                assert!(difference.contains("idx_user_provider"), "{difference}");
+            }
+            other => panic!("expected SchemaMismatch, got {other:?}"),
+        }
+        // Nothing of the failed create is left behind.
+        assert!(!store.table_exists("other_tokens").await.unwrap());
+        assert_eq!(store.list_tables().await.unwrap(), vec!["oauth_tokens".to_owned()]);
+    }
+}

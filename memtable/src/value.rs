@@ -174,6 +174,14 @@ impl Value {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn from_json(table: &str, column: &Column, json: &serde_json::Value) -> Result<Value> {
+        Self::from_json_unchecked(table, column, json).and_then(|v| refuse_nul(v, table, column))
+    }
+
+    fn from_json_unchecked(
+        table: &str,
+        column: &Column,
+        json: &serde_json::Value,
+    ) -> Result<Value> {
         use serde_json::Value as J;
         let mismatch = |found: &str| type_mismatch(table, column, found);
         match (column.column_type, json) {
@@ -202,7 +210,15 @@ impl Value {
     /// Lossless conversions are made (an integer for a real column, a whole real for an integer
     /// column, text or numbers for a json column); nothing is parsed out of text except base64
     /// for a blob column.
+    ///
+    /// Text and JSON containing a NUL character are refused on every backend, since PostgreSQL
+    /// cannot store them.
     pub fn coerce(self, table: &str, column: &Column) -> Result<Value> {
+        self.coerce_unchecked(table, column)
+            .and_then(|v| refuse_nul(v, table, column))
+    }
+
+    fn coerce_unchecked(self, table: &str, column: &Column) -> Result<Value> {
         let mismatch = |found: &str| type_mismatch(table, column, found);
         match (column.column_type, self) {
             (_, Value::Null) => Ok(Value::Null),
@@ -275,6 +291,34 @@ impl Value {
         };
         value.coerce(table, column)
     }
+}
+
+/// PostgreSQL stores neither text nor JSON strings containing NUL; refusing them everywhere keeps
+/// the backends alike.
+fn refuse_nul(value: Value, table: &str, column: &Column) -> Result<Value> {
+    fn json_has_nul(json: &serde_json::Value) -> bool {
+        match json {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(json_has_nul),
+            serde_json::Value::Object(map) => {
+                map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v))
+            }
+            _ => false,
+        }
+    }
+    let has_nul = match &value {
+        Value::Text(s) => s.contains('\0'),
+        Value::Json(j) => json_has_nul(j),
+        _ => false,
+    };
+    if has_nul {
+        return Err(type_mismatch(
+            table,
+            column,
+            "text containing a NUL character",
+        ));
+    }
+    Ok(value)
 }
 
 fn whole(f: f64) -> Option<i64> {
@@ -684,6 +728,23 @@ mod tests {
         for bad in [json!(1), json!(true), json!({}), json!([])] {
             assert!(is_mismatch(from_json(ColumnType::Text, bad)));
         }
+    }
+
+    #[test]
+    fn nul_characters_are_refused_in_text_and_json() {
+        assert!(is_mismatch(from_json(ColumnType::Text, json!("a\0b"))));
+        assert!(is_mismatch(from_json(
+            ColumnType::Json,
+            json!({"k": ["a\0"]})
+        )));
+        assert!(is_mismatch(from_json(ColumnType::Json, json!({"k\0": 1}))));
+        assert!(is_mismatch(
+            Value::Text("\0".into()).coerce("t", &col(ColumnType::Text))
+        ));
+        assert_eq!(
+            from_json(ColumnType::Blob, json!("AA==")).unwrap(),
+            Value::Blob(vec![0])
+        );
     }
 
     #[test]

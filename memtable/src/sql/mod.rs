@@ -107,7 +107,8 @@ pub(crate) trait Dialect {
     /// Appends LIMIT / OFFSET as integer literals.
     fn write_page(&self, sql: &mut String, limit: Option<u64>, offset: Option<u64>);
 
-    /// The query that returns one row when the table exists.
+    /// The query that returns the table's name when it exists (SQLite matches names without
+    /// regard to case: the caller compares the name returned).
     fn table_exists(&self, table: &str) -> sea_query::SelectStatement;
 
     /// How many parameters one statement may bind.
@@ -215,7 +216,9 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: &Filter) -> 
                     ),
                 ));
             }
-            Expr::col(ident(column)).like(pattern.as_str())
+            // One escape character on both backends (PostgreSQL's default is `\`, SQLite has
+            // none); SQLite's LIKE is made case-sensitive like PostgreSQL's when connecting.
+            Expr::col(ident(column)).like(sea_query::LikeExpr::new(pattern.as_str()).escape('\\'))
         }
         Filter::Null { column, is_null } => {
             schema.require_column(column)?;

@@ -74,7 +74,7 @@ impl Dialect for PostgresDialect {
 
     fn table_exists(&self, table: &str) -> sea_query::SelectStatement {
         Query::select()
-            .expr(Expr::cust("1"))
+            .column("table_name")
             .from(("information_schema", "tables"))
             .and_where(Expr::col("table_schema").eq(Expr::cust("current_schema()")))
             .and_where(Expr::col("table_name").eq(table))

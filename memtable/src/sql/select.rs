@@ -3,7 +3,7 @@
 use sea_query::{Expr, Order, Query};
 
 use super::{Backend, Dialect, Statement, condition, ident};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::query::{Direction, Filter, QueryOptions};
 use crate::schema::TableSchema;
 
@@ -23,6 +23,7 @@ impl Backend {
     /// # Ok::<(), memtable::Error>(())
     /// ```
     pub fn select(self, schema: &TableSchema, options: &QueryOptions) -> Result<Statement> {
+        schema.validate()?;
         let options = options.clone().resolve(schema)?;
         self.dispatch(
             |d| select(d, schema, &options),
@@ -32,6 +33,7 @@ impl Backend {
 
     /// `SELECT COUNT(*)` of the rows matching `filter`.
     pub fn count(self, schema: &TableSchema, filter: Option<&Filter>) -> Result<Statement> {
+        schema.validate()?;
         let filter = filter.cloned().map(|f| f.resolve(schema)).transpose()?;
         self.dispatch(
             |d| count(d, schema, filter.as_ref()),
@@ -62,7 +64,7 @@ fn select<D: Dialect>(
     }
     let (mut sql, values) = query.build(dialect.builder());
     dialect.write_page(&mut sql, options.limit, options.offset);
-    Ok(Statement::new(sql, values))
+    within_bind_limit(dialect, schema, Statement::new(sql, values))
 }
 
 fn count<D: Dialect>(
@@ -76,5 +78,25 @@ fn count<D: Dialect>(
         query.and_where(condition(dialect, schema, filter)?);
     }
     let (sql, values) = query.build(dialect.builder());
-    Ok(Statement::new(sql, values))
+    within_bind_limit(dialect, schema, Statement::new(sql, values))
+}
+
+/// A filter with more values than the backend can bind (a huge `$in` list) is refused here
+/// rather than by the database.
+fn within_bind_limit<D: Dialect>(
+    dialect: &D,
+    schema: &TableSchema,
+    statement: Statement,
+) -> Result<Statement> {
+    if statement.values().len() > dialect.max_bind_params() {
+        return Err(Error::invalid_query(
+            &schema.name,
+            format!(
+                "the filter binds {} values; at most {} fit in one statement",
+                statement.values().len(),
+                dialect.max_bind_params()
+            ),
+        ));
+    }
+    Ok(statement)
 }

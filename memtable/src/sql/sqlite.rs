@@ -73,7 +73,7 @@ impl Dialect for SqliteDialect {
 
     fn table_exists(&self, table: &str) -> sea_query::SelectStatement {
         Query::select()
-            .expr(Expr::cust("1"))
+            .column("name")
             .from("sqlite_master")
             .and_where(Expr::col("type").eq("table"))
             .and_where(Expr::col("name").eq(table))

@@ -51,8 +51,9 @@ impl Backend {
         ))
     }
 
-    /// The query that returns one row when `table` exists (in the current schema, on
-    /// PostgreSQL); the name is bound, not written into the SQL.
+    /// The query that returns `table`'s name when it exists (in the current schema, on
+    /// PostgreSQL); the name is bound, not written into the SQL. SQLite matches names without
+    /// regard to case, so compare the name returned to tell `t` from `T`.
     pub fn table_exists(self, table: &str) -> Result<Statement> {
         validate_identifier(IdentifierKind::Table, table)?;
         Ok(self.dispatch(

@@ -380,14 +380,14 @@ fn table_exists_binds_the_name() {
     let sqlite = SQLITE.table_exists("OAuthTokens").unwrap();
     assert_eq!(
         sqlite.sql(),
-        r#"SELECT 1 FROM "sqlite_master" WHERE "type" = ? AND "name" = ?"#
+        r#"SELECT "name" FROM "sqlite_master" WHERE "type" = ? AND "name" = ?"#
     );
     assert_eq!(sqlite.values(), [text("table"), text("OAuthTokens")]);
 
     let postgres = POSTGRES.table_exists("OAuthTokens").unwrap();
     assert_eq!(
         postgres.sql(),
-        r#"SELECT 1 FROM "information_schema"."tables" WHERE "table_schema" = (current_schema()) AND "table_name" = $1"#
+        r#"SELECT "table_name" FROM "information_schema"."tables" WHERE "table_schema" = (current_schema()) AND "table_name" = $1"#
     );
     assert_eq!(postgres.values(), [text("OAuthTokens")]);
 
@@ -1511,13 +1511,13 @@ fn like_binds_its_pattern_and_needs_a_text_column() {
     let sqlite = SQLITE.select(&tokens(), &options).unwrap();
     assert_eq!(
         sqlite.sql(),
-        format!(r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE "user_id" LIKE ?"#)
+        format!(r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE "user_id" LIKE ? ESCAPE '\'"#)
     );
     assert_eq!(sqlite.values(), [text("u%_x")]);
     let postgres = POSTGRES.select(&tokens(), &options).unwrap();
     assert_eq!(
         postgres.sql(),
-        format!(r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE "user_id" LIKE $1"#)
+        format!(r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE "user_id" LIKE $1 ESCAPE E'\\'"#)
     );
     assert_eq!(postgres.values(), [text("u%_x")]);
     for backend in BOTH {
@@ -1747,7 +1747,7 @@ fn json_query_options_render() {
     assert_eq!(
         sqlite.sql(),
         format!(
-            r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE "data" = ? AND "enabled" <> ? AND "order" IN (?, ?) AND "order" IS NOT NULL AND "provider" LIKE ? AND (1 = 1) AND "score" IS NULL AND "select" >= ? AND "select" < ? AND "user_id" = ? ORDER BY "select" DESC, "id" ASC LIMIT -1 OFFSET 20"#
+            r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE "data" = ? AND "enabled" <> ? AND "order" IN (?, ?) AND "order" IS NOT NULL AND "provider" LIKE ? ESCAPE '\' AND (1 = 1) AND "score" IS NULL AND "select" >= ? AND "select" < ? AND "user_id" = ? ORDER BY "select" DESC, "id" ASC LIMIT -1 OFFSET 20"#
         )
     );
     assert_eq!(
@@ -1767,7 +1767,7 @@ fn json_query_options_render() {
     assert_eq!(
         postgres.sql(),
         format!(
-            r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE "data" = $1 AND "enabled" <> $2 AND "order" IN ($3, $4) AND "order" IS NOT NULL AND "provider" LIKE $5 AND (1 = 1) AND "score" IS NULL AND "select" >= $6 AND "select" < $7 AND "user_id" = $8 ORDER BY "select" DESC, "id" ASC OFFSET 20"#
+            r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE "data" = $1 AND "enabled" <> $2 AND "order" IN ($3, $4) AND "order" IS NOT NULL AND "provider" LIKE $5 ESCAPE E'\\' AND (1 = 1) AND "score" IS NULL AND "select" >= $6 AND "select" < $7 AND "user_id" = $8 ORDER BY "select" DESC, "id" ASC OFFSET 20"#
         )
     );
     assert_eq!(

@@ -32,7 +32,9 @@ pub(super) async fn connect(
         .create_if_missing(true)
         .foreign_keys(true)
         .busy_timeout(busy_timeout)
-        .pragma("cache_size", "-16000");
+        .pragma("cache_size", "-16000")
+        // LIKE as on PostgreSQL: case-sensitive.
+        .pragma("case_sensitive_like", "ON");
     let options = if in_memory {
         options
     } else {
@@ -199,6 +201,18 @@ pub(super) async fn introspect(
     conn: &mut SqliteConnection,
     table: &str,
 ) -> Result<Option<TableSchema>> {
+    // SQLite matches table names without regard to case; memtable, like PostgreSQL, does not:
+    // only a table of exactly this name counts.
+    let exists = crate::sql::Backend::Sqlite.table_exists(table)?;
+    let names = fetch(conn, exists, &[ColumnType::Text])
+        .await
+        .map_err(Error::Database)?;
+    if !names
+        .iter()
+        .any(|row| row.first().and_then(Value::as_str) == Some(table))
+    {
+        return Ok(None);
+    }
     let types = [
         ColumnType::Text,
         ColumnType::Text,

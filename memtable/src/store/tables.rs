@@ -3,7 +3,8 @@
 use super::cache::Table;
 use super::{Store, catalog};
 use crate::error::{Error, IdentifierKind, Result};
-use crate::schema::{TableSchema, validate_identifier};
+use crate::schema::{ColumnType, TableSchema, validate_identifier};
+use crate::value::Value;
 
 impl Store {
     /// Creates a table, its indexes and its catalog entry, atomically.
@@ -67,12 +68,16 @@ impl Store {
                             Ok(false)
                         }
                         _ => Err(match self.classify(error, &schema.name, Some(schema)) {
+                            // Table and index names share one namespace per database (or
+                            // PostgreSQL schema).
                             Error::Database(error) if is_already_there(&error) => {
                                 Error::SchemaMismatch {
                                     table: schema.name.clone(),
-                                    difference:
-                                        "a table of that name exists that memtable did not create"
-                                            .into(),
+                                    difference: format!(
+                                        "the database already has a table or index of a name \
+                                         this schema uses ({})",
+                                        database_message(&error)
+                                    ),
                                 }
                             }
                             other => other,
@@ -97,10 +102,13 @@ impl Store {
             let mut conn = self.acquire().await?;
             let rows = conn
                 .db()
-                .fetch(statement, &[])
+                .fetch(statement, &[ColumnType::Text])
                 .await
                 .map_err(|e| self.classify(e, table, None))?;
-            Ok(!rows.is_empty())
+            // Exactly this name: memtable's names are case-sensitive on every backend.
+            Ok(rows
+                .iter()
+                .any(|row| row.first().and_then(Value::as_str) == Some(table)))
         };
         self.traced("table_exists", table, work, |found| u64::from(*found))
             .await
@@ -115,7 +123,7 @@ impl Store {
             let remove_entry = self
                 .inner
                 .backend
-                .delete(&self.inner.catalog, &crate::Value::Text(table.to_owned()))?;
+                .delete(&self.inner.catalog, &Value::Text(table.to_owned()))?;
             let mut tx = self.begin_write().await?;
             let dropped = async {
                 tx.db().execute(drop).await?;
@@ -183,6 +191,13 @@ fn same_table(existing: &Table, wanted: &Table) -> Result<()> {
         });
     }
     Ok(())
+}
+
+fn database_message(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// "table … already exists" (SQLite's message, PostgreSQL's 42P07).
