@@ -616,7 +616,7 @@ both_backends! {
         store.create_table(&oauth_tokens()).await.unwrap();
         // More rows than one statement holds, so that several statements share the transaction.
         let records: Vec<Record> = (0..2500).map(|i| Record::new().with("big", i).with("flag", i % 2 == 0)).collect();
-        let ids = store.insert_many("every_type", records).await.unwrap();
+        let ids = store.insert_many_into_table("every_type", records).await.unwrap();
         assert_eq!(ids.len(), 2500);
         assert_eq!(ids.first().map(String::as_str), Some("1"));
         assert_eq!(ids.last().map(String::as_str), Some("2500"));
@@ -627,7 +627,7 @@ both_backends! {
 
         // Text keys: given ones kept, missing ones generated, in order.
         let ids = store
-            .insert_many("oauth_tokens", vec![token("a", "p", 1).with("id", "given"), token("b", "p", 2)])
+            .insert_many_into_table("oauth_tokens", vec![token("a", "p", 1).with("id", "given"), token("b", "p", 2)])
             .await
             .unwrap();
         assert_eq!(ids[0], "given");
@@ -638,19 +638,19 @@ both_backends! {
             .map(|i| token(&format!("u{i}"), if i == 599 { "p" } else { "q" }, i).with("id", if i == 599 { "given".to_owned() } else { format!("n{i}") }))
             .collect();
         assert!(matches!(
-            store.insert_many("oauth_tokens", batch).await,
+            store.insert_many_into_table("oauth_tokens", batch).await,
             Err(Error::ConstraintViolation { kind: ConstraintKind::PrimaryKey, .. })
         ));
         assert_eq!(store.count("oauth_tokens", None).await.unwrap(), 2);
-        assert!(store.insert_many("oauth_tokens", Vec::new()).await.unwrap().is_empty());
+        assert!(store.insert_many_into_table("oauth_tokens", Vec::new()).await.unwrap().is_empty());
     }
 
     async fn upsert_inserts_or_updates_atomically(db, store) {
         store.create_table(&oauth_tokens()).await.unwrap();
         // No key given: the conflict is on the unique index (user_id, provider).
-        let first = store.upsert("oauth_tokens", token("u1", "github", 1)).await.unwrap();
+        let first = store.upsert_into_table("oauth_tokens", token("u1", "github", 1)).await.unwrap();
         let again = store
-            .upsert("oauth_tokens", token("u1", "github", 2).with("access_token", "refreshed"))
+            .upsert_into_table("oauth_tokens", token("u1", "github", 2).with("access_token", "refreshed"))
             .await
             .unwrap();
         assert_eq!(first, again, "the existing row keeps its id");
@@ -660,24 +660,24 @@ both_backends! {
         assert_eq!(rows[0].get("created_at"), Some(&Value::Integer(2)));
         // Key given: the conflict is on the key.
         let by_key = store
-            .upsert("oauth_tokens", token("u1", "github", 3).with("id", first.as_str()).with("expires_at", 7))
+            .upsert_into_table("oauth_tokens", token("u1", "github", 3).with("id", first.as_str()).with("expires_at", 7))
             .await
             .unwrap();
         assert_eq!(by_key, first);
         assert_eq!(all_rows(&store, "oauth_tokens").await[0].get("expires_at"), Some(&Value::Integer(7)));
         // Explicit target.
         let other = store
-            .upsert_on("oauth_tokens", token("u2", "github", 4), &["user_id", "provider"])
+            .upsert_into_table_on("oauth_tokens", token("u2", "github", 4), &["user_id", "provider"])
             .await
             .unwrap();
         assert_ne!(other, first);
         assert_eq!(store.count("oauth_tokens", None).await.unwrap(), 2);
         assert!(matches!(
-            store.upsert_on("oauth_tokens", token("u2", "github", 4), &["access_token"]).await,
+            store.upsert_into_table_on("oauth_tokens", token("u2", "github", 4), &["access_token"]).await,
             Err(Error::InvalidRecord { .. })
         ));
         assert!(matches!(
-            store.upsert("oauth_tokens", Record::new().with("access_token", "x")).await,
+            store.upsert_into_table("oauth_tokens", Record::new().with("access_token", "x")).await,
             Err(Error::InvalidRecord { .. })
         ));
     }
@@ -686,7 +686,7 @@ both_backends! {
         store.create_table(&every_type()).await.unwrap();
         assert_eq!(store.count("every_type", None).await.unwrap(), 0);
         store
-            .insert_many("every_type", (0..10).map(|i| Record::new().with("big", i)).collect())
+            .insert_many_into_table("every_type", (0..10).map(|i| Record::new().with("big", i)).collect())
             .await
             .unwrap();
         assert_eq!(store.count("every_type", None).await.unwrap(), 10);

@@ -2,7 +2,9 @@
 //!
 //! A plugin declares a table as a [`TableSchema`] (or receives one as JSON at run time), then
 //! creates, inserts, updates, queries and deletes through one API that behaves the same on
-//! SQLite (the embedded default) and PostgreSQL.
+//! SQLite (the embedded default) and PostgreSQL. A Rust struct can be a table too, with
+//! `#[derive(Table)]` and column handles the compiler checks ([`typed`]); both APIs share the
+//! same tables.
 //!
 //! | type    | SQLite            | PostgreSQL       | JSON (executors) |
 //! |---------|-------------------|------------------|------------------|
@@ -16,12 +18,22 @@
 //!
 //! Identifiers are validated ([`validate_identifier`]) and always quoted; values are always
 //! bound parameters. The [`sql`] module renders every statement, without I/O.
+//!
+//! The [`executor`] module offers the same operations as named JSON executors for agents (with
+//! JSON Schemas of their parameters, plugin scopes and read-only sets); with the feature `mcp`
+//! they are served as MCP tools, and the feature `cli` builds the `memtable` command.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod error;
+pub mod executor;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod query;
 pub mod schema;
 pub mod sql;
 mod store;
+pub mod typed;
 pub mod value;
 
 pub use error::{ConstraintKind, Error, IdentifierKind, IdentifierProblem, Result, SchemaProblem};
@@ -31,4 +43,7 @@ pub use schema::{
     validate_identifier,
 };
 pub use store::{Store, StoreBuilder};
+#[doc(hidden)]
+pub use typed::private as __private;
+pub use typed::{Select, Table, TypedColumn};
 pub use value::{Record, Value};

@@ -81,7 +81,7 @@ impl TestDb {
 /// Runs each test body on a SQLite file and on PostgreSQL, as two tests named `sqlite` and
 /// `postgres` in a module named after the test.
 ///
-/// ```ignore
+/// ```text
 /// both_backends! {
 ///     async fn creates_tables(db, store) {
 ///         assert!(!store.table_exists("t").await.unwrap());

@@ -22,6 +22,11 @@ impl Backend {
     /// ```
     pub fn delete(self, schema: &TableSchema, id: &Value) -> Result<Statement> {
         schema.validate()?;
+        self.render_delete(schema, id)
+    }
+
+    /// [`delete`](Self::delete) for a schema already validated.
+    pub(crate) fn render_delete(self, schema: &TableSchema, id: &Value) -> Result<Statement> {
         self.dispatch(|d| delete(d, schema, id), |d| delete(d, schema, id))
     }
 }

@@ -3,7 +3,7 @@
 
 use sea_query::{Expr, OnConflict, Query};
 
-use super::{Backend, Dialect, Statement, bind_value, ident};
+use super::{Backend, Dialect, Statement, ident};
 use crate::error::{Error, Result};
 use crate::schema::{Column, TableSchema};
 use crate::value::{Record, Value};
@@ -34,11 +34,13 @@ impl Backend {
     /// ```
     pub fn insert(self, schema: &TableSchema, record: &Record) -> Result<Statement> {
         schema.validate()?;
-        let rows = Rows::new(schema, std::slice::from_ref(record))?;
-        self.dispatch(
-            |d| rows.render(d, 0..1, None),
-            |d| rows.render(d, 0..1, None),
-        )
+        self.render_insert(schema, record.clone())
+    }
+
+    /// [`insert`](Self::insert) for a schema already validated, taking the record.
+    pub(crate) fn render_insert(self, schema: &TableSchema, record: Record) -> Result<Statement> {
+        let mut rows = Rows::new(schema, vec![record])?;
+        rows.render(self, 0..1, None)
     }
 
     /// Multi-row INSERTs (each `RETURNING` the keys) writing `records` in order, as few
@@ -46,24 +48,31 @@ impl Backend {
     /// columns: a column absent from a record is written as NULL.
     pub fn insert_many(self, schema: &TableSchema, records: &[Record]) -> Result<Vec<Statement>> {
         schema.validate()?;
+        self.render_insert_many(schema, records.to_vec())
+    }
+
+    /// [`insert_many`](Self::insert_many) for a schema already validated, taking the records.
+    pub(crate) fn render_insert_many(
+        self,
+        schema: &TableSchema,
+        records: Vec<Record>,
+    ) -> Result<Vec<Statement>> {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = Rows::new(schema, records)?;
+        let count = records.len();
+        let mut rows = Rows::new(schema, records)?;
         let per_statement = if rows.columns.is_empty() {
             // DEFAULT VALUES takes one row a statement.
             1
         } else {
             (self.max_bind_params() / rows.columns.len()).clamp(1, MAX_ROWS_PER_STATEMENT)
         };
-        (0..records.len())
+        (0..count)
             .step_by(per_statement)
             .map(|start| {
-                let range = start..(start + per_statement).min(records.len());
-                self.dispatch(
-                    |d| rows.render(d, range.clone(), None),
-                    |d| rows.render(d, range.clone(), None),
-                )
+                let range = start..(start + per_statement).min(count);
+                rows.render(self, range, None)
             })
             .collect()
     }
@@ -97,8 +106,18 @@ impl Backend {
         conflict: &[&str],
     ) -> Result<Statement> {
         schema.validate()?;
+        self.render_upsert(schema, record.clone(), conflict)
+    }
+
+    /// [`upsert`](Self::upsert) for a schema already validated, taking the record.
+    pub(crate) fn render_upsert(
+        self,
+        schema: &TableSchema,
+        record: Record,
+        conflict: &[&str],
+    ) -> Result<Statement> {
         check_conflict_target(schema, conflict)?;
-        let rows = Rows::new(schema, std::slice::from_ref(record))?;
+        let mut rows = Rows::new(schema, vec![record])?;
         for column in conflict {
             if !rows.columns.iter().any(|c| c.name == *column) {
                 return Err(Error::invalid_record(
@@ -107,10 +126,7 @@ impl Backend {
                 ));
             }
         }
-        self.dispatch(
-            |d| rows.render(d, 0..1, Some(conflict)),
-            |d| rows.render(d, 0..1, Some(conflict)),
-        )
+        rows.render(self, 0..1, Some(conflict))
     }
 }
 
@@ -146,11 +162,11 @@ struct Rows<'a> {
 }
 
 impl<'a> Rows<'a> {
-    fn new(schema: &'a TableSchema, records: &[Record]) -> Result<Self> {
+    fn new(schema: &'a TableSchema, records: Vec<Record>) -> Result<Self> {
         let key = schema.require_primary_key()?;
         let mut coerced = Vec::with_capacity(records.len());
         for record in records {
-            let mut record = record.clone().coerce(schema)?;
+            let mut record = record.coerce(schema)?;
             if key.is_auto_increment() {
                 match record.remove(&key.name) {
                     None | Some(Value::Null) => {}
@@ -184,8 +200,23 @@ impl<'a> Rows<'a> {
         })
     }
 
-    fn render<D: Dialect>(
-        &self,
+    /// Renders the rows in `range`, moving their values out: each row is rendered once.
+    fn render(
+        &mut self,
+        backend: Backend,
+        range: std::ops::Range<usize>,
+        conflict: Option<&[&str]>,
+    ) -> Result<Statement> {
+        match backend {
+            Backend::Sqlite => self.render_with(&super::sqlite::SqliteDialect, range, conflict),
+            Backend::Postgres => {
+                self.render_with(&super::postgres::PostgresDialect, range, conflict)
+            }
+        }
+    }
+
+    fn render_with<D: Dialect>(
+        &mut self,
         dialect: &D,
         range: std::ops::Range<usize>,
         conflict: Option<&[&str]>,
@@ -199,18 +230,15 @@ impl<'a> Rows<'a> {
         } else {
             insert.columns(self.columns.iter().map(|c| ident(&c.name)));
         }
-        for record in &self.records[range] {
+        for record in &mut self.records[range] {
             if self.columns.is_empty() {
                 continue;
             }
-            let row = self
-                .columns
-                .iter()
-                .map(|c| {
-                    let value = record.get(&c.name).cloned().unwrap_or(Value::Null);
-                    bind_value(dialect, &schema.name, c, value).map(Expr::val)
-                })
-                .collect::<Result<Vec<_>>>()?;
+            // Values were coerced to their columns' types in `new`.
+            let row = self.columns.iter().map(|c| {
+                let value = record.remove(&c.name).unwrap_or(Value::Null);
+                Expr::val(dialect.bind(c.column_type, value))
+            });
             insert
                 .values(row)
                 .map_err(|e| Error::invalid_record(&schema.name, e.to_string()))?;

@@ -149,13 +149,14 @@ fn bind_value<D: Dialect>(
     Ok(dialect.bind(column.column_type, value))
 }
 
-/// The condition of a resolved filter (see [`Filter::resolve`]).
-fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: &Filter) -> Result<Expr> {
+/// The condition of a resolved filter (see [`Filter::resolve`]: its values already have their
+/// columns' types), taking its values.
+fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: Filter) -> Result<Expr> {
     let table = schema.name.as_str();
     Ok(match filter {
         Filter::Compare { column, op, value } => {
-            let col = schema.require_column(column)?;
-            let target = Expr::col(ident(column));
+            let col = schema.require_column(&column)?;
+            let target = Expr::col(ident(&column));
             match (op, value) {
                 (CompareOp::Eq, Value::Null) => target.is_null(),
                 (CompareOp::Ne, Value::Null) => target.is_not_null(),
@@ -166,7 +167,7 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: &Filter) -> 
                     ));
                 }
                 (op, value) => {
-                    let value = bind_value(dialect, table, col, value.clone())?;
+                    let value = dialect.bind(col.column_type, value);
                     match op {
                         CompareOp::Eq => target.eq(value),
                         CompareOp::Ne => target.ne(value),
@@ -183,30 +184,30 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: &Filter) -> 
             values,
             negated,
         } => {
-            let col = schema.require_column(column)?;
+            let col = schema.require_column(&column)?;
             if values.is_empty() {
                 // `IN ()` is a syntax error on PostgreSQL: an empty list matches nothing.
-                return Ok(Expr::cust(if *negated { "1 = 1" } else { "1 = 0" }));
+                return Ok(Expr::cust(if negated { "1 = 1" } else { "1 = 0" }));
             }
             let values = values
-                .iter()
+                .into_iter()
                 .map(|v| match v {
                     Value::Null => Err(Error::invalid_query(
                         table,
                         format!("the list for {column:?} contains null"),
                     )),
-                    v => bind_value(dialect, table, col, v.clone()),
+                    v => Ok(dialect.bind(col.column_type, v)),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let target = Expr::col(ident(column));
-            if *negated {
+            let target = Expr::col(ident(&column));
+            if negated {
                 target.is_not_in(values)
             } else {
                 target.is_in(values)
             }
         }
         Filter::Like { column, pattern } => {
-            let col = schema.require_column(column)?;
+            let col = schema.require_column(&column)?;
             if col.column_type != ColumnType::Text {
                 return Err(Error::invalid_query(
                     table,
@@ -218,19 +219,19 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: &Filter) -> 
             }
             // One escape character on both backends (PostgreSQL's default is `\`, SQLite has
             // none); SQLite's LIKE is made case-sensitive like PostgreSQL's when connecting.
-            Expr::col(ident(column)).like(sea_query::LikeExpr::new(pattern.as_str()).escape('\\'))
+            Expr::col(ident(&column)).like(sea_query::LikeExpr::new(pattern).escape('\\'))
         }
         Filter::Null { column, is_null } => {
-            schema.require_column(column)?;
-            let target = Expr::col(ident(column));
-            if *is_null {
+            schema.require_column(&column)?;
+            let target = Expr::col(ident(&column));
+            if is_null {
                 target.is_null()
             } else {
                 target.is_not_null()
             }
         }
         Filter::And(all) => {
-            let mut conditions = all.iter().map(|f| condition(dialect, schema, f));
+            let mut conditions = all.into_iter().map(|f| condition(dialect, schema, f));
             match conditions.next() {
                 None => Expr::cust("1 = 1"),
                 Some(first) => {
@@ -261,8 +262,19 @@ fn write_literal(sql: &mut String, n: impl std::fmt::Display) {
 }
 
 /// JSON text with object keys sorted at every level, so that equal documents are equal text
-/// (SQLite compares json columns as text).
+/// (SQLite compares json columns as text). serde_json's maps are already sorted unless some
+/// crate in the build turns on its `preserve_order` feature: copy only then.
 fn canonical_json(value: &serde_json::Value) -> String {
+    fn is_sorted(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.keys().zip(map.keys().skip(1)).all(|(a, b)| a <= b)
+                    && map.values().all(is_sorted)
+            }
+            serde_json::Value::Array(items) => items.iter().all(is_sorted),
+            _ => true,
+        }
+    }
     fn sorted(value: &serde_json::Value) -> serde_json::Value {
         match value {
             serde_json::Value::Object(map) => {
@@ -281,7 +293,11 @@ fn canonical_json(value: &serde_json::Value) -> String {
             other => other.clone(),
         }
     }
-    sorted(value).to_string()
+    if is_sorted(value) {
+        value.to_string()
+    } else {
+        sorted(value).to_string()
+    }
 }
 
 #[cfg(test)]

@@ -24,34 +24,52 @@ impl Backend {
     /// ```
     pub fn select(self, schema: &TableSchema, options: &QueryOptions) -> Result<Statement> {
         schema.validate()?;
-        let options = options.clone().resolve(schema)?;
-        self.dispatch(
-            |d| select(d, schema, &options),
-            |d| select(d, schema, &options),
-        )
+        self.render_select(schema, options.clone())
+    }
+
+    /// [`select`](Self::select) for a schema already validated, taking the options.
+    pub(crate) fn render_select(
+        self,
+        schema: &TableSchema,
+        options: QueryOptions,
+    ) -> Result<Statement> {
+        let options = options.resolve(schema)?;
+        match self {
+            Backend::Sqlite => select(&super::sqlite::SqliteDialect, schema, options),
+            Backend::Postgres => select(&super::postgres::PostgresDialect, schema, options),
+        }
     }
 
     /// `SELECT COUNT(*)` of the rows matching `filter`.
     pub fn count(self, schema: &TableSchema, filter: Option<&Filter>) -> Result<Statement> {
         schema.validate()?;
-        let filter = filter.cloned().map(|f| f.resolve(schema)).transpose()?;
-        self.dispatch(
-            |d| count(d, schema, filter.as_ref()),
-            |d| count(d, schema, filter.as_ref()),
-        )
+        self.render_count(schema, filter.cloned())
+    }
+
+    /// [`count`](Self::count) for a schema already validated, taking the filter.
+    pub(crate) fn render_count(
+        self,
+        schema: &TableSchema,
+        filter: Option<Filter>,
+    ) -> Result<Statement> {
+        let filter = filter.map(|f| f.resolve(schema)).transpose()?;
+        match self {
+            Backend::Sqlite => count(&super::sqlite::SqliteDialect, schema, filter),
+            Backend::Postgres => count(&super::postgres::PostgresDialect, schema, filter),
+        }
     }
 }
 
 fn select<D: Dialect>(
     dialect: &D,
     schema: &TableSchema,
-    options: &QueryOptions,
+    options: QueryOptions,
 ) -> Result<Statement> {
     let mut query = Query::select();
     query
         .columns(schema.columns.iter().map(|c| ident(&c.name)))
         .from(ident(&schema.name));
-    if let Some(filter) = &options.filter {
+    if let Some(filter) = options.filter {
         query.and_where(condition(dialect, schema, filter)?);
     }
     for order in &options.order_by {
@@ -70,7 +88,7 @@ fn select<D: Dialect>(
 fn count<D: Dialect>(
     dialect: &D,
     schema: &TableSchema,
-    filter: Option<&Filter>,
+    filter: Option<Filter>,
 ) -> Result<Statement> {
     let mut query = Query::select();
     query.expr(Expr::cust("COUNT(*)")).from(ident(&schema.name));

@@ -2,7 +2,7 @@
 
 use sea_query::Query;
 
-use super::{Backend, Dialect, Statement, bind_value, ident, key_condition};
+use super::{Backend, Dialect, Statement, ident, key_condition};
 use crate::error::{Error, Result};
 use crate::schema::TableSchema;
 use crate::value::{Record, Value};
@@ -27,7 +27,17 @@ impl Backend {
     /// ```
     pub fn update(self, schema: &TableSchema, id: &Value, record: &Record) -> Result<Statement> {
         schema.validate()?;
-        let record = record.clone().coerce(schema)?;
+        self.render_update(schema, id, record.clone())
+    }
+
+    /// [`update`](Self::update) for a schema already validated, taking the record.
+    pub(crate) fn render_update(
+        self,
+        schema: &TableSchema,
+        id: &Value,
+        record: Record,
+    ) -> Result<Statement> {
+        let record = record.coerce(schema)?;
         if record.is_empty() {
             return Err(Error::invalid_record(
                 &schema.name,
@@ -41,10 +51,10 @@ impl Backend {
                 format!("{:?} is auto_increment and cannot be set", key.name),
             ));
         }
-        self.dispatch(
-            |d| update(d, schema, id, &record),
-            |d| update(d, schema, id, &record),
-        )
+        match self {
+            Backend::Sqlite => update(&super::sqlite::SqliteDialect, schema, id, record),
+            Backend::Postgres => update(&super::postgres::PostgresDialect, schema, id, record),
+        }
     }
 }
 
@@ -52,15 +62,15 @@ fn update<D: Dialect>(
     dialect: &D,
     schema: &TableSchema,
     id: &Value,
-    record: &Record,
+    mut record: Record,
 ) -> Result<Statement> {
     let mut update = Query::update();
     update.table(ident(&schema.name));
     // Schema order, so that the same columns always render the same SQL.
     for column in &schema.columns {
-        if let Some(value) = record.get(&column.name) {
-            let value = bind_value(dialect, &schema.name, column, value.clone())?;
-            update.value(ident(&column.name), value);
+        // Values were coerced to their columns' types by the caller.
+        if let Some(value) = record.remove(&column.name) {
+            update.value(ident(&column.name), dialect.bind(column.column_type, value));
         }
     }
     update.and_where(key_condition(dialect, schema, id)?);

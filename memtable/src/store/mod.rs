@@ -19,6 +19,7 @@
 
 mod cache;
 mod catalog;
+mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
@@ -252,31 +253,19 @@ impl Store {
         Ok(())
     }
 
-    async fn acquire(&self) -> Result<Conn> {
-        match &self.inner.pool {
+    /// A connection for one operation.
+    async fn acquire(&self) -> Result<Conn<'_>> {
+        Ok(match &self.inner.pool {
             #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => pool.acquire().await.map(Conn::Sqlite),
+            Pool::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
             #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => pool.acquire().await.map(Conn::Postgres),
-        }
-        .map_err(Error::Database)
-    }
-
-    /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so that concurrent writers queue on
-    /// the busy timeout instead of failing when they upgrade a read lock.
-    async fn begin_write(&self) -> Result<Tx> {
-        match &self.inner.pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await.map(Tx::Sqlite),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => pool.begin().await.map(Tx::Postgres),
-        }
-        .map_err(Error::Database)
+            Pool::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        })
     }
 
     /// The table `name`: from the cache, else the catalog, else the database's own catalog
     /// (for tables memtable did not create). A missing table is [`Error::TableNotFound`].
-    async fn table(&self, db: &mut Db<'_>, name: &str) -> Result<Arc<Table>> {
+    async fn table(&self, db: &mut Db<'_, '_>, name: &str) -> Result<Arc<Table>> {
         if let Some(table) = self.inner.tables.get(name) {
             return Ok(table);
         }
@@ -299,9 +288,12 @@ impl Store {
     }
 
     /// The catalog's entry for `name`, if memtable created that table.
-    async fn catalog_entry(&self, db: &mut Db<'_>, name: &str) -> Result<Option<Table>> {
+    async fn catalog_entry(&self, db: &mut Db<'_, '_>, name: &str) -> Result<Option<Table>> {
         let catalog = &self.inner.catalog;
-        let lookup = self.inner.backend.select(catalog, &catalog::lookup(name))?;
+        let lookup = self
+            .inner
+            .backend
+            .render_select(catalog, catalog::lookup(name))?;
         let rows = db
             .fetch(lookup, &column_types(catalog))
             .await
@@ -339,7 +331,8 @@ impl Store {
         let mut attempt = 0;
         loop {
             let created = async {
-                let mut tx = self.begin_write().await?;
+                let mut conn = self.acquire().await?;
+                let mut tx = conn.begin_write().await.map_err(Error::Database)?;
                 for statement in statements.clone() {
                     tx.db().execute(statement).await.map_err(Error::Database)?;
                 }
@@ -402,53 +395,84 @@ fn to_record(schema: &TableSchema, row: Vec<Value>) -> Record {
 
 enum Pool {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(pool::Connections<sqlx::SqliteConnection>),
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::PgPool),
+    Postgres(pool::Connections<sqlx::PgConnection>),
 }
 
 /// A connection held for one operation.
-enum Conn {
+enum Conn<'p> {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Sqlite(pool::Lease<'p, sqlx::SqliteConnection>),
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    Postgres(pool::Lease<'p, sqlx::PgConnection>),
 }
 
-/// A write transaction; dropped without commit, it rolls back.
-enum Tx {
+/// A write transaction on a held connection; dropped without commit, it rolls back.
+enum Tx<'c> {
     #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
 }
 
-/// The connection statements run on, whichever backend and whether or not in a transaction.
-enum Db<'a> {
+/// Where a statement runs: a held connection (which notes failures that make it unusable) or a
+/// transaction on one.
+enum Db<'a, 'p> {
     #[cfg(feature = "sqlite")]
-    Sqlite(&'a mut sqlx::SqliteConnection),
+    Sqlite(&'a mut pool::Lease<'p, sqlx::SqliteConnection>),
+    #[cfg(feature = "sqlite")]
+    SqliteTx(&'a mut sqlx::SqliteConnection),
     #[cfg(feature = "postgres")]
-    Postgres(&'a mut sqlx::PgConnection),
+    Postgres(&'a mut pool::Lease<'p, sqlx::PgConnection>),
+    #[cfg(feature = "postgres")]
+    PostgresTx(&'a mut sqlx::PgConnection),
 }
 
-impl Conn {
-    fn db(&mut self) -> Db<'_> {
+impl<'p> Conn<'p> {
+    fn db(&mut self) -> Db<'_, 'p> {
         match self {
             #[cfg(feature = "sqlite")]
-            Conn::Sqlite(conn) => Db::Sqlite(conn),
+            Conn::Sqlite(lease) => Db::Sqlite(lease),
             #[cfg(feature = "postgres")]
-            Conn::Postgres(conn) => Db::Postgres(conn),
+            Conn::Postgres(lease) => Db::Postgres(lease),
+        }
+    }
+
+    /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so that concurrent writers queue on
+    /// the busy timeout instead of failing when they upgrade a read lock.
+    async fn begin_write(&mut self) -> Result<Tx<'_>, sqlx::Error> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(lease) => sqlx::Connection::begin_with(&mut **lease, "BEGIN IMMEDIATE")
+                .await
+                .map(Tx::Sqlite),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(lease) => sqlx::Connection::begin(&mut **lease)
+                .await
+                .map(Tx::Postgres),
+        }
+    }
+
+    /// Notes the outcome of work done in a transaction on this connection (see
+    /// [`pool::Lease::note`]).
+    fn note<T>(&mut self, result: &Result<T, sqlx::Error>) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite(lease) => lease.note(result),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(lease) => lease.note(result),
         }
     }
 }
 
-impl Tx {
-    fn db(&mut self) -> Db<'_> {
+impl Tx<'_> {
+    fn db(&mut self) -> Db<'_, '_> {
         match self {
             #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => Db::Sqlite(tx),
+            Tx::Sqlite(tx) => Db::SqliteTx(tx),
             #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => Db::Postgres(tx),
+            Tx::Postgres(tx) => Db::PostgresTx(tx),
         }
     }
 
@@ -462,7 +486,7 @@ impl Tx {
     }
 
     async fn rollback(self) {
-        // A failed rollback leaves nothing to undo: the connection is discarded by the pool.
+        // A failed rollback leaves nothing to undo: the transaction ends with the connection.
         let _ = match self {
             #[cfg(feature = "sqlite")]
             Tx::Sqlite(tx) => tx.rollback().await,
@@ -472,7 +496,7 @@ impl Tx {
     }
 }
 
-impl Db<'_> {
+impl Db<'_, '_> {
     /// Runs a statement and decodes every row's columns as `types`.
     async fn fetch(
         &mut self,
@@ -481,9 +505,21 @@ impl Db<'_> {
     ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
         match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(conn) => sqlite::fetch(conn, statement, types).await,
+            Db::Sqlite(lease) => {
+                let result = sqlite::fetch(lease, statement, types).await;
+                lease.note(&result);
+                result
+            }
+            #[cfg(feature = "sqlite")]
+            Db::SqliteTx(conn) => sqlite::fetch(conn, statement, types).await,
             #[cfg(feature = "postgres")]
-            Db::Postgres(conn) => postgres::fetch(conn, statement, types).await,
+            Db::Postgres(lease) => {
+                let result = postgres::fetch(lease, statement, types).await;
+                lease.note(&result);
+                result
+            }
+            #[cfg(feature = "postgres")]
+            Db::PostgresTx(conn) => postgres::fetch(conn, statement, types).await,
         }
     }
 
@@ -491,9 +527,21 @@ impl Db<'_> {
     async fn execute(&mut self, statement: Statement) -> Result<u64, sqlx::Error> {
         match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(conn) => sqlite::execute(conn, statement).await,
+            Db::Sqlite(lease) => {
+                let result = sqlite::execute(lease, statement).await;
+                lease.note(&result);
+                result
+            }
+            #[cfg(feature = "sqlite")]
+            Db::SqliteTx(conn) => sqlite::execute(conn, statement).await,
             #[cfg(feature = "postgres")]
-            Db::Postgres(conn) => postgres::execute(conn, statement).await,
+            Db::Postgres(lease) => {
+                let result = postgres::execute(lease, statement).await;
+                lease.note(&result);
+                result
+            }
+            #[cfg(feature = "postgres")]
+            Db::PostgresTx(conn) => postgres::execute(conn, statement).await,
         }
     }
 
@@ -501,9 +549,13 @@ impl Db<'_> {
     async fn introspect(&mut self, table: &str) -> Result<Option<TableSchema>> {
         match self {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(conn) => sqlite::introspect(conn, table).await,
+            Db::Sqlite(lease) => sqlite::introspect(lease, table).await,
+            #[cfg(feature = "sqlite")]
+            Db::SqliteTx(conn) => sqlite::introspect(conn, table).await,
             #[cfg(feature = "postgres")]
-            Db::Postgres(conn) => postgres::introspect(conn, table).await,
+            Db::Postgres(lease) => postgres::introspect(lease, table).await,
+            #[cfg(feature = "postgres")]
+            Db::PostgresTx(conn) => postgres::introspect(conn, table).await,
         }
     }
 }

@@ -1,15 +1,12 @@
 //! PostgreSQL: the pool, decoding by declared type, error classification from SQLSTATE and the
 //! error's table / column / constraint fields, and introspection through information_schema.
 
-use std::time::Duration;
-
 use sea_query_sqlx::SqlxValues;
 use sqlx::error::{DatabaseError, ErrorKind};
-use sqlx::postgres::{
-    PgConnectOptions, PgConnection, PgDatabaseError, PgPool, PgPoolOptions, PgRow,
-};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgRow};
 use sqlx::{AssertSqlSafe, Row as _};
 
+use super::pool::Connections;
 use crate::error::{ConstraintKind, Error, Result, SchemaProblem};
 use crate::schema::{Column, ColumnType, Constraint, TableSchema};
 use crate::sql::Statement;
@@ -19,14 +16,16 @@ use crate::value::Value;
 /// undefined_table
 const UNDEFINED_TABLE: &str = "42P01";
 
-pub(super) async fn connect(url: &str, max_connections: Option<u32>) -> Result<PgPool> {
+/// Prepared statements kept per connection: a few shapes per operation per table.
+const STATEMENT_CACHE: usize = 512;
+
+pub(super) async fn connect(
+    url: &str,
+    max_connections: Option<u32>,
+) -> Result<Connections<PgConnection>> {
     let options: PgConnectOptions = url.parse().map_err(Error::Database)?;
-    PgPoolOptions::new()
-        .max_connections(max_connections.unwrap_or(10))
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(Error::Database)
+    let options = options.statement_cache_capacity(STATEMENT_CACHE);
+    Connections::open(options, max_connections.unwrap_or(10)).await
 }
 
 pub(super) async fn fetch(

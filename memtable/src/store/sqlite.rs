@@ -7,11 +7,11 @@ use std::time::Duration;
 use sea_query_sqlx::SqlxValues;
 use sqlx::error::{DatabaseError, ErrorKind};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Row as _};
 
+use super::pool::Connections;
 use crate::error::{ConstraintKind, Error, Result};
 use crate::schema::{Column, ColumnType, Constraint, TableSchema};
 use crate::sql::Statement;
@@ -21,17 +21,21 @@ use crate::value::Value;
 /// SQLITE_CONSTRAINT_PRIMARYKEY: a key conflict, which SQLite reports with a UNIQUE message.
 const PRIMARY_KEY_CODE: &str = "1555";
 
+/// Prepared statements kept per connection: a few shapes per operation per table.
+const STATEMENT_CACHE: usize = 512;
+
 pub(super) async fn connect(
     url: &str,
     max_connections: Option<u32>,
     busy_timeout: Duration,
-) -> Result<SqlitePool> {
+) -> Result<Connections<SqliteConnection>> {
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     let options = SqliteConnectOptions::from_str(url)
         .map_err(Error::Database)?
         .create_if_missing(true)
         .foreign_keys(true)
         .busy_timeout(busy_timeout)
+        .statement_cache_capacity(STATEMENT_CACHE)
         .pragma("cache_size", "-16000")
         // LIKE as on PostgreSQL: case-sensitive.
         .pragma("case_sensitive_like", "ON");
@@ -47,30 +51,13 @@ pub(super) async fn connect(
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
     };
-    let pool = SqlitePoolOptions::new()
-        // A memory database lives and dies with its one connection.
-        .max_connections(if in_memory {
-            1
-        } else {
-            max_connections.unwrap_or(4)
-        })
-        .min_connections(u32::from(in_memory))
-        .idle_timeout(if in_memory {
-            None
-        } else {
-            Some(Duration::from_secs(600))
-        })
-        .max_lifetime(if in_memory {
-            None
-        } else {
-            Some(Duration::from_secs(1800))
-        })
-        // A local file does not drop connections: testing each one before use only costs time.
-        .test_before_acquire(false)
-        .connect_with(options)
-        .await
-        .map_err(Error::Database)?;
-    Ok(pool)
+    // A memory database lives and dies with its one connection.
+    let max = if in_memory {
+        1
+    } else {
+        max_connections.unwrap_or(4)
+    };
+    Connections::open(options, max).await
 }
 
 pub(super) async fn fetch(

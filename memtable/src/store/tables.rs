@@ -38,7 +38,9 @@ impl Store {
             let statements = backend.create_table(schema)?;
             let insert_entry =
                 backend.insert(&self.inner.catalog, &catalog::entry(schema, owner))?;
-            let mut tx = self.begin_write().await?;
+            let mut conn = self.acquire().await?;
+            let mut tx = conn.begin_write().await.map_err(Error::Database)?;
+            // Read inside the write transaction: another process may have just created it.
             if let Some(existing) = self.catalog_entry(&mut tx.db(), &schema.name).await? {
                 tx.rollback().await;
                 same_table(&existing, &wanted)?;
@@ -53,6 +55,8 @@ impl Store {
                 tx.commit().await
             }
             .await;
+            conn.note(&created);
+            drop(conn);
             match created {
                 Ok(()) => {
                     self.inner.tables.insert(wanted.clone());
@@ -124,13 +128,15 @@ impl Store {
                 .inner
                 .backend
                 .delete(&self.inner.catalog, &Value::Text(table.to_owned()))?;
-            let mut tx = self.begin_write().await?;
+            let mut conn = self.acquire().await?;
             let dropped = async {
+                let mut tx = conn.begin_write().await?;
                 tx.db().execute(drop).await?;
                 tx.db().execute(remove_entry).await?;
                 tx.commit().await
             }
             .await;
+            conn.note(&dropped);
             self.inner.tables.remove(table);
             dropped.map_err(|e| self.classify(e, table, None))
         };

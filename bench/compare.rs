@@ -1,0 +1,649 @@
+//! memtable against hand-written sqlx doing the same work on the same database, in the same
+//! run, with rounds interleaved and medians reported; plus the bulk ceilings (rusqlite
+//! multi-row VALUES on SQLite, COPY on PostgreSQL).
+//!
+//! ```sh
+//! cargo bench -p memtable-bench                                  # SQLite file only
+//! MEMTABLE_BENCH_POSTGRES_URL=postgres://… cargo bench -p memtable-bench
+//! MEMTABLE_BENCH_OPS=2000 MEMTABLE_BENCH_ROUNDS=5 MEMTABLE_BENCH_BULK=100000 cargo bench -p memtable-bench
+//! ```
+//!
+//! The hand-written side holds one connection (the fastest way to use sqlx), uses sqlx's
+//! statement cache, and decodes rows into a tuple; memtable goes through its public API.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::future::Future;
+use std::str::FromStr as _;
+use std::time::{Duration, Instant};
+
+use memtable::{Filter, QueryOptions, Record, Store, TableSchema};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection as _, PgConnection, SqliteConnection};
+
+const TABLE: &str = "bench_tokens";
+
+fn schema() -> TableSchema {
+    TableSchema::from_json_str(
+        r#"{
+        "name": "bench_tokens",
+        "columns": [
+            { "name": "id", "type": "text", "constraints": ["primary_key"] },
+            { "name": "user_id", "type": "text", "constraints": ["not_null"] },
+            { "name": "provider", "type": "text", "constraints": ["not_null"] },
+            { "name": "access_token", "type": "text", "constraints": ["not_null"] },
+            { "name": "refresh_token", "type": "text" },
+            { "name": "expires_at", "type": "bigint" },
+            { "name": "scope", "type": "text" },
+            { "name": "token_data", "type": "json" },
+            { "name": "created_at", "type": "bigint", "constraints": ["not_null"] },
+            { "name": "updated_at", "type": "bigint", "constraints": ["not_null"] }
+        ],
+        "indexes": [ { "name": "idx_bench_user_provider", "columns": ["user_id", "provider"], "unique": true } ]
+    }"#,
+    )
+    .unwrap()
+}
+
+/// The one row shape both sides write.
+struct Token {
+    id: String,
+    user_id: String,
+    provider: &'static str,
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at: Option<i64>,
+    scope: Option<&'static str>,
+    token_data: serde_json::Value,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn token(prefix: &str, i: usize) -> Token {
+    Token {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: format!("{prefix}-user-{i}"),
+        provider: "github",
+        access_token: format!("gho_{i:016}"),
+        refresh_token: Some(format!("ghr_{i:016}")),
+        expires_at: Some(1_700_000_000_000 + i as i64),
+        scope: Some("repo read:user"),
+        token_data: serde_json::json!({"token_type": "bearer", "n": i}),
+        created_at: i as i64,
+        updated_at: i as i64,
+    }
+}
+
+fn record(t: &Token) -> Record {
+    Record::new()
+        .with("id", t.id.as_str())
+        .with("user_id", t.user_id.as_str())
+        .with("provider", t.provider)
+        .with("access_token", t.access_token.as_str())
+        .with("refresh_token", t.refresh_token.clone())
+        .with("expires_at", t.expires_at)
+        .with("scope", t.scope)
+        .with("token_data", t.token_data.clone())
+        .with("created_at", t.created_at)
+        .with("updated_at", t.updated_at)
+}
+
+type Decoded = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+);
+type DecodedPg = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<serde_json::Value>,
+    i64,
+    i64,
+);
+
+const COLUMNS: &str = "id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at";
+
+/// Hand-written sqlx on one held connection.
+enum Hand {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl Hand {
+    async fn insert(&mut self, t: &Token) {
+        match self {
+            Hand::Sqlite(c) => {
+                sqlx::query(
+                    "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&t.id).bind(&t.user_id).bind(t.provider).bind(&t.access_token).bind(&t.refresh_token)
+                .bind(t.expires_at).bind(t.scope).bind(t.token_data.to_string()).bind(t.created_at).bind(t.updated_at)
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            }
+            Hand::Postgres(c) => {
+                sqlx::query(
+                    "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&t.id).bind(&t.user_id).bind(t.provider).bind(&t.access_token).bind(&t.refresh_token)
+                .bind(t.expires_at).bind(t.scope).bind(&t.token_data).bind(t.created_at).bind(t.updated_at)
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    async fn select(&mut self, user_id: &str) -> String {
+        match self {
+            Hand::Sqlite(c) => {
+                let row: Decoded = sqlx::query_as(
+                    "SELECT id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at FROM bench_tokens WHERE user_id = ? AND provider = ? LIMIT 1",
+                )
+                .bind(user_id)
+                .bind("github")
+                .fetch_one(&mut *c)
+                .await
+                .unwrap();
+                let _doc: Option<serde_json::Value> =
+                    row.7.as_deref().map(|t| serde_json::from_str(t).unwrap());
+                row.0
+            }
+            Hand::Postgres(c) => {
+                let row: DecodedPg = sqlx::query_as(
+                    "SELECT id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at FROM bench_tokens WHERE user_id = $1 AND provider = $2 LIMIT 1",
+                )
+                .bind(user_id)
+                .bind("github")
+                .fetch_one(&mut *c)
+                .await
+                .unwrap();
+                row.0
+            }
+        }
+    }
+
+    async fn update(&mut self, id: &str, i: usize) {
+        let sql = match self {
+            Hand::Sqlite(_) => {
+                "UPDATE bench_tokens SET access_token = ?, updated_at = ? WHERE id = ?"
+            }
+            Hand::Postgres(_) => {
+                "UPDATE bench_tokens SET access_token = $1, updated_at = $2 WHERE id = $3"
+            }
+        };
+        let affected = match self {
+            Hand::Sqlite(c) => sqlx::query(sql)
+                .bind(format!("new_{i}"))
+                .bind(i as i64)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .unwrap()
+                .rows_affected(),
+            Hand::Postgres(c) => sqlx::query(sql)
+                .bind(format!("new_{i}"))
+                .bind(i as i64)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .unwrap()
+                .rows_affected(),
+        };
+        assert_eq!(affected, 1);
+    }
+
+    async fn delete(&mut self, id: &str) {
+        let affected = match self {
+            Hand::Sqlite(c) => sqlx::query("DELETE FROM bench_tokens WHERE id = ?")
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .unwrap()
+                .rows_affected(),
+            Hand::Postgres(c) => sqlx::query("DELETE FROM bench_tokens WHERE id = $1")
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .unwrap()
+                .rows_affected(),
+        };
+        assert_eq!(affected, 1);
+    }
+
+    async fn upsert(&mut self, t: &Token) -> String {
+        match self {
+            Hand::Sqlite(c) => sqlx::query_scalar(
+                "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, scope = excluded.scope, token_data = excluded.token_data, created_at = excluded.created_at, updated_at = excluded.updated_at RETURNING id",
+            )
+            .bind(&t.id).bind(&t.user_id).bind(t.provider).bind(&t.access_token).bind(&t.refresh_token)
+            .bind(t.expires_at).bind(t.scope).bind(t.token_data.to_string()).bind(t.created_at).bind(t.updated_at)
+            .fetch_one(&mut *c)
+            .await
+            .unwrap(),
+            Hand::Postgres(c) => sqlx::query_scalar(
+                "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, scope = excluded.scope, token_data = excluded.token_data, created_at = excluded.created_at, updated_at = excluded.updated_at RETURNING id",
+            )
+            .bind(&t.id).bind(&t.user_id).bind(t.provider).bind(&t.access_token).bind(&t.refresh_token)
+            .bind(t.expires_at).bind(t.scope).bind(&t.token_data).bind(t.created_at).bind(t.updated_at)
+            .fetch_one(&mut *c)
+            .await
+            .unwrap(),
+        }
+    }
+
+    /// The bulk path a person would write with sqlx: multi-row VALUES, 500 rows a statement,
+    /// in one transaction (SQLite), or COPY (PostgreSQL, the ceiling).
+    async fn bulk(&mut self, rows: &[Token]) {
+        match self {
+            Hand::Sqlite(c) => {
+                let mut tx = c.begin_with("BEGIN IMMEDIATE").await.unwrap();
+                for chunk in rows.chunks(500) {
+                    let mut builder = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+                        "INSERT INTO bench_tokens ({COLUMNS}) "
+                    ));
+                    builder.push_values(chunk, |mut b, t| {
+                        b.push_bind(&t.id)
+                            .push_bind(&t.user_id)
+                            .push_bind(t.provider)
+                            .push_bind(&t.access_token)
+                            .push_bind(&t.refresh_token)
+                            .push_bind(t.expires_at)
+                            .push_bind(t.scope)
+                            .push_bind(t.token_data.to_string())
+                            .push_bind(t.created_at)
+                            .push_bind(t.updated_at);
+                    });
+                    builder
+                        .build()
+                        .persistent(true)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+            Hand::Postgres(c) => {
+                let mut copy = c
+                    .copy_in_raw(format!("COPY bench_tokens ({COLUMNS}) FROM STDIN").as_str())
+                    .await
+                    .unwrap();
+                let mut buffer = String::with_capacity(rows.len() * 160);
+                for t in rows {
+                    let json = t.token_data.to_string().replace('\\', "\\\\");
+                    buffer.push_str(&format!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                        t.id,
+                        t.user_id,
+                        t.provider,
+                        t.access_token,
+                        t.refresh_token.as_deref().unwrap_or("\\N"),
+                        t.expires_at.map_or("\\N".to_owned(), |e| e.to_string()),
+                        t.scope.unwrap_or("\\N"),
+                        json,
+                        t.created_at,
+                        t.updated_at
+                    ));
+                }
+                copy.send(buffer.into_bytes()).await.unwrap();
+                copy.finish().await.unwrap();
+            }
+        }
+    }
+}
+
+/// rusqlite with cached statements: the ceiling of SQLite from Rust.
+fn rusqlite_bulk(path: &str, rows: &[Token]) {
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; 500].join(", ");
+    let full = format!("INSERT INTO bench_tokens ({COLUMNS}) VALUES {placeholders}");
+    for chunk in rows.chunks(500) {
+        let sql = if chunk.len() == 500 {
+            full.clone()
+        } else {
+            format!(
+                "INSERT INTO bench_tokens ({COLUMNS}) VALUES {}",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            )
+        };
+        let mut statement = tx.prepare_cached(&sql).unwrap();
+        let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::with_capacity(chunk.len() * 10);
+        for t in chunk {
+            params.push(Box::new(t.id.clone()));
+            params.push(Box::new(t.user_id.clone()));
+            params.push(Box::new(t.provider));
+            params.push(Box::new(t.access_token.clone()));
+            params.push(Box::new(t.refresh_token.clone()));
+            params.push(Box::new(t.expires_at));
+            params.push(Box::new(t.scope));
+            params.push(Box::new(t.token_data.to_string()));
+            params.push(Box::new(t.created_at));
+            params.push(Box::new(t.updated_at));
+        }
+        statement
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
+struct Settings {
+    ops: usize,
+    rounds: usize,
+    bulk: usize,
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// µs per unit of `n` units of work.
+async fn time<F: Future<Output = ()>>(n: usize, work: F) -> f64 {
+    let started = Instant::now();
+    work.await;
+    started.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+struct Line {
+    operation: &'static str,
+    ours: Vec<f64>,
+    theirs: Vec<f64>,
+    baseline: &'static str,
+}
+
+impl Line {
+    fn new(operation: &'static str, baseline: &'static str) -> Self {
+        Line {
+            operation,
+            ours: Vec::new(),
+            theirs: Vec::new(),
+            baseline,
+        }
+    }
+}
+
+async fn single_row_round(
+    store: &Store,
+    hand: &mut Hand,
+    round: usize,
+    ops: usize,
+    lines: &mut [Line],
+) {
+    let ours: Vec<Token> = (0..ops).map(|i| token(&format!("m{round}"), i)).collect();
+    let theirs: Vec<Token> = (0..ops).map(|i| token(&format!("s{round}"), i)).collect();
+    let memtable_first = round.is_multiple_of(2);
+    for step in 0..2 {
+        if (step == 0) == memtable_first {
+            lines[0].ours.push(
+                time(ops, async {
+                    for t in &ours {
+                        store.insert_into_table(TABLE, record(t)).await.unwrap();
+                    }
+                })
+                .await,
+            );
+            lines[1].ours.push(
+                time(ops, async {
+                    for t in &ours {
+                        let rows = store
+                            .query_table(
+                                TABLE,
+                                &QueryOptions::new()
+                                    .filter(
+                                        Filter::eq("user_id", t.user_id.as_str())
+                                            .and(Filter::eq("provider", "github")),
+                                    )
+                                    .limit(1),
+                            )
+                            .await
+                            .unwrap();
+                        assert_eq!(rows.len(), 1);
+                    }
+                })
+                .await,
+            );
+            lines[2].ours.push(
+                time(ops, async {
+                    for (i, t) in ours.iter().enumerate() {
+                        store
+                            .update_table_record(
+                                TABLE,
+                                &t.id,
+                                Record::new()
+                                    .with("access_token", format!("new_{i}"))
+                                    .with("updated_at", i as i64),
+                            )
+                            .await
+                            .unwrap();
+                    }
+                })
+                .await,
+            );
+            lines[3].ours.push(
+                time(ops, async {
+                    for t in &ours {
+                        store.upsert_into_table(TABLE, record(t)).await.unwrap();
+                    }
+                })
+                .await,
+            );
+            lines[4].ours.push(
+                time(ops, async {
+                    for t in &ours {
+                        store.delete_from_table(TABLE, &t.id).await.unwrap();
+                    }
+                })
+                .await,
+            );
+        } else {
+            lines[0].theirs.push(
+                time(ops, async {
+                    for t in &theirs {
+                        hand.insert(t).await;
+                    }
+                })
+                .await,
+            );
+            lines[1].theirs.push(
+                time(ops, async {
+                    for t in &theirs {
+                        hand.select(&t.user_id).await;
+                    }
+                })
+                .await,
+            );
+            lines[2].theirs.push(
+                time(ops, async {
+                    for (i, t) in theirs.iter().enumerate() {
+                        hand.update(&t.id, i).await;
+                    }
+                })
+                .await,
+            );
+            lines[3].theirs.push(
+                time(ops, async {
+                    for t in &theirs {
+                        hand.upsert(t).await;
+                    }
+                })
+                .await,
+            );
+            lines[4].theirs.push(
+                time(ops, async {
+                    for t in &theirs {
+                        hand.delete(&t.id).await;
+                    }
+                })
+                .await,
+            );
+        }
+    }
+}
+
+async fn clear(store: &Store) {
+    store.drop_table(TABLE).await.unwrap();
+    store.create_table(&schema()).await.unwrap();
+}
+
+async fn run(label: &str, url: &str, sqlite_path: Option<&str>, settings: &Settings) {
+    let store = Store::connect(url).await.unwrap();
+    if store.table_exists(TABLE).await.unwrap() {
+        store.drop_table(TABLE).await.unwrap();
+    }
+    store.create_table(&schema()).await.unwrap();
+    let mut hand = match sqlite_path {
+        Some(_) => {
+            let options = SqliteConnectOptions::from_str(url)
+                .unwrap()
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+                .pragma("cache_size", "-16000");
+            Hand::Sqlite(SqliteConnection::connect_with(&options).await.unwrap())
+        }
+        None => Hand::Postgres(PgConnection::connect(url).await.unwrap()),
+    };
+
+    let mut lines = vec![
+        Line::new("insert (dynamic)", "sqlx"),
+        Line::new("point select by unique index", "sqlx"),
+        Line::new("update by id", "sqlx"),
+        Line::new("upsert (unique index conflict)", "sqlx"),
+        Line::new("delete by id", "sqlx"),
+    ];
+    // A warm-up round, not counted: statement caches and the file fill.
+    single_row_round(&store, &mut hand, 99, settings.ops / 4 + 1, &mut lines).await;
+    for line in &mut lines {
+        line.ours.clear();
+        line.theirs.clear();
+    }
+    for round in 0..settings.rounds {
+        single_row_round(&store, &mut hand, round, settings.ops, &mut lines).await;
+    }
+
+    let mut bulk = Line::new(
+        "insert_many, µs per row",
+        if sqlite_path.is_some() {
+            "sqlx multi-row"
+        } else {
+            "COPY"
+        },
+    );
+    let mut ceiling = Line::new(
+        "insert_many vs ceiling, µs per row",
+        if sqlite_path.is_some() {
+            "rusqlite"
+        } else {
+            "COPY"
+        },
+    );
+    let bulk_rounds = settings.rounds.clamp(1, 3);
+    for round in 0..bulk_rounds {
+        let rows: Vec<Token> = (0..settings.bulk)
+            .map(|i| token(&format!("b{round}"), i))
+            .collect();
+        clear(&store).await;
+        let records: Vec<Record> = rows.iter().map(record).collect();
+        let ours = time(rows.len(), async {
+            store
+                .insert_many_into_table(TABLE, records)
+                .await
+                .map(drop)
+                .unwrap()
+        })
+        .await;
+        bulk.ours.push(ours);
+        ceiling.ours.push(ours);
+        clear(&store).await;
+        bulk.theirs.push(time(rows.len(), hand.bulk(&rows)).await);
+        clear(&store).await;
+        match sqlite_path {
+            Some(path) => {
+                let started = Instant::now();
+                rusqlite_bulk(path, &rows);
+                ceiling
+                    .theirs
+                    .push(started.elapsed().as_secs_f64() * 1e6 / rows.len() as f64);
+            }
+            None => ceiling.theirs.push(*bulk.theirs.last().unwrap()),
+        }
+    }
+    lines.push(bulk);
+    if sqlite_path.is_some() {
+        lines.push(ceiling);
+    }
+    store.drop_table(TABLE).await.unwrap();
+
+    println!(
+        "\n{label}: median of {} rounds of {} operations (bulk: {} rounds of {} rows)",
+        settings.rounds, settings.ops, bulk_rounds, settings.bulk
+    );
+    println!("| operation | memtable µs | baseline | baseline µs | memtable / baseline (time) |");
+    println!("|---|---|---|---|---|");
+    for line in &lines {
+        let (ours, theirs) = (median(line.ours.clone()), median(line.theirs.clone()));
+        println!(
+            "| {} | {ours:.1} | {} | {theirs:.1} | {:.2} |",
+            line.operation,
+            line.baseline,
+            ours / theirs
+        );
+    }
+}
+
+fn main() {
+    // `cargo bench` builds optimized; `cargo test` (which runs this target too) does not, and
+    // gets a quick smoke run that proves the benchmark still works.
+    let quick = cfg!(debug_assertions);
+    let settings = Settings {
+        ops: env_usize("MEMTABLE_BENCH_OPS", if quick { 20 } else { 2000 }),
+        rounds: env_usize("MEMTABLE_BENCH_ROUNDS", if quick { 1 } else { 5 }),
+        bulk: env_usize("MEMTABLE_BENCH_BULK", if quick { 1000 } else { 100_000 }),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bench.db");
+        let path = path.to_str().unwrap().to_owned();
+        run(
+            "SQLite file (WAL, synchronous=NORMAL)",
+            &format!("sqlite://{path}"),
+            Some(&path),
+            &settings,
+        )
+        .await;
+        match std::env::var("MEMTABLE_BENCH_POSTGRES_URL") {
+            Ok(url) => run("PostgreSQL", &url, None, &settings).await,
+            Err(_) => println!("\nPostgreSQL: set MEMTABLE_BENCH_POSTGRES_URL to include it"),
+        }
+    });
+}

@@ -1,0 +1,1 @@
+//! Benchmarks of memtable; see `compare.rs` (`cargo bench -p memtable-bench`).

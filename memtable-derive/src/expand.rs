@@ -1,0 +1,235 @@
+//! Code generation from a checked [`TableModel`].
+//!
+//! Everything generated names only `::memtable::__private`. Field types are checked by the
+//! compiler: each field's kind (`<T as SqlType>::Kind`, or the kind its `json` / `type`
+//! attribute gives) must be able to hold its value type (`Codec`), and an `auto_increment`
+//! field must be an integer (`AutoIncrementKey`); those bounds are spanned on the field's type,
+//! so the compiler's message points at it.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::DeriveInput;
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
+
+use crate::model::{self, FieldModel, TableModel};
+
+/// Expands `#[derive(Table)]` on `input`, or returns every error found in it.
+pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
+    let model = model::parse(&input)?;
+    Ok(generate(&model))
+}
+
+fn generate(model: &TableModel) -> TokenStream {
+    let p = quote!(::memtable::__private);
+    let ident = &model.ident;
+    let table = &model.table;
+    let count = model.fields.len();
+
+    let Some(key) = model.fields.get(model.primary_key) else {
+        // `model::parse` refuses a struct without a primary key; this is only a safety net.
+        return syn::Error::new(model.ident.span(), "a table needs a primary key")
+            .into_compile_error();
+    };
+    let key_column = &key.column;
+    let key_kind = kind(key);
+    let auto_increment = key.auto_increment.is_some();
+
+    // Everything generated for a field is spanned on its value type, so that the compiler
+    // reports a type that does not fit there, once (identical diagnostics are deduplicated).
+    let columns = model.fields.iter().map(|f| {
+        let (span, p) = field_span(f);
+        let column = &f.column;
+        let kind = kind(f);
+        let mut constraints = Vec::new();
+        if f.primary_key.is_some() {
+            constraints.push(quote_spanned!(span=> #p::Constraint::PrimaryKey));
+            if f.auto_increment.is_some() {
+                constraints.push(quote_spanned!(span=> #p::Constraint::AutoIncrement));
+            }
+        } else if !f.nullable {
+            constraints.push(quote_spanned!(span=> #p::Constraint::NotNull));
+        }
+        if f.unique {
+            constraints.push(quote_spanned!(span=> #p::Constraint::Unique));
+        }
+        quote_spanned! {span=>
+            #p::column(#column, <#kind as #p::ColumnKind>::COLUMN_TYPE, &[#(#constraints),*])
+        }
+    });
+    let indexes = model.indexes.iter().map(|i| {
+        let name = &i.name;
+        let columns = &i.columns;
+        let unique = i.unique;
+        quote!(#p::index(#name, &[#(#columns),*], #unique))
+    });
+
+    let encode = model.fields.iter().map(|f| {
+        let (span, p) = field_span(f);
+        let field = &f.ident;
+        let column = &f.column;
+        let kind = kind(f);
+        let value_ty = &f.value_ty;
+        let value = if f.nullable {
+            quote_spanned! {span=>
+                #p::codec::<#kind, #value_ty>().encode_option(
+                    #p::Option::as_ref(&self.#field),
+                    &#p::Site { table: #table, column: #column },
+                )?
+            }
+        } else {
+            quote_spanned! {span=>
+                #p::codec::<#kind, #value_ty>().encode(
+                    &self.#field,
+                    &#p::Site { table: #table, column: #column },
+                )?
+            }
+        };
+        quote!(record.insert(#column, #value);)
+    });
+
+    let slots: Vec<_> = (0..count).map(|i| format_ident!("__slot{}", i)).collect();
+    let match_arms = model.fields.iter().zip(&slots).map(|(f, slot)| {
+        let column = &f.column;
+        quote!(#column => #slot = #p::Some(value),)
+    });
+    let decode = model.fields.iter().zip(&slots).map(|(f, slot)| {
+        let (span, p) = field_span(f);
+        let field = &f.ident;
+        let column = &f.column;
+        let kind = kind(f);
+        let value_ty = &f.value_ty;
+        let decode = if f.nullable {
+            quote_spanned!(span=> decode_option)
+        } else {
+            quote_spanned!(span=> decode)
+        };
+        quote_spanned! {span=>
+            #field: #p::codec::<#kind, #value_ty>().#decode(
+                #slot,
+                &#p::Site { table: #table, column: #column },
+            )?
+        }
+    });
+
+    let handles = model.fields.iter().map(|f| {
+        let (span, p) = field_span(f);
+        let vis = &model.vis;
+        let handle = &f.handle;
+        let kind = kind(f);
+        let value_ty = &f.value_ty;
+        let nullability = if f.nullable {
+            quote_spanned!(span=> #p::Nullable)
+        } else {
+            quote_spanned!(span=> #p::NotNull)
+        };
+        let doc = format!(
+            "Column `{}` of table `{table}` (field `{}: {}`): a typed handle for filters and \
+             ordering in `Store::select`.",
+            f.column,
+            f.ident.unraw(),
+            type_text(&f.ty),
+        );
+        let column = syn::LitStr::new(&f.column, span);
+        quote_spanned! {span=>
+            #[doc = #doc]
+            #[allow(dead_code)]
+            #vis const #handle: #p::TypedColumn<Self, #value_ty, #kind, #nullability> =
+                #p::TypedColumn::new(#column);
+        }
+    });
+
+    let checks = model.fields.iter().map(|f| {
+        let (span, p) = field_span(f);
+        let value_ty = &f.value_ty;
+        f.auto_increment.map(|_| {
+            quote_spanned! {span=>
+                const _: () = #p::require_auto_increment::<#value_ty>();
+            }
+        })
+    });
+
+    quote! {
+        const _: () = {
+            #(#checks)*
+
+            #[automatically_derived]
+            impl #p::Table for #ident {
+                const TABLE_NAME: &'static str = #table;
+                const PRIMARY_KEY: &'static str = #key_column;
+                const PRIMARY_KEY_TYPE: #p::ColumnType =
+                    <#key_kind as #p::ColumnKind>::COLUMN_TYPE;
+                const AUTO_INCREMENT: bool = #auto_increment;
+
+                fn schema() -> #p::TableSchema {
+                    #p::schema(
+                        #table,
+                        #p::Vec::from([#(#columns),*]),
+                        #p::Vec::from([#(#indexes),*]),
+                    )
+                }
+
+                fn to_record(&self) -> #p::Result<#p::Record> {
+                    let mut record = #p::Record::with_capacity(#count);
+                    #(#encode)*
+                    #p::Ok(record)
+                }
+
+                fn from_record(record: #p::Record) -> #p::Result<Self> {
+                    #(let mut #slots: #p::Option<#p::Value> = #p::None;)*
+                    for (column, value) in record {
+                        match #p::String::as_str(&column) {
+                            #(#match_arms)*
+                            _ => {}
+                        }
+                    }
+                    #p::Ok(Self { #(#decode),* })
+                }
+            }
+
+            #[automatically_derived]
+            impl #ident {
+                #(#handles)*
+            }
+        };
+    }
+}
+
+/// The span of a field's value type, and `::memtable::__private` spanned there.
+fn field_span(f: &FieldModel) -> (Span, TokenStream) {
+    let span = f.value_ty.span();
+    (span, quote_spanned!(span=> ::memtable::__private))
+}
+
+/// The kind marker type of a field's column: `json` and `type = "..."` name it, else the value
+/// type's default (`KindOf<T>`, that is `<T as SqlType>::Kind`, spanned on the type so that an
+/// unsupported type is reported there).
+fn kind(f: &FieldModel) -> TokenStream {
+    let (span, p) = field_span(f);
+    if f.json {
+        quote_spanned!(span=> #p::kind::Json)
+    } else if let Some(kind) = &f.column_type {
+        quote_spanned!(span=> #p::kind::#kind)
+    } else {
+        let value_ty = &f.value_ty;
+        quote_spanned!(span=> #p::KindOf<#value_ty>)
+    }
+}
+
+/// A type as a user writes it (`Option<String>`, not `Option < String >`).
+fn type_text(ty: &syn::Type) -> String {
+    let text = quote!(#ty).to_string();
+    let mut out = String::with_capacity(text.len());
+    let tokens: Vec<&str> = text.split(' ').collect();
+    for (i, token) in tokens.iter().enumerate() {
+        let glue_left = matches!(*token, "<" | ">" | "," | "::" | ")" | "]")
+            || tokens
+                .get(i.wrapping_sub(1))
+                .is_some_and(|prev| matches!(*prev, "<" | "::" | "&" | "(" | "["));
+        if i > 0 && !glue_left {
+            out.push(' ');
+        }
+        out.push_str(token);
+    }
+    out
+}

@@ -1,0 +1,344 @@
+//! The result objects executors return, and the mapping of every [`Error`] to a failure kind.
+
+use std::fmt;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, SchemaProblem};
+
+/// The kind of a failed executor call: the `data.error.kind` of its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A table, column or index name is not a valid identifier.
+    InvalidIdentifier,
+    /// A schema breaks a rule (or is not a schema).
+    InvalidSchema,
+    /// The table is protected: it cannot be created, dropped or written.
+    ProtectedTable,
+    /// No such table (in a plugin scope: none that the plugin owns).
+    TableNotFound,
+    /// The table exists with another schema, or under another owner.
+    SchemaMismatch,
+    /// A record or query names a column the table does not have.
+    UnknownColumn,
+    /// A value does not fit its column's type.
+    TypeMismatch,
+    /// No record has the given id.
+    RecordNotFound,
+    /// The database refused a write that breaks a constraint.
+    ConstraintViolation,
+    /// The parameters are malformed, or the executor is unknown or not available here.
+    InvalidParams,
+    /// The database or the connection to it failed.
+    Database,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order of the documentation.
+    pub const ALL: [ErrorKind; 11] = [
+        ErrorKind::InvalidIdentifier,
+        ErrorKind::InvalidSchema,
+        ErrorKind::ProtectedTable,
+        ErrorKind::TableNotFound,
+        ErrorKind::SchemaMismatch,
+        ErrorKind::UnknownColumn,
+        ErrorKind::TypeMismatch,
+        ErrorKind::RecordNotFound,
+        ErrorKind::ConstraintViolation,
+        ErrorKind::InvalidParams,
+        ErrorKind::Database,
+    ];
+
+    /// The snake_case name used in results (`table_not_found`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidIdentifier => "invalid_identifier",
+            ErrorKind::InvalidSchema => "invalid_schema",
+            ErrorKind::ProtectedTable => "protected_table",
+            ErrorKind::TableNotFound => "table_not_found",
+            ErrorKind::SchemaMismatch => "schema_mismatch",
+            ErrorKind::UnknownColumn => "unknown_column",
+            ErrorKind::TypeMismatch => "type_mismatch",
+            ErrorKind::RecordNotFound => "record_not_found",
+            ErrorKind::ConstraintViolation => "constraint_violation",
+            ErrorKind::InvalidParams => "invalid_params",
+            ErrorKind::Database => "database",
+        }
+    }
+
+    /// The kind `error` maps to. [`Error::InvalidQuery`] and [`Error::InvalidRecord`] are
+    /// [`InvalidParams`](ErrorKind::InvalidParams); a variant added later is
+    /// [`Database`](ErrorKind::Database) until it is given its own kind.
+    pub fn of(error: &Error) -> ErrorKind {
+        match error {
+            Error::InvalidIdentifier { .. } => ErrorKind::InvalidIdentifier,
+            Error::InvalidSchema { .. } => ErrorKind::InvalidSchema,
+            Error::ProtectedTable { .. } => ErrorKind::ProtectedTable,
+            Error::TableNotFound { .. } => ErrorKind::TableNotFound,
+            Error::SchemaMismatch { .. } => ErrorKind::SchemaMismatch,
+            Error::UnknownColumn { .. } => ErrorKind::UnknownColumn,
+            Error::TypeMismatch { .. } => ErrorKind::TypeMismatch,
+            Error::RecordNotFound { .. } => ErrorKind::RecordNotFound,
+            Error::InvalidRecord { .. } | Error::InvalidQuery { .. } => ErrorKind::InvalidParams,
+            Error::ConstraintViolation { .. } => ErrorKind::ConstraintViolation,
+            _ => ErrorKind::Database,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `{"success": true, "data": data}`.
+pub(crate) fn success(data: Value) -> Value {
+    json!({ "success": true, "data": data })
+}
+
+/// Why an executor call failed: an error of the store, or of the call itself.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The store (or the reading of values against a schema) refused.
+    Store(Error),
+    /// The parameters do not have the executor's shape.
+    Params { executor: String, message: String },
+    /// No executor of that name in this set.
+    Unavailable { executor: String, reason: String },
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Store(error)
+    }
+}
+
+impl Failure {
+    pub(crate) fn params(executor: &str, message: impl fmt::Display) -> Failure {
+        Failure::Params {
+            executor: executor.to_owned(),
+            message: crate::error::truncate(&message.to_string()),
+        }
+    }
+
+    /// The failed result object.
+    pub(crate) fn to_json(&self) -> Value {
+        let params_error = |executor: &str| {
+            let mut error = Map::new();
+            error.insert("kind".into(), ErrorKind::InvalidParams.as_str().into());
+            error.insert("executor".into(), executor.into());
+            error
+        };
+        match self {
+            Failure::Store(error) => failure(error),
+            Failure::Params { executor, message } => failed(
+                format!("invalid parameters for {executor}: {message}"),
+                params_error(executor),
+            ),
+            Failure::Unavailable { executor, reason } => {
+                failed(reason.clone(), params_error(executor))
+            }
+        }
+    }
+}
+
+/// The result object of an executor that failed with `error`:
+/// `{"success": false, "data": {"message", "error": {"kind", ...}}}`, the error object
+/// carrying the table, column, id, constraint ... involved (never a caller's value).
+pub fn failure(error: &Error) -> Value {
+    failed(error.to_string(), error_object(error))
+}
+
+fn failed(message: String, error: Map<String, Value>) -> Value {
+    json!({
+        "success": false,
+        "data": { "message": message, "error": Value::Object(error) },
+    })
+}
+
+/// The `error` object of a failed result: `kind` and the fields of the error.
+fn error_object(error: &Error) -> Map<String, Value> {
+    let mut object = Map::new();
+    object.insert("kind".into(), ErrorKind::of(error).as_str().into());
+    let mut put = |key: &str, value: &str| {
+        object.insert(key.into(), Value::String(value.to_owned()));
+    };
+    match error {
+        Error::InvalidIdentifier { kind, name, reason } => {
+            put("identifier", &kind.to_string());
+            put("name", name);
+            put("reason", &reason.to_string());
+        }
+        Error::InvalidSchema { table, problem } => {
+            put("table", table);
+            put("problem", &problem.to_string());
+            let (column, index) = problem_location(problem);
+            if let Some(column) = column {
+                put("column", column);
+            }
+            if let Some(index) = index {
+                put("index", index);
+            }
+        }
+        Error::ProtectedTable { table } | Error::TableNotFound { table } => put("table", table),
+        Error::SchemaMismatch { table, difference } => {
+            put("table", table);
+            put("difference", difference);
+        }
+        Error::UnknownColumn { table, column } => {
+            put("table", table);
+            put("column", column);
+        }
+        Error::TypeMismatch {
+            table,
+            column,
+            expected,
+            found,
+        } => {
+            put("table", table);
+            put("column", column);
+            put("expected", expected.as_str());
+            put("found", found);
+        }
+        Error::RecordNotFound { table, id } => {
+            put("table", table);
+            put("id", id);
+        }
+        Error::InvalidRecord { table, reason } | Error::InvalidQuery { table, reason } => {
+            put("table", table);
+            put("reason", reason);
+        }
+        Error::ConstraintViolation {
+            kind,
+            table,
+            column,
+            constraint,
+            ..
+        } => {
+            put("constraint", kind.as_str());
+            if let Some(table) = table {
+                put("table", table);
+            }
+            if let Some(column) = column {
+                put("column", column);
+            }
+            if let Some(name) = constraint {
+                put("constraintName", name);
+            }
+        }
+        _ => {
+            object.insert("transient".into(), Value::Bool(error.is_transient()));
+        }
+    }
+    object
+}
+
+/// The column and index a schema problem names, if any.
+fn problem_location(problem: &SchemaProblem) -> (Option<&str>, Option<&str>) {
+    match problem {
+        SchemaProblem::InvalidAutoIncrement { column }
+        | SchemaProblem::DuplicateColumn { column }
+        | SchemaProblem::UnsupportedColumnType { column, .. } => (Some(column), None),
+        SchemaProblem::DuplicateIndex { index } | SchemaProblem::EmptyIndex { index } => {
+            (None, Some(index))
+        }
+        SchemaProblem::UnknownIndexColumn { index, column }
+        | SchemaProblem::DuplicateIndexColumn { index, column } => (Some(column), Some(index)),
+        _ => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ConstraintKind, IdentifierKind, IdentifierProblem};
+    use crate::schema::ColumnType;
+
+    #[test]
+    fn every_error_maps_to_its_kind_and_fields() {
+        let cases = [
+            (
+                Error::InvalidIdentifier {
+                    kind: IdentifierKind::Column,
+                    name: "a b".into(),
+                    reason: IdentifierProblem::InvalidCharacters,
+                },
+                json!({"kind": "invalid_identifier", "identifier": "column", "name": "a b",
+                       "reason": "it must match ^[a-zA-Z_][a-zA-Z0-9_]*$"}),
+            ),
+            (
+                Error::InvalidSchema {
+                    table: "t".into(),
+                    problem: SchemaProblem::UnknownIndexColumn {
+                        index: "i".into(),
+                        column: "c".into(),
+                    },
+                },
+                json!({"kind": "invalid_schema", "table": "t", "index": "i", "column": "c",
+                       "problem": "index \"i\" names unknown column \"c\""}),
+            ),
+            (
+                Error::TypeMismatch {
+                    table: "t".into(),
+                    column: "c".into(),
+                    expected: ColumnType::Bigint,
+                    found: "a string".into(),
+                },
+                json!({"kind": "type_mismatch", "table": "t", "column": "c",
+                       "expected": "bigint", "found": "a string"}),
+            ),
+            (
+                Error::RecordNotFound {
+                    table: "t".into(),
+                    id: "9".into(),
+                },
+                json!({"kind": "record_not_found", "table": "t", "id": "9"}),
+            ),
+            (
+                Error::ConstraintViolation {
+                    kind: ConstraintKind::ForeignKey,
+                    table: Some("t".into()),
+                    column: None,
+                    constraint: Some("fk_t".into()),
+                    message: "violates".into(),
+                },
+                json!({"kind": "constraint_violation", "constraint": "foreign_key",
+                       "table": "t", "constraintName": "fk_t"}),
+            ),
+            (
+                Error::InvalidQuery {
+                    table: "t".into(),
+                    reason: "bad".into(),
+                },
+                json!({"kind": "invalid_params", "table": "t", "reason": "bad"}),
+            ),
+            (
+                Error::InvalidRecord {
+                    table: "t".into(),
+                    reason: "empty".into(),
+                },
+                json!({"kind": "invalid_params", "table": "t", "reason": "empty"}),
+            ),
+            (
+                Error::Database(sqlx::Error::PoolTimedOut),
+                json!({"kind": "database", "transient": true}),
+            ),
+        ];
+        for (error, expected) in cases {
+            let result = failure(&error);
+            assert_eq!(result["success"], false);
+            assert_eq!(result["data"]["message"], error.to_string());
+            assert_eq!(result["data"]["error"], expected, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_have_distinct_names() {
+        let names: std::collections::HashSet<&str> =
+            ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        assert_eq!(ErrorKind::TableNotFound.to_string(), "table_not_found");
+    }
+}

@@ -1,0 +1,198 @@
+//! The executors' names, descriptions (written for a language model choosing a tool) and the
+//! JSON Schemas of their parameters, generated from the types in [`params`](super::params).
+
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde_json::{Value, json};
+
+use super::params::{
+    CreateTableParams, DeleteParams, InsertParams, QueryParams, TableParams, UpdateParams,
+};
+
+/// One executor as a tool: what an agent runtime, a CLI or an MCP server advertises.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutorDefinition {
+    /// The executor's name (`query_table`, ...).
+    pub name: &'static str,
+    /// What it does and how to call it, for a language model.
+    pub description: &'static str,
+    /// The JSON Schema (draft 2020-12) of its parameters: an object schema, with no `$ref`.
+    pub parameters: Value,
+    /// It never changes the database.
+    pub read_only: bool,
+    /// It may delete or overwrite data (meaningful when not read-only).
+    pub destructive: bool,
+    /// Calling it again with the same parameters has no further effect.
+    pub idempotent: bool,
+}
+
+impl ExecutorDefinition {
+    /// The definition as JSON: `{"name", "description", "parameters", "readOnly",
+    /// "destructive", "idempotent"}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "description": self.description,
+            "parameters": self.parameters,
+            "readOnly": self.read_only,
+            "destructive": self.destructive,
+            "idempotent": self.idempotent,
+        })
+    }
+}
+
+/// The seven executors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Executor {
+    CreateTable,
+    InsertIntoTable,
+    UpdateTableRecord,
+    QueryTable,
+    DeleteFromTable,
+    TableExists,
+    DropTable,
+}
+
+impl Executor {
+    pub(crate) const ALL: [Executor; 7] = [
+        Executor::CreateTable,
+        Executor::InsertIntoTable,
+        Executor::UpdateTableRecord,
+        Executor::QueryTable,
+        Executor::DeleteFromTable,
+        Executor::TableExists,
+        Executor::DropTable,
+    ];
+
+    pub(crate) fn from_name(name: &str) -> Option<Executor> {
+        Executor::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Executor::CreateTable => "create_table",
+            Executor::InsertIntoTable => "insert_into_table",
+            Executor::UpdateTableRecord => "update_table_record",
+            Executor::QueryTable => "query_table",
+            Executor::DeleteFromTable => "delete_from_table",
+            Executor::TableExists => "table_exists",
+            Executor::DropTable => "drop_table",
+        }
+    }
+
+    pub(crate) fn is_read_only(self) -> bool {
+        matches!(self, Executor::QueryTable | Executor::TableExists)
+    }
+
+    fn is_destructive(self) -> bool {
+        matches!(
+            self,
+            Executor::UpdateTableRecord | Executor::DeleteFromTable | Executor::DropTable
+        )
+    }
+
+    fn is_idempotent(self) -> bool {
+        // Creating an existing table with the same schema, setting the same values again,
+        // reading: no further effect. A second insert adds a row (or hits the key); a second
+        // delete or drop fails.
+        matches!(
+            self,
+            Executor::CreateTable
+                | Executor::UpdateTableRecord
+                | Executor::QueryTable
+                | Executor::TableExists
+        )
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Executor::CreateTable => {
+                "Create a database table from a schema. Parameters are the schema itself: \
+                 {\"name\": \"notes\", \"columns\": [{\"name\": \"id\", \"type\": \"integer\", \
+                 \"constraints\": [\"primary_key\", \"auto_increment\"]}, {\"name\": \"body\", \
+                 \"type\": \"text\", \"constraints\": [\"not_null\"]}], \"indexes\": [{\"name\": \
+                 \"idx_body\", \"columns\": [\"body\"], \"unique\": false}]}. Column types: text, \
+                 integer (32-bit), bigint (64-bit), real, blob (base64 text in JSON), json (any \
+                 JSON document), boolean. Exactly one column must be primary_key: rows are \
+                 addressed by its value (their id). auto_increment only on an integer or bigint \
+                 primary key; a text primary key left out at insert gets a new UUID. Names use \
+                 letters, digits and _ and do not start with a digit. Creating a table that \
+                 already exists with the same schema succeeds and changes nothing; with a \
+                 different schema it fails with schema_mismatch. Returns {tableName, message}."
+            }
+            Executor::InsertIntoTable => {
+                "Insert one record into a table and return its id. data maps column names to \
+                 values of the column's type: numbers for integer/bigint/real, true/false for \
+                 boolean, base64 strings for blob, any JSON for json columns. Leave out an \
+                 auto_increment key (the database assigns it) or a text key (a UUID is \
+                 generated). Returns {id, message}; the id is the primary key's value as a \
+                 string, to pass to update_table_record or delete_from_table."
+            }
+            Executor::UpdateTableRecord => {
+                "Change columns of the record whose primary key is id. data maps the columns to \
+                 set to their new values (other columns keep theirs). Fails with \
+                 record_not_found when no record has that id. Returns {message}."
+            }
+            Executor::QueryTable => {
+                "Read records from a table. queryOptions (all optional): where maps columns to a \
+                 value for equality (null matches NULL) or to an operator object such as \
+                 {\"$gt\": 10} or {\"$in\": [\"a\", \"b\"]} (operators $eq $ne $lt $lte $gt $gte \
+                 $in $nin $like $null; several in one object must all hold; conditions on \
+                 several columns must all hold); orderBy is a list of {column, direction: asc | \
+                 desc}; limit and offset page through the rows. Returns {results, count}: the \
+                 records as objects (blobs as base64, json columns as documents) and how many \
+                 were returned. Read-only."
+            }
+            Executor::DeleteFromTable => {
+                "Delete the record whose primary key is id. Fails with record_not_found when no \
+                 record has that id. Returns {message}. Destructive: the record is gone."
+            }
+            Executor::TableExists => {
+                "Tell whether a table exists. Returns {exists, tableName}. Read-only."
+            }
+            Executor::DropTable => {
+                "Drop a table and every record in it. Fails with table_not_found when there is no \
+                 such table. Returns {tableName, message}. Destructive and irreversible: only \
+                 call it when the user asked for the table to be deleted."
+            }
+        }
+    }
+
+    fn parameters(self) -> Value {
+        match self {
+            Executor::CreateTable => schema_of::<CreateTableParams>(),
+            Executor::InsertIntoTable => schema_of::<InsertParams>(),
+            Executor::UpdateTableRecord => schema_of::<UpdateParams>(),
+            Executor::QueryTable => schema_of::<QueryParams>(),
+            Executor::DeleteFromTable => schema_of::<DeleteParams>(),
+            Executor::TableExists | Executor::DropTable => schema_of::<TableParams>(),
+        }
+    }
+
+    pub(crate) fn definition(self) -> ExecutorDefinition {
+        ExecutorDefinition {
+            name: self.name(),
+            description: self.description(),
+            parameters: self.parameters(),
+            read_only: self.is_read_only(),
+            destructive: self.is_destructive(),
+            idempotent: self.is_idempotent(),
+        }
+    }
+}
+
+/// The JSON Schema of `T` (draft 2020-12, subschemas inlined so that a tool-calling model sees
+/// one self-contained object), without the root's title and description, which only name the
+/// Rust type.
+fn schema_of<T: JsonSchema>() -> Value {
+    let settings = SchemaSettings::draft2020_12().with(|s| s.inline_subschemas = true);
+    let mut schema = settings
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    if let Value::Object(object) = &mut schema {
+        object.remove("title");
+        object.remove("description");
+    }
+    schema
+}

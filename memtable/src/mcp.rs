@@ -1,0 +1,158 @@
+//! The executors as MCP tools, served over stdio with the official Rust SDK (`rmcp`); feature
+//! `mcp`.
+//!
+//! Each executor of an [`Executors`] set becomes a tool of the same name, with its description,
+//! the JSON Schema of its parameters as `inputSchema`, and the `readOnlyHint`,
+//! `destructiveHint` and `idempotentHint` annotations. A call returns the executor's result
+//! object as structured content (and as JSON text); a failed executor is a tool result with
+//! `isError: true`, so that the model reads the failure and can correct its call. The set decides
+//! what is served: `Executors::for_plugin` scopes the tools to one plugin's tables, and
+//! `Executors::read_only` serves only `query_table` and `table_exists`.
+//!
+//! ```no_run
+//! use memtable::Store;
+//! use memtable::executor::Executors;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = Store::connect("sqlite://agent.db").await?;
+//! memtable::mcp::serve_stdio(Executors::for_plugin(store, "notes_plugin").read_only()).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::sync::Arc;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt as _};
+use serde_json::Value;
+
+use crate::executor::{ExecutorDefinition, Executors};
+
+/// An MCP server handler serving the executors of one [`Executors`] set as tools.
+#[derive(Debug, Clone)]
+pub struct McpServer {
+    executors: Executors,
+    tools: Arc<Vec<Tool>>,
+}
+
+impl McpServer {
+    /// A server for `executors`.
+    pub fn new(executors: Executors) -> McpServer {
+        let tools = executors.definitions().iter().map(tool).collect();
+        McpServer {
+            executors,
+            tools: Arc::new(tools),
+        }
+    }
+
+    /// The tools this server lists.
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+}
+
+/// The MCP tool of an executor.
+pub fn tool(definition: &ExecutorDefinition) -> Tool {
+    let schema = match &definition.parameters {
+        Value::Object(object) => object.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let annotations = ToolAnnotations::with_title(title(definition.name))
+        .read_only(definition.read_only)
+        .destructive(definition.destructive)
+        .idempotent(definition.idempotent)
+        .open_world(false);
+    Tool::new(definition.name, definition.description, Arc::new(schema))
+        .with_annotations(annotations)
+}
+
+/// `query_table` → `Query table`.
+fn title(name: &str) -> String {
+    let words = name.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut instructions = String::from(
+            "Tables in a database (SQLite or PostgreSQL) that you can create, fill, query and \
+             change. Every tool returns {success, data}; on failure data.error.kind says what \
+             went wrong (table_not_found, unknown_column, type_mismatch, ...) and data.message \
+             how.",
+        );
+        if let Some(plugin) = self.executors.plugin() {
+            instructions.push_str(&format!(
+                " Only the tables of plugin {plugin:?} are visible; tables you create belong \
+                 to it."
+            ));
+        }
+        if self.executors.is_read_only() {
+            instructions.push_str(" Read-only: tables can be queried, not changed.");
+        }
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("memtable", env!("CARGO_PKG_VERSION")).with_title("memtable"),
+            )
+            .with_instructions(instructions)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if !self.tools.iter().any(|t| t.name == request.name) {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "unknown tool {:?}; available: {}",
+                    crate::error::truncate(&request.name),
+                    self.executors.names().join(", ")
+                ),
+                None,
+            ));
+        }
+        let params = request
+            .arguments
+            .map(Value::Object)
+            .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+        let result = self.executors.execute(&request.name, params).await;
+        let succeeded = result.get("success").and_then(Value::as_bool) == Some(true);
+        Ok(if succeeded {
+            CallToolResult::structured(result)
+        } else {
+            CallToolResult::structured_error(result)
+        }
+        .into())
+    }
+}
+
+/// Serves `executors` as MCP tools on this process's stdin and stdout until the client closes
+/// the connection (or stdin ends).
+pub async fn serve_stdio(executors: Executors) -> std::io::Result<()> {
+    let running = McpServer::new(executors)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(std::io::Error::other)?;
+    running.waiting().await.map_err(std::io::Error::other)?;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The store's own connections: a bounded set of dedicated sqlx connections, handed out one per
+//! operation.
+//!
+//! sqlx's `Pool` pings every connection when it is returned (and, by default, before it is
+//! handed out) and returns it from a spawned task: two extra round trips and a task per
+//! operation, which is more than a SQLite point select costs in all (see MEASUREMENTS.md). The
+//! store runs one operation per lease, so it needs none of that: a connection goes back to the
+//! idle list as soon as the operation ends, and is only checked when it has sat idle long enough
+//! for a server or a proxy to have dropped it. A connection that failed with an I/O or protocol
+//! error is discarded instead of returned.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use sqlx::{ConnectOptions, Connection};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::error::{Error, Result};
+
+/// Idle this long, a connection is pinged before use.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+pub(crate) struct Connections<C: Connection> {
+    options: C::Options,
+    idle: Mutex<Vec<(C, Instant)>>,
+    permits: Semaphore,
+}
+
+impl<C: Connection> Connections<C> {
+    /// Opens the first connection now, so that a bad URL or an unreachable server is reported
+    /// by `connect`, and keeps it.
+    pub(crate) async fn open(options: C::Options, max_connections: u32) -> Result<Self> {
+        let first = options.connect().await.map_err(Error::Database)?;
+        let max = usize::try_from(max_connections.max(1)).unwrap_or(1);
+        Ok(Connections {
+            options,
+            idle: Mutex::new(vec![(first, Instant::now())]),
+            permits: Semaphore::new(max),
+        })
+    }
+
+    /// A connection for one operation; waits while every connection is in use.
+    pub(crate) async fn acquire(&self) -> Result<Lease<'_, C>> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Database(sqlx::Error::PoolClosed))?;
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some((conn, since)) if since.elapsed() < CHECK_AFTER_IDLE => conn,
+            Some((mut conn, _)) => match conn.ping().await {
+                Ok(()) => conn,
+                Err(_) => self.options.connect().await.map_err(Error::Database)?,
+            },
+            None => self.options.connect().await.map_err(Error::Database)?,
+        };
+        Ok(Lease {
+            conn: Some(conn),
+            home: self,
+            broken: false,
+            _permit: permit,
+        })
+    }
+
+    /// Closes the idle connections and refuses further leases.
+    pub(crate) async fn close(&self) {
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        for (conn, _) in idle {
+            // Closing is a courtesy to the server; a failure leaves nothing to clean up.
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// One connection, lent for one operation; it goes back to the idle list when dropped, unless
+/// it was marked broken.
+pub(crate) struct Lease<'a, C: Connection> {
+    conn: Option<C>,
+    home: &'a Connections<C>,
+    broken: bool,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl<C: Connection> Lease<'_, C> {
+    /// Notes the outcome of a statement: after an I/O or protocol failure the connection is not
+    /// trusted again.
+    pub(crate) fn note<T>(&mut self, result: &Result<T, sqlx::Error>) {
+        if let Err(
+            sqlx::Error::Io(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_),
+        ) = result
+        {
+            self.broken = true;
+        }
+    }
+}
+
+impl<C: Connection> Deref for Lease<'_, C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        // Present from creation until drop.
+        self.conn
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"))
+    }
+}
+
+impl<C: Connection> DerefMut for Lease<'_, C> {
+    fn deref_mut(&mut self) -> &mut C {
+        self.conn
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"))
+    }
+}
+
+impl<C: Connection> Drop for Lease<'_, C> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && !self.broken
+            && !self.home.permits.is_closed()
+        {
+            self.home
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((conn, Instant::now()));
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The typed query builder returned by [`Store::select`].
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use super::Table;
+use super::column::{IntoCondition, IntoOrder};
+use crate::error::{Error, Result};
+use crate::query::QueryOptions;
+use crate::store::Store;
+
+/// A query on the table of `T`: filters, order, paging, then [`all`](Self::all),
+/// [`one`](Self::one) or [`count`](Self::count).
+///
+/// Built by [`Store::select`]; conditions and sort keys come from `T`'s column handles, so a
+/// column of another table does not compile.
+///
+/// ```
+/// use memtable::{Store, Table};
+///
+/// #[derive(Table, Debug)]
+/// struct Note {
+///     #[memtable(primary_key, auto_increment)]
+///     id: i64,
+///     title: String,
+///     done: bool,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = Store::connect("sqlite::memory:").await?;
+/// store.create_table_for::<Note>().await?;
+/// for title in ["write", "test", "ship"] {
+///     store.insert(&Note { id: 0, title: title.into(), done: title == "write" }).await?;
+/// }
+/// let open: Vec<Note> = store
+///     .select::<Note>()
+///     .filter(Note::DONE.eq(false))
+///     .order_by(Note::TITLE.asc())
+///     .all()
+///     .await?;
+/// assert_eq!(open.iter().map(|n| n.title.as_str()).collect::<Vec<_>>(), ["ship", "test"]);
+/// assert_eq!(store.select::<Note>().filter(Note::TITLE.like("%t%")).count().await?, 2);
+/// # Ok::<(), memtable::Error>(())
+/// # }).unwrap();
+/// ```
+#[must_use = "a query does nothing until all(), one() or count() runs it"]
+pub struct Select<'s, T> {
+    store: &'s Store,
+    options: QueryOptions,
+    error: Option<Error>,
+    marker: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for Select<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("options", &self.options)
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s, T: Table> Select<'s, T> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Select {
+            store,
+            options: QueryOptions::new(),
+            error: None,
+            marker: PhantomData,
+        }
+    }
+
+    /// Keeps the rows that meet `condition` (ANDed with earlier filters).
+    pub fn filter(mut self, condition: impl IntoCondition<T>) -> Self {
+        match condition.into_condition().into_filter() {
+            Ok(filter) => self.options = self.options.filter(filter),
+            Err(error) => {
+                self.error.get_or_insert(error);
+            }
+        }
+        self
+    }
+
+    /// Sorts on `order` (after earlier sort keys).
+    pub fn order_by(mut self, order: impl IntoOrder<T>) -> Self {
+        self.options = self.options.order_by(order.into_order().into_order_by());
+        self
+    }
+
+    /// Returns at most `limit` rows.
+    pub fn limit(mut self, limit: u64) -> Self {
+        self.options = self.options.limit(limit);
+        self
+    }
+
+    /// Skips the first `offset` rows.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.options = self.options.offset(offset);
+        self
+    }
+
+    /// The dynamic [`QueryOptions`] this query stands for (for `Store::query_table`), or the
+    /// error met building a condition.
+    pub fn into_options(self) -> Result<QueryOptions> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.options),
+        }
+    }
+
+    /// Every matching row.
+    pub async fn all(self) -> Result<Vec<T>> {
+        let store = self.store;
+        let options = self.into_options()?;
+        store
+            .query_table(T::TABLE_NAME, &options)
+            .await?
+            .into_iter()
+            .map(T::from_record)
+            .collect()
+    }
+
+    /// The first matching row, if any (the query with `LIMIT 1`).
+    pub async fn one(self) -> Result<Option<T>> {
+        let store = self.store;
+        let options = self.into_options()?.limit(1);
+        store
+            .query_table(T::TABLE_NAME, &options)
+            .await?
+            .into_iter()
+            .next()
+            .map(T::from_record)
+            .transpose()
+    }
+
+    /// How many rows match the filters (order, limit and offset do not count).
+    pub async fn count(self) -> Result<u64> {
+        let store = self.store;
+        let options = self.into_options()?;
+        store.count(T::TABLE_NAME, options.filter.as_ref()).await
+    }
+}

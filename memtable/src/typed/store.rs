@@ -1,0 +1,161 @@
+//! The typed helpers of [`Store`], built on its dynamic operations: a `#[derive(Table)]` struct
+//! is converted to a [`Record`] (and back) and goes through the same code path as a dynamic
+//! record, so both APIs share one table.
+
+use super::Table;
+use super::select::Select;
+use crate::error::{Error, Result};
+use crate::query::{Filter, QueryOptions};
+use crate::schema::{Column, Constraint};
+use crate::store::Store;
+use crate::value::{Record, Value};
+
+impl Store {
+    /// Creates the table of `T` ([`Table::schema`]); idempotent, like
+    /// [`create_table`](Self::create_table).
+    pub async fn create_table_for<T: Table>(&self) -> Result<()> {
+        self.create_table(&T::schema()).await
+    }
+
+    /// Inserts `row` and returns its id. An empty `String` in a text key, or any value in an
+    /// `auto_increment` key, means "generate": a UUID v7, or the database's next integer.
+    ///
+    /// ```
+    /// use memtable::{Store, Table};
+    ///
+    /// #[derive(Table, Debug, PartialEq)]
+    /// struct Note {
+    ///     #[memtable(primary_key)]
+    ///     id: String,
+    ///     title: String,
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = Store::connect("sqlite::memory:").await?;
+    /// store.create_table_for::<Note>().await?;
+    /// let id = store.insert(&Note { id: String::new(), title: "hello".into() }).await?;
+    /// let note: Option<Note> = store.find(&id).await?;
+    /// assert_eq!(note, Some(Note { id, title: "hello".into() }));
+    /// # Ok::<(), memtable::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn insert<T: Table>(&self, row: &T) -> Result<String> {
+        let record = insertable(row)?;
+        self.insert_into_table(T::TABLE_NAME, record).await
+    }
+
+    /// Inserts every row in one transaction — all or none — and returns their ids in order
+    /// (keys are generated as by [`insert`](Self::insert)).
+    ///
+    /// This is [`insert_many`](Self::insert_many) for typed rows.
+    pub async fn insert_many<T: Table>(&self, rows: &[T]) -> Result<Vec<String>> {
+        let records = rows.iter().map(insertable).collect::<Result<Vec<_>>>()?;
+        self.insert_many_into_table(T::TABLE_NAME, records).await
+    }
+
+    /// The row of `T`'s table whose id is `id`, if any. An id that cannot be a value of the key
+    /// (`"abc"` for an integer key) is [`Error::TypeMismatch`].
+    pub async fn find<T: Table>(&self, id: &str) -> Result<Option<T>> {
+        let key = Column::new(T::PRIMARY_KEY, T::PRIMARY_KEY_TYPE).with(Constraint::PrimaryKey);
+        let value = Value::from_id(T::TABLE_NAME, &key, id)?;
+        let options = QueryOptions::new()
+            .filter(Filter::eq(T::PRIMARY_KEY, value))
+            .limit(1);
+        self.query_table(T::TABLE_NAME, &options)
+            .await?
+            .into_iter()
+            .next()
+            .map(T::from_record)
+            .transpose()
+    }
+
+    /// A typed query on `T`'s table; see [`Select`].
+    pub fn select<T: Table>(&self) -> Select<'_, T> {
+        Select::new(self)
+    }
+
+    /// Writes every column of `row` to the row with the same primary key. No such row is
+    /// [`Error::RecordNotFound`].
+    pub async fn update<T: Table>(&self, row: &T) -> Result<()> {
+        let mut record = row.to_record()?;
+        let key = record
+            .remove(T::PRIMARY_KEY)
+            .ok_or_else(|| missing_key::<T>())?;
+        self.update_table_record(T::TABLE_NAME, &key.to_id(), record)
+            .await
+    }
+
+    /// Deletes the row of `T`'s table whose id is `id`; no such row is
+    /// [`Error::RecordNotFound`].
+    pub async fn delete<T: Table>(&self, id: &str) -> Result<()> {
+        self.delete_from_table(T::TABLE_NAME, id).await
+    }
+
+    /// Inserts `row`, or updates the row it collides with, in one atomic statement; returns the
+    /// row's id.
+    ///
+    /// The conflict is on the primary key when `row` holds one (a generated key — empty text or
+    /// `auto_increment` — does not count), else on the first unique index (or unique column)
+    /// whose columns `row` holds: a per-space key/value, or an OAuth token by
+    /// `(user_id, provider)`. This is [`upsert`](Self::upsert) for typed rows.
+    ///
+    /// ```
+    /// use memtable::{Store, Table};
+    ///
+    /// #[derive(Table)]
+    /// #[memtable(table = "settings", index(name = "idx_settings_key", columns(space_id, key), unique))]
+    /// struct Setting {
+    ///     #[memtable(primary_key, auto_increment)]
+    ///     id: i64,
+    ///     space_id: String,
+    ///     key: String,
+    ///     #[memtable(json)]
+    ///     value: serde_json::Value,
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = Store::connect("sqlite::memory:").await?;
+    /// store.create_table_for::<Setting>().await?;
+    /// let theme = |value: &str| Setting {
+    ///     id: 0,
+    ///     space_id: "s1".into(),
+    ///     key: "theme".into(),
+    ///     value: serde_json::json!(value),
+    /// };
+    /// let first = store.upsert(&theme("light")).await?;
+    /// let second = store.upsert(&theme("dark")).await?;
+    /// assert_eq!(first, second);
+    /// let setting: Setting = store.find(&first).await?.unwrap();
+    /// assert_eq!(setting.value, "dark");
+    /// # Ok::<(), memtable::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn upsert<T: Table>(&self, row: &T) -> Result<String> {
+        let record = insertable(row)?;
+        self.upsert_into_table(T::TABLE_NAME, record).await
+    }
+}
+
+/// The record to insert for `row`: without its key when the key is to be generated (an
+/// `auto_increment` key, or an empty or NULL text key).
+fn insertable<T: Table>(row: &T) -> Result<Record> {
+    let mut record = row.to_record()?;
+    let generate = T::AUTO_INCREMENT
+        || record
+            .get(T::PRIMARY_KEY)
+            .is_none_or(|key| key.is_null() || key.as_str() == Some(""));
+    if generate {
+        record.remove(T::PRIMARY_KEY);
+    }
+    Ok(record)
+}
+
+fn missing_key<T: Table>() -> Error {
+    Error::invalid_record(
+        T::TABLE_NAME,
+        format!(
+            "the row has no value for the primary key {:?}",
+            T::PRIMARY_KEY
+        ),
+    )
+}
