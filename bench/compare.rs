@@ -87,6 +87,38 @@ fn record(t: &Token) -> Record {
         .with("updated_at", t.updated_at)
 }
 
+/// The same table as a typed struct, for the typed insert.
+#[derive(memtable::Table)]
+#[memtable(table = "bench_tokens")]
+struct TypedToken {
+    #[memtable(primary_key)]
+    id: String,
+    user_id: String,
+    provider: String,
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at: Option<i64>,
+    scope: Option<String>,
+    token_data: Option<serde_json::Value>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn typed(t: &Token) -> TypedToken {
+    TypedToken {
+        id: String::new(),
+        user_id: t.user_id.clone(),
+        provider: t.provider.to_owned(),
+        access_token: t.access_token.clone(),
+        refresh_token: t.refresh_token.clone(),
+        expires_at: t.expires_at,
+        scope: t.scope.map(str::to_owned),
+        token_data: Some(t.token_data.clone()),
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
+
 type Decoded = (
     String,
     String,
@@ -396,9 +428,22 @@ async fn single_row_round(
 ) {
     let ours: Vec<Token> = (0..ops).map(|i| token(&format!("m{round}"), i)).collect();
     let theirs: Vec<Token> = (0..ops).map(|i| token(&format!("s{round}"), i)).collect();
+    // Typed rows leave the key empty: memtable generates it, as the hand side does.
+    let ours_typed: Vec<TypedToken> = (0..ops)
+        .map(|i| typed(&token(&format!("tm{round}"), i)))
+        .collect();
+    let theirs_typed: Vec<Token> = (0..ops).map(|i| token(&format!("ts{round}"), i)).collect();
     let memtable_first = round.is_multiple_of(2);
     for step in 0..2 {
         if (step == 0) == memtable_first {
+            lines[5].ours.push(
+                time(ops, async {
+                    for row in &ours_typed {
+                        store.insert(row).await.unwrap();
+                    }
+                })
+                .await,
+            );
             lines[0].ours.push(
                 time(ops, async {
                     for t in &ours {
@@ -461,6 +506,14 @@ async fn single_row_round(
                 .await,
             );
         } else {
+            lines[5].theirs.push(
+                time(ops, async {
+                    for t in &theirs_typed {
+                        hand.insert(t).await;
+                    }
+                })
+                .await,
+            );
             lines[0].theirs.push(
                 time(ops, async {
                     for t in &theirs {
@@ -510,15 +563,27 @@ async fn clear(store: &Store) {
     store.create_table(&schema()).await.unwrap();
 }
 
-async fn run(label: &str, url: &str, sqlite_path: Option<&str>, settings: &Settings) {
+/// Runs every comparison; memtable works on `url`, the hand-written side on `hand_url` (on
+/// SQLite a second file with the same settings, so that each side pays for its own WAL
+/// checkpoints; on PostgreSQL the same database), `sqlite_path` being that second file.
+async fn run(
+    label: &str,
+    url: &str,
+    hand_url: &str,
+    sqlite_path: Option<&str>,
+    settings: &Settings,
+) {
     let store = Store::connect(url).await.unwrap();
-    if store.table_exists(TABLE).await.unwrap() {
-        store.drop_table(TABLE).await.unwrap();
+    let hand_store = Store::connect(hand_url).await.unwrap();
+    for store in [&store, &hand_store] {
+        if store.table_exists(TABLE).await.unwrap() {
+            store.drop_table(TABLE).await.unwrap();
+        }
+        store.create_table(&schema()).await.unwrap();
     }
-    store.create_table(&schema()).await.unwrap();
     let mut hand = match sqlite_path {
         Some(_) => {
-            let options = SqliteConnectOptions::from_str(url)
+            let options = SqliteConnectOptions::from_str(hand_url)
                 .unwrap()
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -527,7 +592,7 @@ async fn run(label: &str, url: &str, sqlite_path: Option<&str>, settings: &Setti
                 .pragma("cache_size", "-16000");
             Hand::Sqlite(SqliteConnection::connect_with(&options).await.unwrap())
         }
-        None => Hand::Postgres(PgConnection::connect(url).await.unwrap()),
+        None => Hand::Postgres(PgConnection::connect(hand_url).await.unwrap()),
     };
 
     let mut lines = vec![
@@ -536,6 +601,7 @@ async fn run(label: &str, url: &str, sqlite_path: Option<&str>, settings: &Setti
         Line::new("update by id", "sqlx"),
         Line::new("upsert (unique index conflict)", "sqlx"),
         Line::new("delete by id", "sqlx"),
+        Line::new("insert (typed, derive)", "sqlx"),
     ];
     // A warm-up round, not counted: statement caches and the file fill.
     single_row_round(&store, &mut hand, 99, settings.ops / 4 + 1, &mut lines).await;
@@ -580,9 +646,9 @@ async fn run(label: &str, url: &str, sqlite_path: Option<&str>, settings: &Setti
         .await;
         bulk.ours.push(ours);
         ceiling.ours.push(ours);
-        clear(&store).await;
+        clear(&hand_store).await;
         bulk.theirs.push(time(rows.len(), hand.bulk(&rows)).await);
-        clear(&store).await;
+        clear(&hand_store).await;
         match sqlite_path {
             Some(path) => {
                 let started = Instant::now();
@@ -632,17 +698,19 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bench.db");
-        let path = path.to_str().unwrap().to_owned();
+        let ours = dir.path().join("memtable.db");
+        let theirs = dir.path().join("sqlx.db");
+        let theirs = theirs.to_str().unwrap().to_owned();
         run(
             "SQLite file (WAL, synchronous=NORMAL)",
-            &format!("sqlite://{path}"),
-            Some(&path),
+            &format!("sqlite://{}", ours.display()),
+            &format!("sqlite://{theirs}"),
+            Some(&theirs),
             &settings,
         )
         .await;
         match std::env::var("MEMTABLE_BENCH_POSTGRES_URL") {
-            Ok(url) => run("PostgreSQL", &url, None, &settings).await,
+            Ok(url) => run("PostgreSQL", &url, &url, None, &settings).await,
             Err(_) => println!("\nPostgreSQL: set MEMTABLE_BENCH_POSTGRES_URL to include it"),
         }
     });

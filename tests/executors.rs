@@ -571,5 +571,5 @@ async fn the_registry_describes_every_executor() {
     assert!(by_name("delete_from_table").destructive);
     assert!(by_name("query_table").read_only && by_name("table_exists").read_only);
     assert!(!by_name("insert_into_table").destructive);
-    assert_eq!(ErrorKind::ALL.len(), 11);
+    assert_eq!(ErrorKind::ALL.len(), 12);
 }

@@ -7,7 +7,8 @@ use heck::{ToShoutySnakeCase as _, ToSnakeCase as _};
 const MAX_IDENTIFIER_LEN: usize = 63;
 
 /// Why `name` is not a valid table, column or index name, or `None` when it is one:
-/// `^[a-zA-Z_][a-zA-Z0-9_]*$`, at most 63 bytes, not starting with `sqlite_`.
+/// `^[a-zA-Z_][a-zA-Z0-9_]*$`, at most 63 bytes, not starting with `sqlite_` or `pg_`, not a
+/// PostgreSQL system column's name.
 pub fn identifier_problem(name: &str) -> Option<&'static str> {
     let mut bytes = name.bytes();
     let shaped = bytes
@@ -20,11 +21,16 @@ pub fn identifier_problem(name: &str) -> Option<&'static str> {
         Some("it is longer than 63 bytes")
     } else if !shaped {
         Some("it must match ^[a-zA-Z_][a-zA-Z0-9_]*$")
-    } else if name
-        .get(..7)
-        .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
+    } else if ["sqlite_", "pg_"].iter().any(|prefix| {
+        name.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    }) {
+        Some("names starting with sqlite_ or pg_ are reserved")
+    } else if ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"]
+        .iter()
+        .any(|column| name.eq_ignore_ascii_case(column))
     {
-        Some("names starting with sqlite_ are reserved")
+        Some("it is the name of a PostgreSQL system column")
     } else {
         None
     }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::limits::LimitKind;
 use crate::schema::ColumnType;
 
 /// The result type of every fallible memtable operation.
@@ -126,6 +127,21 @@ pub enum Error {
     /// The database or the connection to it failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+
+    /// A request is past one of the store's [`Limits`](crate::Limits): a name too long, too
+    /// many columns or indexes, a record too large, a json value or a filter too deep.
+    #[error("{limit} limit exceeded on table {table:?}: {actual} is more than the maximum {max}")]
+    LimitExceeded {
+        /// Which limit.
+        limit: LimitKind,
+        /// The table the request is for (truncated to 200 bytes).
+        table: String,
+        /// The limit's value.
+        max: usize,
+        /// The request's figure (for a filter far past its limit: a figure past it, not
+        /// necessarily the exact one).
+        actual: usize,
+    },
 }
 
 impl Error {
@@ -252,9 +268,15 @@ pub enum IdentifierProblem {
     /// The name does not match `^[a-zA-Z_][a-zA-Z0-9_]*$`.
     #[error("it must match ^[a-zA-Z_][a-zA-Z0-9_]*$")]
     InvalidCharacters,
-    /// The name starts with `sqlite_`, which SQLite reserves for itself.
-    #[error("names starting with sqlite_ are reserved")]
+    /// The name starts with `sqlite_` or `pg_` (compared case-insensitively): SQLite reserves
+    /// the first for itself, and PostgreSQL looks a `pg_` table up in its own catalog first (a
+    /// table `pg_class` would be created, then never found again).
+    #[error("names starting with sqlite_ or pg_ are reserved")]
     Reserved,
+    /// The name is one of PostgreSQL's system columns (`tableoid`, `xmin`, `cmin`, `xmax`,
+    /// `cmax`, `ctid`; compared case-insensitively), which no table can have a column of.
+    #[error("it is the name of a PostgreSQL system column")]
+    SystemColumn,
 }
 
 /// The schema rule a [`TableSchema`](crate::TableSchema) breaks, naming the offender.

@@ -17,7 +17,9 @@
 //! | boolean | INTEGER 0/1       | BOOLEAN          | true/false       |
 //!
 //! Identifiers are validated ([`validate_identifier`]) and always quoted; values are always
-//! bound parameters. The [`sql`] module renders every statement, without I/O.
+//! bound parameters. The [`sql`] module renders every statement, without I/O. Requests too large
+//! or too deep for an agent or a database (names, columns, indexes, record size, json and filter
+//! depth) are refused against the store's [`Limits`] before any SQL is rendered.
 //!
 //! The [`executor`] module offers the same operations as named JSON executors for agents (with
 //! JSON Schemas of their parameters, plugin scopes and read-only sets); with the feature `mcp`
@@ -27,6 +29,7 @@
 pub mod cli;
 pub mod error;
 pub mod executor;
+pub mod limits;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod query;
@@ -37,6 +40,7 @@ pub mod typed;
 pub mod value;
 
 pub use error::{ConstraintKind, Error, IdentifierKind, IdentifierProblem, Result, SchemaProblem};
+pub use limits::{LimitKind, Limits};
 pub use query::{CompareOp, Direction, Filter, OrderBy, QueryOptions};
 pub use schema::{
     CATALOG_TABLE, Column, ColumnType, Constraint, DEFAULT_PROTECTED_TABLES, Index, TableSchema,

@@ -232,6 +232,33 @@ impl Filter {
                         ),
                     ));
                 }
+                // Refused as text values are (PostgreSQL stores no NUL).
+                let pattern = match Value::Text(pattern).coerce(table, col)? {
+                    Value::Text(pattern) => pattern,
+                    _ => String::new(),
+                };
+                if pattern.len() > MAX_LIKE_PATTERN_LEN {
+                    return Err(Error::invalid_query(
+                        table,
+                        format!(
+                            "the $like pattern for {column:?} is {} bytes; at most \
+                             {MAX_LIKE_PATTERN_LEN} are accepted",
+                            pattern.len()
+                        ),
+                    ));
+                }
+                // PostgreSQL fails on a pattern ending in the escape character; SQLite matches
+                // nothing. Neither is what the caller meant.
+                let trailing = pattern.bytes().rev().take_while(|b| *b == b'\\').count();
+                if trailing % 2 == 1 {
+                    return Err(Error::invalid_query(
+                        table,
+                        format!(
+                            "the $like pattern for {column:?} ends with the escape character \\ \
+                             (write \\\\ for a backslash)"
+                        ),
+                    ));
+                }
                 Filter::Like { column, pattern }
             }
             Filter::Null { column, is_null } => {
@@ -297,6 +324,10 @@ pub struct QueryOptions {
     /// Skip this many rows first.
     pub offset: Option<u64>,
 }
+
+/// The longest `$like` pattern accepted, in bytes: SQLite's own limit (it refuses a longer one
+/// as "too complex").
+pub const MAX_LIKE_PATTERN_LEN: usize = 50_000;
 
 /// The largest LIMIT or OFFSET accepted: both backends take signed 64-bit counts.
 pub const MAX_PAGE_BOUND: u64 = i64::MAX as u64;
@@ -751,6 +782,17 @@ mod tests {
             Err(Error::TypeMismatch { .. })
         ));
         reason(parse(json!({"where": {"n": {"$like": "1%"}}})));
+        reason(parse(json!({"where": {"id": {"$like": "a\\"}}})));
+        reason(parse(json!({"where": {"id": {"$like": "\\\\\\"}}})));
+        assert!(parse(json!({"where": {"id": {"$like": "a\\\\"}}})).is_ok());
+        assert!(parse(json!({"where": {"id": {"$like": "\\%"}}})).is_ok());
+        let pattern = "%".repeat(MAX_LIKE_PATTERN_LEN);
+        assert!(parse(json!({"where": {"id": {"$like": pattern}}})).is_ok());
+        reason(parse(json!({"where": {"id": {"$like": pattern + "%"}}})));
+        assert!(matches!(
+            parse(json!({"where": {"id": {"$like": "a\u{0}"}}})),
+            Err(Error::TypeMismatch { .. })
+        ));
         reason(parse(json!({"where": {"doc": {"$lt": 1}}})));
         reason(parse(json!({"where": {"n": {"$in": 1}}})));
         reason(parse(json!({"where": {"n": {"$in": [1, null]}}})));

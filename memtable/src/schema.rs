@@ -355,6 +355,32 @@ impl TableSchema {
         Ok(())
     }
 
+    /// [`validate`](Self::validate), then checks the schema against `limits`: the length of its
+    /// names, the number of its columns and indexes and of each index's columns. A limit passed
+    /// is [`Error::LimitExceeded`].
+    ///
+    /// `validate` alone checks only the rules every table follows, so that a table created
+    /// under other limits (or not by memtable) can still be read; the store checks the limits
+    /// of a schema it is asked to create.
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint, Error, LimitKind, Limits, TableSchema};
+    ///
+    /// let schema = TableSchema::new("t", vec![
+    ///     Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey),
+    ///     Column::new("a", ColumnType::Text),
+    /// ]);
+    /// assert!(schema.validate_with(&Limits::default()).is_ok());
+    /// assert!(matches!(
+    ///     schema.validate_with(&Limits::default().with_max_columns(1)),
+    ///     Err(Error::LimitExceeded { limit: LimitKind::Columns, max: 1, actual: 2, .. })
+    /// ));
+    /// ```
+    pub fn validate_with(&self, limits: &crate::limits::Limits) -> Result<()> {
+        self.validate()?;
+        limits.check_schema(self)
+    }
+
     /// Describes how `other` differs from this schema, or `None` when the two define the same
     /// table. Constraint order and repeated constraints do not count as differences, nor does
     /// the order of indexes; column order does.
@@ -442,8 +468,16 @@ fn normalized_constraints(column: &Column) -> Vec<Constraint> {
     constraints
 }
 
+/// Prefixes no name may start with (compared case-insensitively): SQLite's, and PostgreSQL's,
+/// whose own catalog is searched first for a `pg_` name.
+const RESERVED_PREFIXES: [&str; 2] = ["sqlite_", "pg_"];
+
+/// PostgreSQL's system columns: no table can have a column of these names.
+const SYSTEM_COLUMNS: [&str; 6] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];
+
 /// Checks that `name` is a valid memtable identifier: `^[a-zA-Z_][a-zA-Z0-9_]*$`, at most 63
-/// bytes, not starting with `sqlite_`.
+/// bytes, not starting with `sqlite_` or `pg_`, and not one of PostgreSQL's system column names
+/// (`tableoid`, `xmin`, `cmin`, `xmax`, `cmax`, `ctid`).
 ///
 /// ```
 /// use memtable::{validate_identifier, IdentifierKind};
@@ -457,11 +491,16 @@ pub fn validate_identifier(kind: IdentifierKind, name: &str) -> Result<()> {
         Some(IdentifierProblem::TooLong)
     } else if !is_identifier_shaped(name) {
         Some(IdentifierProblem::InvalidCharacters)
-    } else if name
-        .get(..7)
-        .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"))
-    {
+    } else if RESERVED_PREFIXES.iter().any(|prefix| {
+        name.get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    }) {
         Some(IdentifierProblem::Reserved)
+    } else if SYSTEM_COLUMNS
+        .iter()
+        .any(|column| name.eq_ignore_ascii_case(column))
+    {
+        Some(IdentifierProblem::SystemColumn)
     } else {
         None
     };
@@ -672,6 +711,12 @@ mod tests {
         assert_eq!(reason("x\"; DROP TABLE y; --"), Some(InvalidCharacters));
         assert_eq!(reason("sqlite_master"), Some(Reserved));
         assert_eq!(reason("SQLite_x"), Some(Reserved));
+        assert_eq!(reason("pg_class"), Some(Reserved));
+        assert_eq!(reason("PG_x"), Some(Reserved));
+        assert_eq!(reason("pgx"), None);
+        assert_eq!(reason("xmin"), Some(SystemColumn));
+        assert_eq!(reason("CTID"), Some(SystemColumn));
+        assert_eq!(reason("xmin2"), None);
         assert_eq!(reason("sqlitex"), None);
     }
 

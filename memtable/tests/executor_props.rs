@@ -448,3 +448,110 @@ fn params_shaped_like_the_real_ones_never_panic() {
         fixture.successes.get()
     );
 }
+
+/// The hostile corpus of the integration tests (`tests/corpus/hostile.json`): its names and
+/// values, `{"repeat", "times"}` entries expanded.
+fn corpus_strings() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/corpus/hostile.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    [
+        "invalid_identifiers",
+        "keywords",
+        "text_values",
+        "nul_values",
+    ]
+    .iter()
+    .flat_map(|key| doc[*key].as_array().unwrap().clone())
+    .map(|entry| match entry {
+        Value::String(s) => s,
+        other => other["repeat"]
+            .as_str()
+            .unwrap()
+            .repeat(other["times"].as_u64().unwrap() as usize),
+    })
+    .collect()
+}
+
+/// A document nested `depth` levels deep, around `leaf`.
+fn nested(depth: usize, leaf: Value, objects: bool) -> Value {
+    let mut doc = leaf;
+    for _ in 0..depth {
+        doc = if objects {
+            Value::Object([("k".to_owned(), doc)].into_iter().collect())
+        } else {
+            Value::Array(vec![doc])
+        };
+    }
+    doc
+}
+
+/// Parameters built from hostile strings (as table names, keys, values and ids), documents
+/// nested around the json depth limit, and where clauses around the condition limit.
+fn hostile_parts() -> BoxedStrategy<Parts> {
+    let strings = corpus_strings();
+    let hostile = prop::sample::select(strings).boxed();
+    let name = prop_oneof![
+        2 => prop::sample::select(TABLES.to_vec()).prop_map(str::to_owned),
+        1 => hostile.clone(),
+    ];
+    let deep = (0_usize..80, any::<bool>(), hostile.clone())
+        .prop_map(|(depth, objects, leaf)| nested(depth, Value::String(leaf), objects));
+    let value = prop_oneof![
+        2 => hostile.clone().prop_map(Value::String),
+        1 => deep.clone(),
+        1 => plausible_value(),
+    ];
+    let key = prop_oneof![
+        3 => prop::sample::select(COLUMNS.to_vec()).prop_map(str::to_owned),
+        1 => hostile.clone(),
+    ];
+    let data = prop::collection::vec((key.clone(), value.clone()), 0..6)
+        .prop_map(|entries| Value::Object(entries.into_iter().collect::<Map<_, _>>()));
+    // Up to 9 operators on each of up to 40 keys: past the 256-condition limit at times.
+    let condition = prop::collection::vec(
+        (
+            prop::sample::select(OPERATORS.to_vec()).prop_map(str::to_owned),
+            value.clone(),
+        ),
+        0..10,
+    )
+    .prop_map(|ops| Value::Object(ops.into_iter().collect()));
+    let filter = prop::collection::vec((key, prop_oneof![value.clone(), condition]), 0..40)
+        .prop_map(|entries| Value::Object(entries.into_iter().collect::<Map<_, _>>()));
+    let options = (filter, prop::option::of(0_u64..3_000)).prop_map(|(filter, limit)| {
+        object(vec![
+            ("where", Some(filter)),
+            ("limit", limit.map(Value::from)),
+        ])
+    });
+    let schema =
+        (name.clone(), prop::collection::vec(hostile.clone(), 0..4)).prop_map(|(name, columns)| {
+            let mut columns: Vec<Value> = columns
+                .into_iter()
+                .map(|c| json!({"name": c, "type": "text"}))
+                .collect();
+            columns.push(json!({"name": "id", "type": "text", "constraints": ["primary_key"]}));
+            json!({"name": name, "columns": columns})
+        });
+    (name, value.clone(), data, options, schema)
+        .prop_map(|(table, id, data, options, schema)| Parts {
+            table: Some(Value::String(table)),
+            id: Some(id),
+            data: Some(data),
+            options: Some(options),
+            schema,
+            extra: None,
+        })
+        .boxed()
+}
+
+#[test]
+fn hostile_and_oversized_params_never_panic() {
+    let fixture = Fixture::new();
+    runner(256)
+        .run(&hostile_parts(), |parts| {
+            fixture.run(|name| parts.params(name));
+            Ok(())
+        })
+        .unwrap();
+}

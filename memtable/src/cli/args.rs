@@ -20,6 +20,11 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub(crate) read_only: bool,
 
+    /// The most rows one query_table call returns (more matching rows are cut off, and the
+    /// result says `"truncated": true`) [default: 1000]
+    #[arg(long, global = true, value_name = "N")]
+    pub(crate) max_rows: Option<u64>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

@@ -2,7 +2,7 @@
 //! the MCP server.
 //!
 //! ```text
-//! memtable [--database URL] [--plugin NAME] [--read-only] exec <executor> [PARAMS_JSON | -]
+//! memtable [--database URL] [--plugin NAME] [--read-only] [--max-rows N] exec <executor> [PARAMS_JSON | -]
 //! memtable [--database URL] [--plugin NAME] tables
 //! memtable [--database URL] [--plugin NAME] schema <table>
 //! memtable [--read-only] executors
@@ -79,9 +79,17 @@ async fn dispatch(cli: Cli) -> u8 {
     let url = database_url(cli.database.as_deref());
     match cli.command {
         Command::Exec { executor, params } => {
-            exec(&url, &cli.plugin, cli.read_only, &executor, params).await
+            exec(
+                &url,
+                &cli.plugin,
+                cli.read_only,
+                cli.max_rows,
+                &executor,
+                params,
+            )
+            .await
         }
-        Command::Tables => match connect(&url, &cli.plugin, cli.read_only).await {
+        Command::Tables => match connect(&url, &cli.plugin, cli.read_only, cli.max_rows).await {
             Ok(executors) => match executors.list_tables().await {
                 Ok(tables) => {
                     let mut text = String::new();
@@ -95,13 +103,15 @@ async fn dispatch(cli: Cli) -> u8 {
             },
             Err(error) => fail(&error.to_string()),
         },
-        Command::Schema { table } => match connect(&url, &cli.plugin, cli.read_only).await {
-            Ok(executors) => match executors.table_schema(&table).await {
-                Ok(schema) => print_json(&schema.to_json(), true),
+        Command::Schema { table } => {
+            match connect(&url, &cli.plugin, cli.read_only, cli.max_rows).await {
+                Ok(executors) => match executors.table_schema(&table).await {
+                    Ok(schema) => print_json(&schema.to_json(), true),
+                    Err(error) => fail(&error.to_string()),
+                },
                 Err(error) => fail(&error.to_string()),
-            },
-            Err(error) => fail(&error.to_string()),
-        },
+            }
+        }
         Command::Executors => {
             let definitions: Vec<Value> = crate::executor::definitions(cli.read_only)
                 .iter()
@@ -109,7 +119,7 @@ async fn dispatch(cli: Cli) -> u8 {
                 .collect();
             print_json(&Value::Array(definitions), true)
         }
-        Command::Mcp => match connect(&url, &cli.plugin, cli.read_only).await {
+        Command::Mcp => match connect(&url, &cli.plugin, cli.read_only, cli.max_rows).await {
             Ok(executors) => match crate::mcp::serve_stdio(executors).await {
                 Ok(()) => OK,
                 Err(error) => fail(&format!("MCP server: {error}")),
@@ -123,6 +133,7 @@ async fn exec(
     url: &str,
     plugin: &Option<String>,
     read_only: bool,
+    max_rows: Option<u64>,
     name: &str,
     params: Option<String>,
 ) -> u8 {
@@ -164,7 +175,7 @@ async fn exec(
             }
         }
     };
-    let executors = match connect(url, plugin, read_only).await {
+    let executors = match connect(url, plugin, read_only, max_rows).await {
         Ok(executors) => executors,
         Err(error) => {
             say(&format!("error: {error}"));
@@ -191,11 +202,20 @@ fn database_url(flag: Option<&str>) -> String {
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
 }
 
-async fn connect(url: &str, plugin: &Option<String>, read_only: bool) -> crate::Result<Executors> {
+async fn connect(
+    url: &str,
+    plugin: &Option<String>,
+    read_only: bool,
+    max_rows: Option<u64>,
+) -> crate::Result<Executors> {
     let store = Store::connect(url).await?;
     let executors = match plugin {
         Some(plugin) => Executors::for_plugin(store, plugin.clone()),
         None => Executors::new(store),
+    };
+    let executors = match max_rows {
+        Some(max) => executors.with_max_rows(max),
+        None => executors,
     };
     Ok(if read_only {
         executors.read_only()

@@ -13,13 +13,20 @@
 //! | `create_table` | the schema JSON (`{name, columns, indexes?}`) | `{tableName, message}` |
 //! | `insert_into_table` | `{tableName, data}` | `{id, message}` |
 //! | `update_table_record` | `{tableName, id, data}` | `{message}` |
-//! | `query_table` | `{tableName, queryOptions?: {where, orderBy, limit, offset}}` | `{results, count}` |
+//! | `query_table` | `{tableName, queryOptions?: {where, orderBy, limit, offset}}` | `{results, count}` (and `truncated`, `limit` when capped) |
 //! | `delete_from_table` | `{tableName, id}` | `{message}` |
 //! | `table_exists` | `{tableName}` | `{exists, tableName}` |
 //! | `drop_table` | `{tableName}` | `{tableName, message}` |
 //!
 //! Values in `data` and `where` are read as their column's type (a blob is base64 text, a json
 //! column any document); an `id` may be a string or a number.
+//!
+//! `query_table` returns at most the set's row cap ([`Executors::max_rows`], 1,000 unless the
+//! store's [`Limits`](crate::Limits) or [`Executors::with_max_rows`] say otherwise), so that an
+//! agent cannot pull a whole table into its context: when more rows match than the cap lets
+//! through (no `limit`, or a larger one), the result holds the first `cap` rows and
+//! `"truncated": true, "limit": cap`; page on with `offset`. A request past another limit fails
+//! with kind `limit_exceeded`.
 //!
 //! [`Executors::for_plugin`] builds a set that only sees the tables created through it
 //! (ownership is kept in the catalog): any other table, whoever owns it, looks missing.
@@ -68,6 +75,7 @@ use self::params::{DeleteParams, InsertParams, QueryParams, TableParams, UpdateP
 use self::registry::Executor;
 pub use self::registry::ExecutorDefinition;
 use crate::error::{Error, IdentifierKind, Result, truncate};
+use crate::limits::{LimitKind, json_depth};
 use crate::query::QueryOptions;
 use crate::schema::{TableSchema, validate_identifier};
 use crate::store::Store;
@@ -87,6 +95,11 @@ pub const EXECUTOR_NAMES: [&str; 7] = [
 /// The executors a read-only set keeps.
 pub const READ_ONLY_EXECUTOR_NAMES: [&str; 2] = ["query_table", "table_exists"];
 
+/// How many levels executor parameters may nest around the json values they carry
+/// (`{"queryOptions": {"where": {"doc": {"$eq": value}}}}`): parameters nested deeper than the
+/// store's [`Limits::max_json_depth`](crate::Limits::max_json_depth) plus this are refused whole.
+pub const PARAMS_NESTING: usize = 4;
+
 /// A set of executors over one [`Store`]: every table, or one plugin's; all seven, or only the
 /// read-only ones. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -94,16 +107,19 @@ pub struct Executors {
     store: Store,
     plugin: Option<String>,
     read_only: bool,
+    max_rows: u64,
 }
 
 impl Executors {
     /// All seven executors over every table of `store` (protected tables can be read, not
     /// written).
     pub fn new(store: Store) -> Executors {
+        let max_rows = store.limits().max_rows();
         Executors {
             store,
             plugin: None,
             read_only: false,
+            max_rows,
         }
     }
 
@@ -114,11 +130,26 @@ impl Executors {
     /// Creating a table whose name is taken outside the scope fails with `schema_mismatch`
     /// (the name cannot be had, and nothing of the other table is shown).
     pub fn for_plugin(store: Store, plugin: impl Into<String>) -> Executors {
+        let max_rows = store.limits().max_rows();
         Executors {
             store,
             plugin: Some(plugin.into()),
             read_only: false,
+            max_rows,
         }
+    }
+
+    /// The same set with another row cap (at least 1): `query_table` returns at most `max`
+    /// rows, with `"truncated": true` when more matched.
+    pub fn with_max_rows(mut self, max: u64) -> Executors {
+        self.max_rows = max.max(1);
+        self
+    }
+
+    /// The most rows one `query_table` call returns (default: the store's
+    /// [`Limits::max_rows`](crate::Limits::max_rows), 1,000).
+    pub fn max_rows(&self) -> u64 {
+        self.max_rows
     }
 
     /// The same set with only the executors that never write: `query_table` and
@@ -202,6 +233,27 @@ impl Executors {
             Value::Null => Value::Object(serde_json::Map::new()),
             other => other,
         };
+        // Refused before anything walks it recursively: parameters nest a few levels (the
+        // executor's keys, a record, a where clause) around the json values they carry.
+        let depth = json_depth(&params);
+        let max = self.store.limits().max_json_depth() + PARAMS_NESTING;
+        if depth > max {
+            let table = params
+                .get("tableName")
+                .or_else(|| params.get("name"))
+                .and_then(Value::as_str)
+                .map(truncate)
+                .unwrap_or_default();
+            // Dropped one level at a time: dropping it whole would recurse once per level.
+            dismantle(params);
+            return Err(Error::LimitExceeded {
+                limit: LimitKind::JsonDepth,
+                table,
+                max,
+                actual: depth,
+            }
+            .into());
+        }
         match executor {
             Executor::CreateTable => self.create_table(params).await,
             Executor::InsertIntoTable => self.insert_into_table(parse(executor, params)?).await,
@@ -259,7 +311,7 @@ impl Executors {
         let record = Record::from_json(&schema, &Value::Object(params.data))?;
         let id = self.store.insert_into_table(&table, record).await?;
         Ok(json!({
-            "message": format!("inserted record {id:?} into table {table:?}"),
+            "message": format!("inserted record {:?} into table {table:?}", truncate(&id)),
             "id": id,
         }))
     }
@@ -278,14 +330,37 @@ impl Executors {
     async fn query_table(&self, params: QueryParams) -> Result<Value, Failure> {
         let table = params.table_name;
         let schema = self.visible_schema(&table).await?;
-        let options = match &params.query_options {
+        let mut options = match &params.query_options {
             Some(options) => QueryOptions::from_json(&schema, &options.to_json())?,
             None => QueryOptions::new(),
         };
-        let rows = self.store.query_table(&table, &options).await?;
+        // Past the cap, one row more than it tells whether the cap cut anything off.
+        let cap = self.max_rows;
+        let capped = options.limit.is_none_or(|limit| limit > cap);
+        if capped {
+            options.limit = Some(cap.saturating_add(1));
+        }
+        let mut rows = self.store.query_table(&table, &options).await?;
+        let truncated = capped && u64::try_from(rows.len()).unwrap_or(u64::MAX) > cap;
+        if truncated {
+            rows.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+        }
         let count = rows.len();
         let results: Vec<Value> = rows.iter().map(Record::to_json).collect();
-        Ok(json!({ "results": results, "count": count }))
+        let mut data = json!({ "results": results, "count": count });
+        if truncated && let Value::Object(object) = &mut data {
+            object.insert("truncated".into(), Value::Bool(true));
+            object.insert("limit".into(), cap.into());
+            object.insert(
+                "message".into(),
+                format!(
+                    "more rows match than the {cap} one call returns: these are the first \
+                     {cap}; ask for the next with offset"
+                )
+                .into(),
+            );
+        }
+        Ok(data)
     }
 
     async fn delete_from_table(&self, params: DeleteParams) -> Result<Value, Failure> {
@@ -414,6 +489,18 @@ fn unavailable_failure(name: &str, read_only: bool) -> Option<Failure> {
 #[cfg(feature = "cli")]
 pub(crate) fn malformed_params(executor: &str, message: impl std::fmt::Display) -> Value {
     Failure::params(executor, message).to_json()
+}
+
+/// Drops a JSON document without recursion, however deep it is.
+fn dismantle(value: Value) {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
 }
 
 /// Reads `params` as the parameters of `executor`; a mismatch is an `invalid_params` failure

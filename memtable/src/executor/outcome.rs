@@ -30,13 +30,17 @@ pub enum ErrorKind {
     ConstraintViolation,
     /// The parameters are malformed, or the executor is unknown or not available here.
     InvalidParams,
+    /// The request is past one of the store's limits (a record too large, a name too long, a
+    /// filter or a json value too deep ...); the error names the limit, its maximum and the
+    /// request's figure.
+    LimitExceeded,
     /// The database or the connection to it failed.
     Database,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of the documentation.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::InvalidIdentifier,
         ErrorKind::InvalidSchema,
         ErrorKind::ProtectedTable,
@@ -47,6 +51,7 @@ impl ErrorKind {
         ErrorKind::RecordNotFound,
         ErrorKind::ConstraintViolation,
         ErrorKind::InvalidParams,
+        ErrorKind::LimitExceeded,
         ErrorKind::Database,
     ];
 
@@ -63,6 +68,7 @@ impl ErrorKind {
             ErrorKind::RecordNotFound => "record_not_found",
             ErrorKind::ConstraintViolation => "constraint_violation",
             ErrorKind::InvalidParams => "invalid_params",
+            ErrorKind::LimitExceeded => "limit_exceeded",
             ErrorKind::Database => "database",
         }
     }
@@ -82,6 +88,7 @@ impl ErrorKind {
             Error::RecordNotFound { .. } => ErrorKind::RecordNotFound,
             Error::InvalidRecord { .. } | Error::InvalidQuery { .. } => ErrorKind::InvalidParams,
             Error::ConstraintViolation { .. } => ErrorKind::ConstraintViolation,
+            Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             _ => ErrorKind::Database,
         }
     }
@@ -228,6 +235,17 @@ fn error_object(error: &Error) -> Map<String, Value> {
                 put("constraintName", name);
             }
         }
+        Error::LimitExceeded {
+            limit,
+            table,
+            max,
+            actual,
+        } => {
+            put("limit", limit.as_str());
+            put("table", table);
+            object.insert("max".into(), (*max).into());
+            object.insert("actual".into(), (*actual).into());
+        }
         _ => {
             object.insert("transient".into(), Value::Bool(error.is_transient()));
         }
@@ -320,6 +338,16 @@ mod tests {
                     reason: "empty".into(),
                 },
                 json!({"kind": "invalid_params", "table": "t", "reason": "empty"}),
+            ),
+            (
+                Error::LimitExceeded {
+                    limit: crate::limits::LimitKind::RecordSize,
+                    table: "t".into(),
+                    max: 10,
+                    actual: 11,
+                },
+                json!({"kind": "limit_exceeded", "limit": "record_size", "table": "t",
+                       "max": 10, "actual": 11}),
             ),
             (
                 Error::Database(sqlx::Error::PoolTimedOut),

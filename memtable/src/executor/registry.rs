@@ -141,7 +141,9 @@ impl Executor {
                  several columns must all hold); orderBy is a list of {column, direction: asc | \
                  desc}; limit and offset page through the rows. Returns {results, count}: the \
                  records as objects (blobs as base64, json columns as documents) and how many \
-                 were returned. Read-only."
+                 were returned. One call returns at most 1,000 rows unless configured \
+                 otherwise: when more match, the result also has truncated: true and limit (the \
+                 cap); ask for the next rows with offset. Read-only."
             }
             Executor::DeleteFromTable => {
                 "Delete the record whose primary key is id. Fails with record_not_found when no \

@@ -41,6 +41,8 @@ use std::fmt::Write as _;
 
 use sea_query::{Alias, Expr, ExprTrait as _, QueryBuilder, SchemaBuilder};
 
+pub(crate) use insert::{Batch, ColumnArrays};
+
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Filter};
 use crate::schema::{Column, ColumnType, TableSchema};

@@ -35,6 +35,7 @@ use tracing::Instrument as _;
 
 use self::cache::{SchemaCache, Table};
 use crate::error::{Error, IdentifierKind, Result};
+use crate::limits::Limits;
 use crate::schema::{
     CATALOG_TABLE, ColumnType, DEFAULT_PROTECTED_TABLES, TableSchema, validate_identifier,
 };
@@ -57,6 +58,7 @@ struct Inner {
     /// database whether its table exists.
     tables: SchemaCache,
     catalog: TableSchema,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Store {
@@ -85,6 +87,7 @@ pub struct StoreBuilder {
     protected: Vec<String>,
     max_connections: Option<u32>,
     busy_timeout: Duration,
+    limits: Limits,
 }
 
 impl StoreBuilder {
@@ -109,6 +112,12 @@ impl StoreBuilder {
     /// How long a SQLite writer waits for another to finish before failing (default 5 s).
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// The limits the store enforces (default: [`Limits::default`]); see [`Limits`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -151,6 +160,7 @@ impl StoreBuilder {
                 protected,
                 tables,
                 catalog,
+                limits: self.limits,
             }),
         };
         store.bootstrap_catalog().await?;
@@ -186,12 +196,18 @@ impl Store {
                 .collect(),
             max_connections: None,
             busy_timeout: Duration::from_secs(5),
+            limits: Limits::default(),
         }
     }
 
     /// The backend this store talks to.
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// The limits this store enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// Whether the table API refuses to create, drop or write `table`.
@@ -294,13 +310,11 @@ impl Store {
             .inner
             .backend
             .render_select(catalog, catalog::lookup(name))?;
-        let rows = db
-            .fetch(lookup, &column_types(catalog))
+        let row = db
+            .fetch_first(lookup, &column_types(catalog))
             .await
             .map_err(|e| self.classify(e, CATALOG_TABLE, None))?;
-        rows.into_iter()
-            .next()
-            .map(|row| catalog::parse(&to_record(catalog, row)))
+        row.map(|row| catalog::parse(&to_record(catalog, row)))
             .transpose()
     }
 
@@ -520,6 +534,55 @@ impl Db<'_, '_> {
             }
             #[cfg(feature = "postgres")]
             Db::PostgresTx(conn) => postgres::fetch(conn, statement, types).await,
+        }
+    }
+
+    /// Runs a query and decodes its first row, if any (for queries that return at most one:
+    /// cheaper than [`fetch`](Self::fetch)). Never for writes: the statement is reset after its
+    /// first row, so a failed commit would go unreported.
+    async fn fetch_first(
+        &mut self,
+        statement: Statement,
+        types: &[ColumnType],
+    ) -> Result<Option<Vec<Value>>, sqlx::Error> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(lease) => {
+                let result = sqlite::fetch_first(lease, statement, types).await;
+                lease.note(&result);
+                result
+            }
+            #[cfg(feature = "sqlite")]
+            Db::SqliteTx(conn) => sqlite::fetch_first(conn, statement, types).await,
+            #[cfg(feature = "postgres")]
+            Db::Postgres(lease) => {
+                let result = postgres::fetch_first(lease, statement, types).await;
+                lease.note(&result);
+                result
+            }
+            #[cfg(feature = "postgres")]
+            Db::PostgresTx(conn) => postgres::fetch_first(conn, statement, types).await,
+        }
+    }
+
+    /// Writes one PostgreSQL array batch (see [`postgres::insert_arrays`]).
+    #[cfg(feature = "postgres")]
+    async fn insert_arrays(
+        &mut self,
+        batch: crate::sql::ColumnArrays,
+        key_type: Option<ColumnType>,
+    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+        match self {
+            Db::Postgres(lease) => {
+                let result = postgres::insert_arrays(lease, batch, key_type).await;
+                lease.note(&result);
+                result
+            }
+            Db::PostgresTx(conn) => postgres::insert_arrays(conn, batch, key_type).await,
+            #[allow(unreachable_patterns)]
+            _ => Err(sqlx::Error::Configuration(
+                "array batches are written on PostgreSQL only".into(),
+            )),
         }
     }
 

@@ -92,15 +92,18 @@ impl<C: Connection> Lease<'_, C> {
     /// Notes the outcome of a statement: after an I/O or protocol failure the connection is not
     /// trusted again.
     pub(crate) fn note<T>(&mut self, result: &Result<T, sqlx::Error>) {
-        if let Err(
+        let Err(error) = result else { return };
+        self.broken |= match error {
             sqlx::Error::Io(_)
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed
-            | sqlx::Error::Tls(_),
-        ) = result
-        {
-            self.broken = true;
-        }
+            | sqlx::Error::Tls(_) => true,
+            // PostgreSQL shutting down (57P01-57P03) or a connection exception (class 08).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|code| code.starts_with("57P0") || code.starts_with("08")),
+            _ => false,
+        };
     }
 }
 
@@ -125,15 +128,19 @@ impl<C: Connection> DerefMut for Lease<'_, C> {
 
 impl<C: Connection> Drop for Lease<'_, C> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take()
-            && !self.broken
-            && !self.home.permits.is_closed()
-        {
-            self.home
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push((conn, Instant::now()));
+        let Some(conn) = self.conn.take() else { return };
+        let mut idle = self
+            .home
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.broken {
+            // What broke this connection (a server restart, a dropped network) most likely
+            // broke the idle ones too: let the next operations open fresh ones rather than
+            // each fail once on a dead connection.
+            idle.clear();
+        } else if !self.home.permits.is_closed() {
+            idle.push((conn, Instant::now()));
         }
     }
 }

@@ -2,15 +2,16 @@
 //! error's table / column / constraint fields, and introspection through information_schema.
 
 use sea_query_sqlx::SqlxValues;
+use sqlx::Arguments as _;
 use sqlx::error::{DatabaseError, ErrorKind};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgDatabaseError, PgRow};
 use sqlx::{AssertSqlSafe, Row as _};
 
 use super::pool::Connections;
 use crate::error::{ConstraintKind, Error, Result, SchemaProblem};
 use crate::schema::{Column, ColumnType, Constraint, TableSchema};
-use crate::sql::Statement;
 use crate::sql::postgres::PostgresDialect;
+use crate::sql::{ColumnArrays, Statement};
 use crate::value::Value;
 
 /// undefined_table
@@ -38,6 +39,78 @@ pub(super) async fn fetch(
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(|row| decode(row, types)).collect()
+}
+
+/// Runs a statement and decodes its first row only: one message from the database instead of
+/// a stream (on SQLite, one hop to the connection's worker thread instead of two).
+pub(super) async fn fetch_first(
+    conn: &mut PgConnection,
+    statement: Statement,
+    types: &[ColumnType],
+) -> Result<Option<Vec<Value>>, sqlx::Error> {
+    let (sql, values) = statement.into_parts();
+    let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|row| decode(&row, types)).transpose()
+}
+
+/// Runs one `INSERT … SELECT UNNEST(…), …` of a batch, binding each column's values as one
+/// typed array (NULL elements where a record has no value); returns the keys when the statement
+/// has `RETURNING`, decoded as `key_type`.
+pub(super) async fn insert_arrays(
+    conn: &mut PgConnection,
+    batch: ColumnArrays,
+    key_type: Option<ColumnType>,
+) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+    let mut args = PgArguments::default();
+    for (column_type, values) in batch.columns {
+        let added = match column_type {
+            ColumnType::Text => args.add(array(values, |v| match v {
+                Value::Text(s) => Some(s),
+                _ => None,
+            })),
+            ColumnType::Integer => args.add(array(values, |v| match v {
+                Value::Integer(i) => i32::try_from(i).ok(),
+                _ => None,
+            })),
+            ColumnType::Bigint => args.add(array(values, |v| match v {
+                Value::Integer(i) => Some(i),
+                _ => None,
+            })),
+            ColumnType::Real => args.add(array(values, |v| match v {
+                Value::Real(f) => Some(f),
+                _ => None,
+            })),
+            ColumnType::Blob => args.add(array(values, |v| match v {
+                Value::Blob(b) => Some(b),
+                _ => None,
+            })),
+            ColumnType::Json => args.add(array(values, |v| match v {
+                Value::Json(j) => Some(j),
+                _ => None,
+            })),
+            ColumnType::Boolean => args.add(array(values, |v| match v {
+                Value::Bool(b) => Some(b),
+                _ => None,
+            })),
+        };
+        added.map_err(sqlx::Error::Encode)?;
+    }
+    let query = sqlx::query_with(AssertSqlSafe(batch.sql), args);
+    match key_type {
+        Some(key_type) => {
+            let rows = query.fetch_all(&mut *conn).await?;
+            rows.iter().map(|row| decode(row, &[key_type])).collect()
+        }
+        None => query.execute(&mut *conn).await.map(|_| Vec::new()),
+    }
+}
+
+/// One column's values as the elements of a PostgreSQL array (values were coerced to the
+/// column's type, so anything else is a NULL).
+fn array<T>(values: Vec<Value>, element: impl Fn(Value) -> Option<T>) -> Vec<Option<T>> {
+    values.into_iter().map(element).collect()
 }
 
 pub(super) async fn execute(

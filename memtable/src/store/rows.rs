@@ -5,6 +5,7 @@ use super::{Store, column_types, to_record};
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
 use crate::schema::{Column, ColumnType};
+use crate::sql::Batch;
 use crate::value::{Record, Value};
 
 impl Store {
@@ -14,19 +15,20 @@ impl Store {
     pub async fn insert_into_table(&self, table: &str, record: Record) -> Result<String> {
         let work = async {
             self.check_writable(table)?;
+            self.inner.limits.check_record(table, &record)?;
             let mut conn = self.acquire().await?;
             let mut db = conn.db();
             let info = self.table(&mut db, table).await?;
             let key = info.schema.require_primary_key()?;
             let record = with_generated_key(key, record);
             let statement = self.inner.backend.render_insert(&info.schema, record)?;
+            // All rows, not the first: a write must run to completion, or a failed commit
+            // would go unreported (sqlx resets a statement once it has its first row).
             let rows = db
                 .fetch(statement, &[key.column_type])
                 .await
                 .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
-            returned_ids(&rows, table)?
-                .pop()
-                .ok_or_else(|| no_key_returned(table))
+            returned_id(rows.first().map(Vec::as_slice), table)
         };
         self.traced("insert_into_table", table, work, |_| 1).await
     }
@@ -42,6 +44,9 @@ impl Store {
     ) -> Result<Vec<String>> {
         let work = async {
             self.check_writable(table)?;
+            for record in &records {
+                self.inner.limits.check_record(table, record)?;
+            }
             if records.is_empty() {
                 return Ok(Vec::new());
             }
@@ -66,15 +71,37 @@ impl Store {
                 Some(ids)
             };
             let count = records.len();
-            let statements = self
-                .inner
-                .backend
-                .render_insert_many(&info.schema, records)?;
+            let batch =
+                self.inner
+                    .backend
+                    .render_batch(&info.schema, records, known_ids.is_none())?;
+            let key_type = known_ids.is_none().then_some(key.column_type);
             let written = async {
                 let mut tx = conn.begin_write().await?;
-                let mut batches = Vec::with_capacity(statements.len());
-                for statement in statements {
-                    batches.push(tx.db().fetch(statement, &[key.column_type]).await?);
+                let mut batches = Vec::new();
+                match batch {
+                    Batch::Values(statements) => {
+                        for statement in statements {
+                            match key_type {
+                                Some(key_type) => {
+                                    batches.push(tx.db().fetch(statement, &[key_type]).await?);
+                                }
+                                None => drop(tx.db().execute(statement).await?),
+                            }
+                        }
+                    }
+                    #[cfg(feature = "postgres")]
+                    Batch::Arrays(chunks) => {
+                        for chunk in chunks {
+                            batches.push(tx.db().insert_arrays(chunk, key_type).await?);
+                        }
+                    }
+                    #[cfg(not(feature = "postgres"))]
+                    Batch::Arrays(_) => {
+                        return Err(sqlx::Error::Configuration(
+                            "memtable was built without PostgreSQL".into(),
+                        ));
+                    }
                 }
                 tx.commit().await?;
                 Ok(batches)
@@ -117,6 +144,7 @@ impl Store {
     ) -> Result<String> {
         let work = async {
             self.check_writable(table)?;
+            self.inner.limits.check_record(table, &record)?;
             let mut conn = self.acquire().await?;
             let mut db = conn.db();
             let info = self.table(&mut db, table).await?;
@@ -131,13 +159,13 @@ impl Store {
                 .inner
                 .backend
                 .render_upsert(&info.schema, record, &conflict)?;
+            // All rows, not the first: a write must run to completion, or a failed commit
+            // would go unreported (sqlx resets a statement once it has its first row).
             let rows = db
                 .fetch(statement, &[key.column_type])
                 .await
                 .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
-            returned_ids(&rows, table)?
-                .pop()
-                .ok_or_else(|| no_key_returned(table))
+            returned_id(rows.first().map(Vec::as_slice), table)
         };
         self.traced("upsert", table, work, |_| 1).await
     }
@@ -148,6 +176,7 @@ impl Store {
     pub async fn update_table_record(&self, table: &str, id: &str, record: Record) -> Result<()> {
         let work = async {
             self.check_writable(table)?;
+            self.inner.limits.check_record(table, &record)?;
             let mut conn = self.acquire().await?;
             let mut db = conn.db();
             let info = self.table(&mut db, table).await?;
@@ -174,6 +203,9 @@ impl Store {
     /// The rows matching `options`, every column decoded as its declared type.
     pub async fn query_table(&self, table: &str, options: &QueryOptions) -> Result<Vec<Record>> {
         let work = async {
+            self.inner
+                .limits
+                .check_filter(table, options.filter.as_ref())?;
             let mut conn = self.acquire().await?;
             let mut db = conn.db();
             let info = self.table(&mut db, table).await?;
@@ -181,10 +213,16 @@ impl Store {
                 .inner
                 .backend
                 .render_select(&info.schema, options.clone())?;
-            let rows = db
-                .fetch(statement, &column_types(&info.schema))
-                .await
-                .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+            let types = column_types(&info.schema);
+            // At most one row wanted: one message from the database rather than a stream.
+            let rows = if options.limit == Some(1) {
+                db.fetch_first(statement, &types)
+                    .await
+                    .map(|row| row.into_iter().collect())
+            } else {
+                db.fetch(statement, &types).await
+            }
+            .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
             Ok(rows
                 .into_iter()
                 .map(|row| to_record(&info.schema, row))
@@ -199,6 +237,7 @@ impl Store {
     /// How many rows match `filter` (every row for `None`).
     pub async fn count(&self, table: &str, filter: Option<&Filter>) -> Result<u64> {
         let work = async {
+            self.inner.limits.check_filter(table, filter)?;
             let mut conn = self.acquire().await?;
             let mut db = conn.db();
             let info = self.table(&mut db, table).await?;
@@ -206,13 +245,13 @@ impl Store {
                 .inner
                 .backend
                 .render_count(&info.schema, filter.cloned())?;
-            let rows = db
-                .fetch(statement, &[ColumnType::Bigint])
+            let row = db
+                .fetch_first(statement, &[ColumnType::Bigint])
                 .await
                 .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
-            let count = rows
-                .first()
-                .and_then(|row| row.first())
+            let count = row
+                .as_deref()
+                .and_then(<[Value]>::first)
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
             Ok(u64::try_from(count).unwrap_or(0))
@@ -291,6 +330,13 @@ fn returned_ids(rows: &[Vec<Value>], table: &str) -> Result<Vec<String>> {
                 .ok_or_else(|| no_key_returned(table))
         })
         .collect()
+}
+
+fn returned_id(row: Option<&[Value]>, table: &str) -> Result<String> {
+    row.and_then(<[Value]>::first)
+        .filter(|value| !value.is_null())
+        .map(Value::to_id)
+        .ok_or_else(|| no_key_returned(table))
 }
 
 fn no_key_returned(table: &str) -> Error {

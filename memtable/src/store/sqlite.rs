@@ -72,6 +72,20 @@ pub(super) async fn fetch(
     rows.iter().map(|row| decode(row, types)).collect()
 }
 
+/// Runs a statement and decodes its first row only: one message from the database instead of
+/// a stream (on SQLite, one hop to the connection's worker thread instead of two).
+pub(super) async fn fetch_first(
+    conn: &mut SqliteConnection,
+    statement: Statement,
+    types: &[ColumnType],
+) -> Result<Option<Vec<Value>>, sqlx::Error> {
+    let (sql, values) = statement.into_parts();
+    let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|row| decode(&row, types)).transpose()
+}
+
 pub(super) async fn execute(
     conn: &mut SqliteConnection,
     statement: Statement,

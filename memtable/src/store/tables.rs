@@ -29,7 +29,7 @@ impl Store {
             owner: owner.map(str::to_owned),
         };
         let work = async {
-            schema.validate()?;
+            schema.validate_with(&self.inner.limits)?;
             self.check_writable(&schema.name)?;
             if let Some(existing) = self.inner.tables.get(&schema.name) {
                 return same_table(&existing, &wanted).map(|()| false);
