@@ -54,12 +54,19 @@ impl Backend {
     /// ```
     pub fn insert(self, schema: &TableSchema, record: &Record) -> Result<Statement> {
         schema.validate()?;
-        self.render_insert(schema, record.clone())
+        self.render_insert(schema, record.clone(), true)
     }
 
     /// [`insert`](Self::insert) for a schema already validated, taking the record.
-    pub(crate) fn render_insert(self, schema: &TableSchema, record: Record) -> Result<Statement> {
+    /// With `returning` false the statement has no `RETURNING` (the caller knows the key).
+    pub(crate) fn render_insert(
+        self,
+        schema: &TableSchema,
+        record: Record,
+        returning: bool,
+    ) -> Result<Statement> {
         let mut rows = Rows::new(schema, vec![record])?;
+        rows.returning = returning;
         rows.render(self, 0..1, None)
     }
 

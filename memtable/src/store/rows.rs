@@ -21,7 +21,25 @@ impl Store {
             let info = self.table(&mut db, table).await?;
             let key = info.schema.require_primary_key()?;
             let record = with_generated_key(key, record);
-            let statement = self.inner.backend.render_insert(&info.schema, record)?;
+            if !key.is_auto_increment() {
+                // The key is in the record: no need for the database to return it.
+                let id = match record.get(&key.name) {
+                    Some(value) => value.clone().coerce(table, key)?.to_id(),
+                    None => return Err(no_key_returned(table)),
+                };
+                let statement = self
+                    .inner
+                    .backend
+                    .render_insert(&info.schema, record, false)?;
+                db.execute(statement)
+                    .await
+                    .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+                return Ok(id);
+            }
+            let statement = self
+                .inner
+                .backend
+                .render_insert(&info.schema, record, true)?;
             // All rows, not the first: a write must run to completion, or a failed commit
             // would go unreported (sqlx resets a statement once it has its first row).
             let rows = db
