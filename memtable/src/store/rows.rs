@@ -195,23 +195,10 @@ impl Store {
         let work = async {
             self.check_writable(table)?;
             self.inner.limits.check_record(table, &record)?;
-            let mut conn = self.acquire().await?;
-            let mut db = conn.db();
-            let info = self.table(&mut db, table).await?;
-            let key = info.schema.require_primary_key()?;
-            let id_value = Value::from_id(table, key, id)?;
-            let statement = self
-                .inner
-                .backend
-                .render_update(&info.schema, &id_value, record)?;
-            let affected = db
-                .execute(statement)
-                .await
-                .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
-            if affected == 0 {
-                return Err(record_not_found(table, id));
-            }
-            Ok(affected)
+            self.write_by_id(table, id, |schema, id_value| {
+                self.inner.backend.render_update(schema, id_value, record)
+            })
+            .await
         };
         self.traced("update_table_record", table, work, |n| *n)
             .await
@@ -281,24 +268,37 @@ impl Store {
     pub async fn delete_from_table(&self, table: &str, id: &str) -> Result<()> {
         let work = async {
             self.check_writable(table)?;
-            let mut conn = self.acquire().await?;
-            let mut db = conn.db();
-            let info = self.table(&mut db, table).await?;
-            let key = info.schema.require_primary_key()?;
-            let id_value = Value::from_id(table, key, id)?;
-            let statement = self.inner.backend.render_delete(&info.schema, &id_value)?;
-            let affected = db
-                .execute(statement)
-                .await
-                .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
-            if affected == 0 {
-                return Err(record_not_found(table, id));
-            }
-            Ok(affected)
+            self.write_by_id(table, id, |schema, id_value| {
+                self.inner.backend.render_delete(schema, id_value)
+            })
+            .await
         };
         self.traced("delete_from_table", table, work, |n| *n)
             .await
             .map(drop)
+    }
+
+    /// Runs the statement `render` makes for the row whose id is `id` (an update or a delete)
+    /// and returns the rows it affected; none is [`Error::RecordNotFound`].
+    async fn write_by_id(
+        &self,
+        table: &str,
+        id: &str,
+        render: impl FnOnce(&crate::schema::TableSchema, &Value) -> Result<crate::sql::Statement>,
+    ) -> Result<u64> {
+        let mut conn = self.acquire().await?;
+        let mut db = conn.db();
+        let info = self.table(&mut db, table).await?;
+        let key = info.schema.require_primary_key()?;
+        let statement = render(&info.schema, &Value::from_id(table, key, id)?)?;
+        let affected = db
+            .execute(statement)
+            .await
+            .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+        if affected == 0 {
+            return Err(record_not_found(table, id));
+        }
+        Ok(affected)
     }
 }
 
