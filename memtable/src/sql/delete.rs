@@ -2,7 +2,8 @@
 
 use sea_query::Query;
 
-use super::{Backend, Dialect, Statement, ident, key_condition};
+use super::shape::RenderedSql;
+use super::{Backend, Dialect, Statement, ident, key_condition, key_value};
 use crate::error::Result;
 use crate::schema::TableSchema;
 use crate::value::Value;
@@ -28,6 +29,27 @@ impl Backend {
     /// [`delete`](Self::delete) for a schema already validated.
     pub(crate) fn render_delete(self, schema: &TableSchema, id: &Value) -> Result<Statement> {
         self.dispatch(|d| delete(d, schema, id), |d| delete(d, schema, id))
+    }
+
+    /// [`render_delete`](Self::render_delete), reusing the SQL text `rendered` holds.
+    pub(crate) fn render_delete_cached(
+        self,
+        schema: &TableSchema,
+        id: &Value,
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
+        const SHAPE: &str = "delete";
+        if let Some(sql) = rendered.get(SHAPE) {
+            let value =
+                self.dispatch(|d| key_value(d, schema, id), |d| key_value(d, schema, id))?;
+            return Ok(Statement::new(
+                sql.to_string(),
+                sea_query::Values(vec![value]),
+            ));
+        }
+        let statement = self.render_delete(schema, id)?;
+        rendered.put(SHAPE.to_owned(), statement.sql());
+        Ok(statement)
     }
 }
 

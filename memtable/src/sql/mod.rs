@@ -33,6 +33,7 @@ mod delete;
 mod insert;
 pub(crate) mod postgres;
 mod select;
+pub(crate) mod shape;
 pub(crate) mod sqlite;
 mod table;
 mod update;
@@ -159,16 +160,10 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: Filter) -> R
         Filter::Compare { column, op, value } => {
             let col = schema.require_column(&column)?;
             let target = Expr::col(ident(&column));
-            match (op, value) {
-                (CompareOp::Eq, Value::Null) => target.is_null(),
-                (CompareOp::Ne, Value::Null) => target.is_not_null(),
-                (_, Value::Null) => {
-                    return Err(Error::invalid_query(
-                        table,
-                        format!("cannot order-compare {column:?} with null"),
-                    ));
-                }
-                (op, value) => {
+            match shape::compared_value(table, &column, op, value)? {
+                None if op == CompareOp::Eq => target.is_null(),
+                None => target.is_not_null(),
+                Some(value) => {
                     let value = dialect.bind(col.column_type, value);
                     match op {
                         CompareOp::Eq => target.eq(value),
@@ -193,13 +188,7 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: Filter) -> R
             }
             let values = values
                 .into_iter()
-                .map(|v| match v {
-                    Value::Null => Err(Error::invalid_query(
-                        table,
-                        format!("the list for {column:?} contains null"),
-                    )),
-                    v => Ok(dialect.bind(col.column_type, v)),
-                })
+                .map(|v| Ok(dialect.bind(col.column_type, shape::listed_value(table, &column, v)?)))
                 .collect::<Result<Vec<_>>>()?;
             let target = Expr::col(ident(&column));
             if negated {
@@ -210,15 +199,7 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: Filter) -> R
         }
         Filter::Like { column, pattern } => {
             let col = schema.require_column(&column)?;
-            if col.column_type != ColumnType::Text {
-                return Err(Error::invalid_query(
-                    table,
-                    format!(
-                        "$like needs a text column; {column:?} is {}",
-                        col.column_type
-                    ),
-                ));
-            }
+            shape::check_like(table, &column, col.column_type)?;
             // One escape character on both backends (PostgreSQL's default is `\`, SQLite has
             // none); SQLite's LIKE is made case-sensitive like PostgreSQL's when connecting.
             Expr::col(ident(&column)).like(sea_query::LikeExpr::new(pattern).escape('\\'))
@@ -251,11 +232,20 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: Filter) -> R
 /// The key column of `schema` and the value of `id` as that column's parameter.
 fn key_condition<D: Dialect>(dialect: &D, schema: &TableSchema, id: &Value) -> Result<Expr> {
     let key = schema.require_primary_key()?;
+    Ok(Expr::col(ident(&key.name)).eq(key_value(dialect, schema, id)?))
+}
+
+/// The parameter value of `id` for the key column of `schema`.
+fn key_value<D: Dialect>(
+    dialect: &D,
+    schema: &TableSchema,
+    id: &Value,
+) -> Result<sea_query::Value> {
+    let key = schema.require_primary_key()?;
     if id.is_null() {
         return Err(Error::invalid_record(&schema.name, "the id is null"));
     }
-    let value = bind_value(dialect, &schema.name, key, id.clone())?;
-    Ok(Expr::col(ident(&key.name)).eq(value))
+    bind_value(dialect, &schema.name, key, id.clone())
 }
 
 fn write_literal(sql: &mut String, n: impl std::fmt::Display) {

@@ -2,6 +2,9 @@
 
 use sea_query::{Expr, Order, Query};
 
+use super::postgres::PostgresDialect;
+use super::shape::{self, RenderedSql};
+use super::sqlite::SqliteDialect;
 use super::{Backend, Dialect, Statement, condition, ident};
 use crate::error::{Error, Result};
 use crate::query::{Direction, Filter, QueryOptions};
@@ -35,29 +38,88 @@ impl Backend {
     ) -> Result<Statement> {
         let options = options.resolve(schema)?;
         match self {
-            Backend::Sqlite => select(&super::sqlite::SqliteDialect, schema, options),
-            Backend::Postgres => select(&super::postgres::PostgresDialect, schema, options),
+            Backend::Sqlite => select(&SqliteDialect, schema, options),
+            Backend::Postgres => select(&PostgresDialect, schema, options),
         }
+    }
+
+    /// [`render_select`](Self::render_select), reusing the SQL text `rendered` holds for the
+    /// options' shape (and keeping it there the first time).
+    pub(crate) fn render_select_cached(
+        self,
+        schema: &TableSchema,
+        options: QueryOptions,
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
+        let options = options.resolve(schema)?;
+        let key = shape::select(&options);
+        if let Some(sql) = rendered.get(&key) {
+            return self.reuse(schema, &sql, options.filter);
+        }
+        let statement = match self {
+            Backend::Sqlite => select(&SqliteDialect, schema, options),
+            Backend::Postgres => select(&PostgresDialect, schema, options),
+        }?;
+        rendered.put(key, statement.sql());
+        Ok(statement)
     }
 
     /// `SELECT COUNT(*)` of the rows matching `filter`.
     pub fn count(self, schema: &TableSchema, filter: Option<&Filter>) -> Result<Statement> {
         schema.validate()?;
-        self.render_count(schema, filter.cloned())
+        let filter = filter.cloned().map(|f| f.resolve(schema)).transpose()?;
+        match self {
+            Backend::Sqlite => count(&SqliteDialect, schema, filter),
+            Backend::Postgres => count(&PostgresDialect, schema, filter),
+        }
     }
 
-    /// [`count`](Self::count) for a schema already validated, taking the filter.
-    pub(crate) fn render_count(
+    /// [`count`](Self::count) for a schema already validated, taking the filter, and reusing
+    /// the SQL text `rendered` holds for the filter's shape.
+    pub(crate) fn render_count_cached(
         self,
         schema: &TableSchema,
         filter: Option<Filter>,
+        rendered: &RenderedSql,
     ) -> Result<Statement> {
         let filter = filter.map(|f| f.resolve(schema)).transpose()?;
+        let key = shape::count(filter.as_ref());
+        if let Some(sql) = rendered.get(&key) {
+            return self.reuse(schema, &sql, filter);
+        }
+        let statement = match self {
+            Backend::Sqlite => count(&SqliteDialect, schema, filter),
+            Backend::Postgres => count(&PostgresDialect, schema, filter),
+        }?;
+        rendered.put(key, statement.sql());
+        Ok(statement)
+    }
+
+    /// The statement of SQL text rendered before for a filter of the same shape, binding this
+    /// filter's values.
+    fn reuse(self, schema: &TableSchema, sql: &str, filter: Option<Filter>) -> Result<Statement> {
         match self {
-            Backend::Sqlite => count(&super::sqlite::SqliteDialect, schema, filter),
-            Backend::Postgres => count(&super::postgres::PostgresDialect, schema, filter),
+            Backend::Sqlite => reuse(&SqliteDialect, schema, sql, filter),
+            Backend::Postgres => reuse(&PostgresDialect, schema, sql, filter),
         }
     }
+}
+
+fn reuse<D: Dialect>(
+    dialect: &D,
+    schema: &TableSchema,
+    sql: &str,
+    filter: Option<Filter>,
+) -> Result<Statement> {
+    let mut values = Vec::new();
+    if let Some(filter) = filter {
+        shape::filter_values(dialect, schema, filter, &mut values)?;
+    }
+    within_bind_limit(
+        dialect,
+        schema,
+        Statement::new(sql.to_owned(), sea_query::Values(values)),
+    )
 }
 
 fn select<D: Dialect>(

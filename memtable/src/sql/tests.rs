@@ -1804,3 +1804,166 @@ fn canonical_json_sorts_keys_at_every_level() {
         r#"{"c":"é\"\u0000","m":{"a":[{"b":2,"y":1}],"z":1}}"#
     );
 }
+
+/// SQL text reused for a shape must bind exactly what rendering that statement anew binds.
+mod reused_text {
+    use super::*;
+    use crate::sql::shape::RenderedSql;
+    use proptest::prelude::*;
+
+    /// A small space of columns, operators and values, so that shapes repeat within a case.
+    fn leaf() -> impl Strategy<Value = Filter> {
+        let column = prop::sample::select(vec!["user_id", "order", "data", "enabled", "score"]);
+        let value = prop_oneof![
+            Just(Value::Null),
+            Just(Value::Text("u1".into())),
+            Just(Value::Text("it's".into())),
+            Just(Value::Integer(7)),
+            Just(Value::Integer(-3)),
+            Just(Value::Bool(true)),
+            Just(Value::Real(1.5)),
+            Just(Value::Json(json!({"k": [1, "x"]}))),
+        ];
+        let op = prop::sample::select(vec![CompareOp::Eq, CompareOp::Ne, CompareOp::Lt]);
+        prop_oneof![
+            (column.clone(), op, value.clone()).prop_map(|(c, op, value)| Filter::Compare {
+                column: c.to_owned(),
+                op,
+                value
+            }),
+            (
+                column.clone(),
+                prop::collection::vec(value, 0..3),
+                any::<bool>()
+            )
+                .prop_map(|(c, values, negated)| Filter::In {
+                    column: c.to_owned(),
+                    values,
+                    negated
+                }),
+            (column.clone(), prop::sample::select(vec!["a%", "%\\_"]))
+                .prop_map(|(c, p)| Filter::like(c, p)),
+            (column, any::<bool>()).prop_map(|(c, is_null)| Filter::Null {
+                column: c.to_owned(),
+                is_null
+            }),
+        ]
+    }
+
+    fn options() -> impl Strategy<Value = QueryOptions> {
+        (
+            prop::option::of(prop_oneof![
+                leaf(),
+                prop::collection::vec(leaf(), 0..3).prop_map(Filter::And),
+            ]),
+            prop::option::of(prop::sample::select(vec!["order", "data", "id"])),
+            prop::option::of(0_u64..3),
+            prop::option::of(0_u64..2),
+        )
+            .prop_map(|(filter, order, limit, offset)| QueryOptions {
+                filter,
+                order_by: order.map(OrderBy::desc).into_iter().collect(),
+                limit,
+                offset,
+            })
+    }
+
+    /// Other values of the same shape: NULL stays NULL, every other value changes.
+    fn revalued(filter: &Filter) -> Filter {
+        let other = |value: &Value| match value {
+            Value::Null => Value::Null,
+            Value::Text(s) => Value::Text(format!("{s}+")),
+            Value::Integer(i) => Value::Integer(i + 1),
+            Value::Real(f) => Value::Real(f * 2.0),
+            Value::Bool(b) => Value::Bool(!b),
+            Value::Json(j) => Value::Json(json!([j])),
+            Value::Blob(b) => Value::Blob([b.as_slice(), b"+"].concat()),
+        };
+        match filter {
+            Filter::Compare { column, op, value } => Filter::Compare {
+                column: column.clone(),
+                op: *op,
+                value: other(value),
+            },
+            Filter::In {
+                column,
+                values,
+                negated,
+            } => Filter::In {
+                column: column.clone(),
+                values: values.iter().rev().map(other).collect(),
+                negated: *negated,
+            },
+            Filter::Like { column, pattern } => Filter::like(column.clone(), format!("{pattern}_")),
+            Filter::And(all) => Filter::And(all.iter().map(revalued).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn outcome(statement: Result<Statement>) -> std::result::Result<Statement, String> {
+        statement.map_err(|e| e.to_string())
+    }
+
+    proptest! {
+        #[test]
+        fn select_and_count(calls in prop::collection::vec(options(), 1..24)) {
+            let schema = tokens();
+            for backend in BOTH {
+                let (selects, counts) = (RenderedSql::default(), RenderedSql::default());
+                let again = calls.iter().map(|options| QueryOptions {
+                    filter: options.filter.as_ref().map(revalued),
+                    ..options.clone()
+                });
+                let calls: Vec<QueryOptions> = calls.iter().cloned().chain(again).collect();
+                for options in &calls {
+                    let fresh = backend.render_select(&schema, options.clone());
+                    let reused = backend.render_select_cached(&schema, options.clone(), &selects);
+                    prop_assert_eq!(outcome(reused), outcome(fresh));
+                    let fresh = backend.count(&schema, options.filter.as_ref());
+                    let reused =
+                        backend.render_count_cached(&schema, options.filter.clone(), &counts);
+                    prop_assert_eq!(outcome(reused), outcome(fresh));
+                }
+            }
+        }
+    }
+
+    fn update() -> impl Strategy<Value = (Value, Record)> {
+        let id = prop_oneof![
+            Just(Value::Null),
+            Just(Value::Text("t1".into())),
+            Just(Value::Integer(4))
+        ];
+        let field = (
+            prop::sample::select(vec!["user_id", "order", "data", "enabled", "id", "nope"]),
+            prop_oneof![
+                Just(Value::Null),
+                Just(Value::Text("x".into())),
+                Just(Value::Integer(1)),
+                Just(Value::Bool(false)),
+                Just(Value::Json(json!({"a": null}))),
+            ],
+        );
+        (id, prop::collection::vec(field, 0..4))
+            .prop_map(|(id, fields)| (id, fields.into_iter().collect()))
+    }
+
+    proptest! {
+        #[test]
+        fn update_and_delete(calls in prop::collection::vec(update(), 1..24)) {
+            let schema = tokens();
+            for backend in BOTH {
+                let rendered = RenderedSql::default();
+                for (id, record) in &calls {
+                    let fresh = backend.render_update(&schema, id, record.clone());
+                    let reused =
+                        backend.render_update_cached(&schema, id, record.clone(), &rendered);
+                    prop_assert_eq!(outcome(reused), outcome(fresh));
+                    let fresh = backend.render_delete(&schema, id);
+                    let reused = backend.render_delete_cached(&schema, id, &rendered);
+                    prop_assert_eq!(outcome(reused), outcome(fresh));
+                }
+            }
+        }
+    }
+}

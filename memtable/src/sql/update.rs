@@ -2,7 +2,8 @@
 
 use sea_query::Query;
 
-use super::{Backend, Dialect, Statement, ident, key_condition};
+use super::shape::RenderedSql;
+use super::{Backend, Dialect, Statement, ident, key_condition, key_value};
 use crate::error::{Error, Result};
 use crate::schema::TableSchema;
 use crate::value::{Record, Value};
@@ -37,25 +38,87 @@ impl Backend {
         id: &Value,
         record: Record,
     ) -> Result<Statement> {
-        let record = record.coerce(schema)?;
-        if record.is_empty() {
-            return Err(Error::invalid_record(
-                &schema.name,
-                "an update needs at least one column",
-            ));
-        }
-        let key = schema.require_primary_key()?;
-        if key.is_auto_increment() && record.contains_key(&key.name) {
-            return Err(Error::invalid_record(
-                &schema.name,
-                format!("{:?} is auto_increment and cannot be set", key.name),
-            ));
-        }
+        let record = checked(schema, record)?;
         match self {
             Backend::Sqlite => update(&super::sqlite::SqliteDialect, schema, id, record),
             Backend::Postgres => update(&super::postgres::PostgresDialect, schema, id, record),
         }
     }
+
+    /// [`render_update`](Self::render_update), reusing the SQL text `rendered` holds for
+    /// updates of the same columns.
+    pub(crate) fn render_update_cached(
+        self,
+        schema: &TableSchema,
+        id: &Value,
+        record: Record,
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
+        let record = checked(schema, record)?;
+        // Which columns are set: the SET list is in schema order.
+        let shape: String = std::iter::once("update ")
+            .chain(schema.columns.iter().map(|c| {
+                if record.contains_key(&c.name) {
+                    "1"
+                } else {
+                    "0"
+                }
+            }))
+            .collect();
+        if let Some(sql) = rendered.get(&shape) {
+            return match self {
+                Backend::Sqlite => reuse(&super::sqlite::SqliteDialect, schema, &sql, id, record),
+                Backend::Postgres => {
+                    reuse(&super::postgres::PostgresDialect, schema, &sql, id, record)
+                }
+            };
+        }
+        let statement = match self {
+            Backend::Sqlite => update(&super::sqlite::SqliteDialect, schema, id, record),
+            Backend::Postgres => update(&super::postgres::PostgresDialect, schema, id, record),
+        }?;
+        rendered.put(shape, statement.sql());
+        Ok(statement)
+    }
+}
+
+/// The record coerced to its columns' types, refused when empty or when it sets an
+/// `auto_increment` key.
+fn checked(schema: &TableSchema, record: Record) -> Result<Record> {
+    let record = record.coerce(schema)?;
+    if record.is_empty() {
+        return Err(Error::invalid_record(
+            &schema.name,
+            "an update needs at least one column",
+        ));
+    }
+    let key = schema.require_primary_key()?;
+    if key.is_auto_increment() && record.contains_key(&key.name) {
+        return Err(Error::invalid_record(
+            &schema.name,
+            format!("{:?} is auto_increment and cannot be set", key.name),
+        ));
+    }
+    Ok(record)
+}
+
+/// The values of an update of SQL text rendered before: the set columns in schema order, as
+/// [`update`] binds them, then the id.
+fn reuse<D: Dialect>(
+    dialect: &D,
+    schema: &TableSchema,
+    sql: &str,
+    id: &Value,
+    mut record: Record,
+) -> Result<Statement> {
+    let mut values = Vec::with_capacity(record.len() + 1);
+    for column in &schema.columns {
+        if let Some(value) = record.remove(&column.name) {
+            values.push(dialect.bind(column.column_type, value));
+        }
+    }
+    values.push(key_value(dialect, schema, id)?);
+    Ok(Statement::new(sql.to_owned(), sea_query::Values(values)))
 }
 
 fn update<D: Dialect>(

@@ -4,13 +4,27 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::schema::TableSchema;
+use crate::sql::shape::RenderedSql;
 
 /// A table as the store knows it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub(crate) struct Table {
     pub(crate) schema: TableSchema,
     /// The plugin that created it through a scoped API, if any.
     pub(crate) owner: Option<String>,
+    /// SQL text rendered for this table's statements, by shape. It lives and dies with this
+    /// entry: a table dropped or created anew starts with none.
+    pub(crate) rendered: RenderedSql,
+}
+
+impl Table {
+    pub(crate) fn new(schema: TableSchema, owner: Option<String>) -> Self {
+        Table {
+            schema,
+            owner,
+            rendered: RenderedSql::default(),
+        }
+    }
 }
 
 /// Table name → table, shared by every clone of a store. Reads vastly outnumber writes (which

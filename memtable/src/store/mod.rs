@@ -149,10 +149,7 @@ impl StoreBuilder {
         protected.insert(CATALOG_TABLE.to_owned());
         let catalog = catalog::schema();
         let tables = SchemaCache::default();
-        tables.insert(Table {
-            schema: catalog.clone(),
-            owner: None,
-        });
+        tables.insert(Table::new(catalog.clone(), None));
         let store = Store {
             inner: Arc::new(Inner {
                 backend,
@@ -292,10 +289,7 @@ impl Store {
         match db.introspect(name).await? {
             Some(schema) => {
                 schema.validate()?;
-                Ok(self.inner.tables.insert(Table {
-                    schema,
-                    owner: None,
-                }))
+                Ok(self.inner.tables.insert(Table::new(schema, None)))
             }
             None => Err(Error::TableNotFound {
                 table: name.to_owned(),

@@ -195,8 +195,13 @@ impl Store {
         let work = async {
             self.check_writable(table)?;
             self.inner.limits.check_record(table, &record)?;
-            self.write_by_id(table, id, |schema, id_value| {
-                self.inner.backend.render_update(schema, id_value, record)
+            self.write_by_id(table, id, |info, id_value| {
+                self.inner.backend.render_update_cached(
+                    &info.schema,
+                    id_value,
+                    record,
+                    &info.rendered,
+                )
             })
             .await
         };
@@ -214,10 +219,11 @@ impl Store {
             let mut conn = self.acquire().await?;
             let mut db = conn.db();
             let info = self.table(&mut db, table).await?;
-            let statement = self
-                .inner
-                .backend
-                .render_select(&info.schema, options.clone())?;
+            let statement = self.inner.backend.render_select_cached(
+                &info.schema,
+                options.clone(),
+                &info.rendered,
+            )?;
             let types = column_types(&info.schema);
             // At most one row wanted: one message from the database rather than a stream.
             let rows = if options.limit == Some(1) {
@@ -246,10 +252,11 @@ impl Store {
             let mut conn = self.acquire().await?;
             let mut db = conn.db();
             let info = self.table(&mut db, table).await?;
-            let statement = self
-                .inner
-                .backend
-                .render_count(&info.schema, filter.cloned())?;
+            let statement = self.inner.backend.render_count_cached(
+                &info.schema,
+                filter.cloned(),
+                &info.rendered,
+            )?;
             let row = db
                 .fetch_first(statement, &[ColumnType::Bigint])
                 .await
@@ -268,8 +275,10 @@ impl Store {
     pub async fn delete_from_table(&self, table: &str, id: &str) -> Result<()> {
         let work = async {
             self.check_writable(table)?;
-            self.write_by_id(table, id, |schema, id_value| {
-                self.inner.backend.render_delete(schema, id_value)
+            self.write_by_id(table, id, |info, id_value| {
+                self.inner
+                    .backend
+                    .render_delete_cached(&info.schema, id_value, &info.rendered)
             })
             .await
         };
@@ -284,13 +293,13 @@ impl Store {
         &self,
         table: &str,
         id: &str,
-        render: impl FnOnce(&crate::schema::TableSchema, &Value) -> Result<crate::sql::Statement>,
+        render: impl FnOnce(&Table, &Value) -> Result<crate::sql::Statement>,
     ) -> Result<u64> {
         let mut conn = self.acquire().await?;
         let mut db = conn.db();
         let info = self.table(&mut db, table).await?;
         let key = info.schema.require_primary_key()?;
-        let statement = render(&info.schema, &Value::from_id(table, key, id)?)?;
+        let statement = render(&info, &Value::from_id(table, key, id)?)?;
         let affected = db
             .execute(statement)
             .await

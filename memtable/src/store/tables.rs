@@ -24,10 +24,7 @@ impl Store {
     }
 
     async fn create_table_as(&self, schema: &TableSchema, owner: Option<&str>) -> Result<()> {
-        let wanted = Table {
-            schema: schema.clone(),
-            owner: owner.map(str::to_owned),
-        };
+        let wanted = Table::new(schema.clone(), owner.map(str::to_owned));
         let work = async {
             schema.validate_with(&self.inner.limits)?;
             self.check_writable(&schema.name)?;
@@ -59,7 +56,9 @@ impl Store {
             drop(conn);
             match created {
                 Ok(()) => {
-                    self.inner.tables.insert(wanted.clone());
+                    self.inner
+                        .tables
+                        .insert(Table::new(schema.clone(), wanted.owner.clone()));
                     Ok(true)
                 }
                 Err(error) => {

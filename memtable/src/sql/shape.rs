@@ -1,0 +1,213 @@
+//! Statement shapes: what a statement's SQL text depends on, apart from its values.
+//!
+//! Two calls with the same shape render the same SQL text and differ only in the values they
+//! bind. The store keeps the text rendered for each shape of a table ([`RenderedSql`]) and, on a
+//! later call of that shape, only collects the values ([`filter_values`]) in the order sea-query
+//! would bind them: sea-query then runs once per shape instead of once per call, and the text
+//! handed to sqlx is the one its statement cache already knows.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::Dialect;
+use crate::error::{Error, Result};
+use crate::query::{CompareOp, Direction, Filter, QueryOptions};
+use crate::schema::{ColumnType, TableSchema};
+use crate::value::Value;
+
+/// Shapes kept per table at most. Filters written by agents vary (an `IN` list of each length
+/// is a shape of its own): past this many, further shapes are rendered every time.
+const MAX_SHAPES: usize = 256;
+
+/// The SQL text rendered for each shape of one table's statements.
+#[derive(Debug, Default)]
+pub(crate) struct RenderedSql {
+    texts: RwLock<HashMap<String, Arc<str>>>,
+}
+
+impl RenderedSql {
+    pub(crate) fn get(&self, shape: &str) -> Option<Arc<str>> {
+        self.texts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(shape)
+            .cloned()
+    }
+
+    pub(crate) fn put(&self, shape: String, sql: &str) {
+        let mut texts = self.texts.write().unwrap_or_else(PoisonError::into_inner);
+        if texts.len() < MAX_SHAPES {
+            texts.insert(shape, sql.into());
+        }
+    }
+}
+
+/// Appends a name, length-prefixed so that no two sequences of names write the same key.
+fn name(key: &mut String, name: &str) {
+    // Writing to a String cannot fail.
+    let _ = write!(key, "{}:{name}", name.len());
+}
+
+fn number(key: &mut String, n: impl std::fmt::Display) {
+    let _ = write!(key, "{n};");
+}
+
+/// Appends the shape of a resolved filter: its structure, columns and operators, which values
+/// are NULL (they render as `IS NULL`), and the length of each list.
+pub(crate) fn filter(key: &mut String, filter: &Filter) {
+    match filter {
+        Filter::Compare { column, op, value } => {
+            key.push('c');
+            name(key, column);
+            key.push(match op {
+                CompareOp::Eq => '=',
+                CompareOp::Ne => '!',
+                CompareOp::Lt => '<',
+                CompareOp::Lte => '[',
+                CompareOp::Gt => '>',
+                CompareOp::Gte => ']',
+            });
+            key.push(if value.is_null() { 'n' } else { 'v' });
+        }
+        Filter::In {
+            column,
+            values,
+            negated,
+        } => {
+            key.push(if *negated { 'I' } else { 'i' });
+            name(key, column);
+            number(key, values.len());
+        }
+        Filter::Like { column, .. } => {
+            key.push('l');
+            name(key, column);
+        }
+        Filter::Null { column, is_null } => {
+            key.push(if *is_null { 'n' } else { 'N' });
+            name(key, column);
+        }
+        Filter::And(all) => {
+            key.push('(');
+            for f in all {
+                self::filter(key, f);
+            }
+            key.push(')');
+        }
+    }
+}
+
+/// The shape of a `SELECT` with these resolved options.
+pub(crate) fn select(options: &QueryOptions) -> String {
+    let mut key = String::from("select ");
+    if let Some(f) = &options.filter {
+        filter(&mut key, f);
+    }
+    key.push(' ');
+    for order in &options.order_by {
+        name(&mut key, &order.column);
+        key.push(match order.direction {
+            Direction::Asc => 'a',
+            Direction::Desc => 'd',
+        });
+    }
+    for bound in [options.limit, options.offset] {
+        match bound {
+            Some(n) => number(&mut key, n),
+            None => key.push('-'),
+        }
+    }
+    key
+}
+
+/// The shape of a `SELECT COUNT(*)` with this resolved filter.
+pub(crate) fn count(filter: Option<&Filter>) -> String {
+    let mut key = String::from("count ");
+    if let Some(f) = filter {
+        self::filter(&mut key, f);
+    }
+    key
+}
+
+/// The value a comparison binds, or `None` for the `IS [NOT] NULL` of (in)equality with NULL.
+/// Shared with the rendering, so that both refuse the same filters.
+pub(super) fn compared_value(
+    table: &str,
+    column: &str,
+    op: CompareOp,
+    value: Value,
+) -> Result<Option<Value>> {
+    match (op, value) {
+        (CompareOp::Eq | CompareOp::Ne, Value::Null) => Ok(None),
+        (_, Value::Null) => Err(Error::invalid_query(
+            table,
+            format!("cannot order-compare {column:?} with null"),
+        )),
+        (_, value) => Ok(Some(value)),
+    }
+}
+
+/// A list's value, which must not be NULL.
+pub(super) fn listed_value(table: &str, column: &str, value: Value) -> Result<Value> {
+    match value {
+        Value::Null => Err(Error::invalid_query(
+            table,
+            format!("the list for {column:?} contains null"),
+        )),
+        value => Ok(value),
+    }
+}
+
+/// `$like` applies to text columns only.
+pub(super) fn check_like(table: &str, column: &str, column_type: ColumnType) -> Result<()> {
+    if column_type == ColumnType::Text {
+        Ok(())
+    } else {
+        Err(Error::invalid_query(
+            table,
+            format!("$like needs a text column; {column:?} is {column_type}"),
+        ))
+    }
+}
+
+/// The values a resolved filter binds, in the order of its placeholders: the order in which
+/// [`super::condition`] hands them to sea-query.
+pub(super) fn filter_values<D: Dialect>(
+    dialect: &D,
+    schema: &TableSchema,
+    filter: Filter,
+    values: &mut Vec<sea_query::Value>,
+) -> Result<()> {
+    let table = schema.name.as_str();
+    match filter {
+        Filter::Compare { column, op, value } => {
+            let col = schema.require_column(&column)?;
+            if let Some(value) = compared_value(table, &column, op, value)? {
+                values.push(dialect.bind(col.column_type, value));
+            }
+        }
+        Filter::In {
+            column, values: vs, ..
+        } => {
+            let col = schema.require_column(&column)?;
+            for value in vs {
+                let value = listed_value(table, &column, value)?;
+                values.push(dialect.bind(col.column_type, value));
+            }
+        }
+        Filter::Like { column, pattern } => {
+            let col = schema.require_column(&column)?;
+            check_like(table, &column, col.column_type)?;
+            values.push(sea_query::Value::String(Some(pattern)));
+        }
+        Filter::Null { column, .. } => {
+            schema.require_column(&column)?;
+        }
+        Filter::And(all) => {
+            for f in all {
+                filter_values(dialect, schema, f, values)?;
+            }
+        }
+    }
+    Ok(())
+}
