@@ -11,6 +11,10 @@ pub(crate) struct Table {
     pub(crate) schema: TableSchema,
     /// The plugin that created it through a scoped API, if any.
     pub(crate) owner: Option<String>,
+    /// Whether memtable created it (the catalog holds its schema), so that its columns have
+    /// exactly the types memtable declares: a table found in the database's own catalog may,
+    /// say, have a `json` column where memtable declares `jsonb`.
+    pub(crate) created: bool,
 }
 
 /// Table name → table, shared by every clone of a store. Reads vastly outnumber writes (which

@@ -59,5 +59,9 @@ pub(crate) fn parse(record: &Record) -> Result<Table> {
     })?;
     let schema = TableSchema::from_json_str(text)?;
     let owner = record.get(OWNER).and_then(Value::as_str).map(str::to_owned);
-    Ok(Table { schema, owner })
+    Ok(Table {
+        schema,
+        owner,
+        created: true,
+    })
 }

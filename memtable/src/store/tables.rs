@@ -27,6 +27,7 @@ impl Store {
         let wanted = Table {
             schema: schema.clone(),
             owner: owner.map(str::to_owned),
+            created: true,
         };
         let work = async {
             schema.validate_with(&self.inner.limits)?;
