@@ -533,6 +533,37 @@ mod foreign_tables {
         };
         check(db, "CREATE TABLE legacy (id BIGINT PRIMARY KEY, name VARCHAR(20) NOT NULL, score DOUBLE PRECISION)").await;
     }
+
+    /// A batch into a table memtable did not create, whose types are not the ones memtable
+    /// declares (`json`, not `jsonb`; `varchar`): written by statements that cast, not by
+    /// binary COPY, which would hand `json` a `jsonb` value.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_batch_into_json_and_varchar() {
+        let Some(db) = TestDb::postgres("foreign_json").await else {
+            return;
+        };
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query("CREATE TABLE legacy_docs (id TEXT PRIMARY KEY, doc JSON, name VARCHAR(20))")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let store = db.connect().await;
+        let records: Vec<Record> = (0..3)
+            .map(|i| {
+                Record::new()
+                    .with("id", format!("d{i}"))
+                    .with("doc", json!({"n": i, "ключ": "値"}))
+                    .with("name", format!("n{i}"))
+            })
+            .collect();
+        let ids = store
+            .insert_many_into_table("legacy_docs", records.clone())
+            .await
+            .unwrap();
+        assert_eq!(ids, ["d0", "d1", "d2"]);
+        let rows = all_rows(&store, "legacy_docs").await;
+        assert_eq!(rows, records);
+    }
 }
 
 /// Eight tasks writing to one SQLite file at once: no error, no lost row.
@@ -608,6 +639,227 @@ async fn unreachable_postgres_is_a_transient_error() {
         .unwrap_err();
     assert!(matches!(error, Error::Database(_)), "{error:?}");
     assert!(error.is_transient(), "{error:?}");
+}
+
+/// A text-keyed table of every type: on PostgreSQL its batches are written by binary COPY.
+fn kinds() -> TableSchema {
+    TableSchema::from_json(json!({
+        "name": "kinds",
+        "columns": [
+            { "name": "id", "type": "text", "constraints": ["primary_key"] },
+            { "name": "t", "type": "text", "constraints": ["unique"] },
+            { "name": "i", "type": "integer" },
+            { "name": "b", "type": "bigint" },
+            { "name": "r", "type": "real" },
+            { "name": "raw", "type": "blob" },
+            { "name": "doc", "type": "json" },
+            { "name": "flag", "type": "boolean" },
+            { "name": "must", "type": "text", "constraints": ["not_null"] }
+        ]
+    }))
+    .unwrap()
+}
+
+/// Row `i` of a batch of [`kinds`]: every type, unicode, extremes, NULLs given or left out,
+/// and the columns in differing orders.
+fn kind_row(i: i64) -> Record {
+    let nulls = i % 5 == 3;
+    let record = Record::new()
+        .with("id", format!("k{i:05}"))
+        .with("must", format!("m{i}"));
+    if i % 7 == 1 {
+        // The other columns left out: written as NULL.
+        return record.with("t", format!("only-{i}"));
+    }
+    let text = format!("héllo ✓ 𝄞 \\ \"{i}\"\t\n");
+    let doc = json!({"ключ": ["値", {"deep": [1, 2.5, null, true, "🦀"]}], "i": i, "big": (1_i64 << 53) + 1});
+    let pick = |choices: [Value; 3]| {
+        if nulls {
+            Value::Null
+        } else {
+            choices[(i % 3) as usize].clone()
+        }
+    };
+    let fields = vec![
+        ("t", Value::Text(text)),
+        (
+            "i",
+            pick([
+                Value::Integer(i32::MIN.into()),
+                Value::Integer(i32::MAX.into()),
+                Value::Integer(-i),
+            ]),
+        ),
+        (
+            "b",
+            pick([
+                Value::Integer(i64::MIN),
+                Value::Integer(i64::MAX),
+                Value::Integer((1 << 53) + 1),
+            ]),
+        ),
+        (
+            "r",
+            pick([
+                Value::Real(0.1),
+                Value::Real(-1e308),
+                Value::Real(f64::MIN_POSITIVE),
+            ]),
+        ),
+        (
+            "raw",
+            pick([
+                Value::Blob((0..=255_u8).rev().chain([0, i as u8]).collect()),
+                Value::Blob(Vec::new()),
+                Value::Blob(vec![0]),
+            ]),
+        ),
+        (
+            "doc",
+            pick([
+                Value::Json(doc),
+                Value::Json(json!("")),
+                Value::Json(json!([])),
+            ]),
+        ),
+        (
+            "flag",
+            pick([
+                Value::Bool(i % 2 == 0),
+                Value::Bool(true),
+                Value::Bool(false),
+            ]),
+        ),
+    ];
+    if i % 2 == 0 {
+        record
+            .into_iter()
+            .chain(fields.into_iter().map(|(c, v)| (c.to_owned(), v)))
+            .collect()
+    } else {
+        fields
+            .into_iter()
+            .rev()
+            .map(|(c, v)| (c.to_owned(), v))
+            .chain(record)
+            .collect()
+    }
+}
+
+both_backends! {
+    async fn insert_many_round_trips_every_type(db, store) {
+        store.create_table(&kinds()).await.unwrap();
+        // More rows than one statement holds on SQLite.
+        let records: Vec<Record> = (0..1234).map(kind_row).collect();
+        let ids = store.insert_many_into_table("kinds", records.clone()).await.unwrap();
+        assert_eq!(ids, (0..1234).map(|i| format!("k{i:05}")).collect::<Vec<_>>());
+        let rows = all_rows(&store, "kinds").await;
+        assert_eq!(rows.len(), records.len());
+        for (row, record) in rows.iter().zip(&records) {
+            for column in kinds().columns {
+                let expected = record.get(&column.name).cloned().unwrap_or(Value::Null);
+                assert_eq!(row.get(&column.name), Some(&expected), "{} of {:?}", column.name, record.get("id"));
+            }
+        }
+        // Through a store that reads the table from the catalog.
+        let reopened = db.connect().await;
+        reopened.insert_many_into_table("kinds", vec![kind_row(5000)]).await.unwrap();
+        assert_eq!(store.count("kinds", None).await.unwrap(), 1235);
+    }
+
+    async fn insert_many_violation_mid_batch_writes_nothing(db, store) {
+        store.create_table(&kinds()).await.unwrap();
+        store.insert_many_into_table("kinds", (0..10).map(kind_row).collect()).await.unwrap();
+        // 1,200 rows, one of them changed.
+        let batch = |bad: i64, change: &dyn Fn(Record) -> Record| -> Vec<Record> {
+            (100..1300).map(|i| if i == bad { change(kind_row(i)) } else { kind_row(i) }).collect()
+        };
+
+        // NULL in a NOT NULL column.
+        match store.insert_many_into_table("kinds", batch(800, &|r| r.with("must", Value::Null))).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::NotNull, table, column, .. }) => {
+                assert_eq!(table.as_deref(), Some("kinds"));
+                assert_eq!(column.as_deref(), Some("must"));
+            }
+            other => panic!("expected a NOT NULL violation, got {other:?}"),
+        }
+        assert_eq!(store.count("kinds", None).await.unwrap(), 10);
+
+        // A unique column colliding with a row already there.
+        let existing = kind_row(2).get("t").cloned().unwrap();
+        match store.insert_many_into_table("kinds", batch(1000, &|r| r.with("t", existing.clone()))).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::Unique, table, column, .. }) => {
+                assert_eq!(table.as_deref(), Some("kinds"));
+                assert_eq!(column.as_deref(), Some("t"));
+            }
+            other => panic!("expected a unique violation, got {other:?}"),
+        }
+
+        // Two rows of the batch with one key.
+        match store.insert_many_into_table("kinds", batch(1200, &|r| r.with("id", "k00150"))).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::PrimaryKey, table, column, .. }) => {
+                assert_eq!(table.as_deref(), Some("kinds"));
+                assert_eq!(column.as_deref(), Some("id"));
+            }
+            other => panic!("expected a key violation, got {other:?}"),
+        }
+
+        // Refused before the database sees them: NUL in text, an integer beyond 32 bits.
+        assert!(matches!(
+            store.insert_many_into_table("kinds", batch(900, &|r| r.with("t", "a\0b"))).await,
+            Err(Error::TypeMismatch { ref column, .. }) if column == "t"
+        ));
+        assert!(matches!(
+            store.insert_many_into_table("kinds", batch(900, &|r| r.with("i", 1_i64 << 40))).await,
+            Err(Error::TypeMismatch { ref column, .. }) if column == "i"
+        ));
+        assert_eq!(store.count("kinds", None).await.unwrap(), 10);
+
+        // The store is still usable.
+        store.insert_many_into_table("kinds", batch(-1, &|r| r)).await.unwrap();
+        assert_eq!(store.count("kinds", None).await.unwrap(), 1210);
+    }
+
+    async fn insert_many_errors_come_in_the_order_of_checking_everything_first(db, store) {
+        store.create_table(&kinds()).await.unwrap();
+        store.insert_many_into_table("kinds", (0..10).map(kind_row).collect()).await.unwrap();
+        let limited = memtable::Store::builder(db.url.clone())
+            .limits(memtable::Limits::default().with_max_record_bytes(10_000))
+            .connect()
+            .await
+            .unwrap();
+        let batch = |changes: &[(i64, &dyn Fn(Record) -> Record)]| -> Vec<Record> {
+            (100..1300)
+                .map(|i| match changes.iter().find(|(at, _)| *at == i) {
+                    Some((_, change)) => change(kind_row(i)),
+                    None => kind_row(i),
+                })
+                .collect()
+        };
+        let too_big: &dyn Fn(Record) -> Record = &|r| r.with("must", "x".repeat(20_000));
+        let not_text: &dyn Fn(Record) -> Record = &|r| r.with("t", 5);
+        let duplicate: &dyn Fn(Record) -> Record = &|r| r.with("id", "k00001");
+
+        // A record past the limits, last in the batch, wins over a value that does not fit.
+        let error = limited.insert_many_into_table("kinds", batch(&[(150, not_text), (1299, too_big)])).await;
+        assert!(matches!(error, Err(Error::LimitExceeded { .. })), "{error:?}");
+        // … and over a missing table.
+        let error = limited.insert_many_into_table("no_such_table", batch(&[(1299, too_big)])).await;
+        assert!(matches!(error, Err(Error::LimitExceeded { .. })), "{error:?}");
+        let error = limited.insert_many_into_table("no_such_table", batch(&[])).await;
+        assert!(matches!(error, Err(Error::TableNotFound { .. })), "{error:?}");
+        // A value that does not fit, last in the batch, wins over a key violation in the first
+        // statement.
+        let error = store.insert_many_into_table("kinds", batch(&[(100, duplicate), (1299, not_text)])).await;
+        assert!(matches!(error, Err(Error::TypeMismatch { ref column, .. }) if column == "t"), "{error:?}");
+        // A record past the limits, last in the batch, wins over a key violation too.
+        let error = limited.insert_many_into_table("kinds", batch(&[(100, duplicate), (1299, too_big)])).await;
+        assert!(matches!(error, Err(Error::LimitExceeded { .. })), "{error:?}");
+        // The key violation alone.
+        let error = store.insert_many_into_table("kinds", batch(&[(100, duplicate)])).await;
+        assert!(matches!(error, Err(Error::ConstraintViolation { kind: ConstraintKind::PrimaryKey, .. })), "{error:?}");
+        assert_eq!(store.count("kinds", None).await.unwrap(), 10);
+    }
 }
 
 both_backends! {

@@ -368,6 +368,16 @@ fn exceeds(limit: LimitKind, table: &str, max: usize, actual: usize) -> Result<(
 /// The nesting depth of a JSON document (a scalar is 0, `[]` and `{}` are 1), computed without
 /// recursion, so that a document of any depth is measured without exhausting the stack.
 pub fn json_depth(json: &serde_json::Value) -> usize {
+    use serde_json::Value as J;
+    let is_scalar = |json: &J| !matches!(json, J::Array(_) | J::Object(_));
+    // Most documents are scalars or flat: measured without the walk's allocation (a batch
+    // measures one per row).
+    match json {
+        J::Array(items) if items.iter().all(is_scalar) => return 1,
+        J::Object(map) if map.values().all(is_scalar) => return 1,
+        J::Array(_) | J::Object(_) => {}
+        _ => return 0,
+    }
     let mut deepest = 0;
     let mut pending = vec![(json, 0_usize)];
     while let Some((json, depth)) = pending.pop() {

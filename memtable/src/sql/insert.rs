@@ -1,6 +1,8 @@
 //! INSERT … RETURNING the key, multi-row INSERT for batches, and upsert (ON CONFLICT … DO
 //! UPDATE).
 
+use std::sync::Arc;
+
 use sea_query::{Expr, OnConflict, Query};
 
 use super::{Backend, Dialect, Statement, ident};
@@ -16,20 +18,45 @@ const MAX_ROWS_PER_STATEMENT: usize = 500;
 /// reasonable.
 const MAX_ROWS_PER_ARRAY_STATEMENT: usize = 10_000;
 
-/// The statements that write one batch (see [`Backend::render_batch`]).
-pub(crate) enum Batch {
-    /// Multi-row `INSERT … VALUES` statements.
-    Values(Vec<Statement>),
-    /// `INSERT … SELECT UNNEST(…), …` statements, each with one array per column.
-    Arrays(Vec<ColumnArrays>),
+/// How the records of a batch are written (see [`Backend::render_batch`]): the columns, the
+/// statements, and the coercion of the records, done a chunk at a time by the caller.
+pub(crate) struct Batch<'a> {
+    layout: Layout<'a>,
+    /// The types of the columns written, in schema order.
+    pub(crate) types: Vec<ColumnType>,
+    /// The position of the primary key among the columns written (`None` when the database
+    /// assigns it).
+    pub(crate) key: Option<usize>,
+    /// The number of rows.
+    pub(crate) rows: usize,
+    /// The statements that write them.
+    pub(crate) form: BatchForm,
 }
 
-/// One statement of a PostgreSQL batch insert: its SQL text, and the values of each column
-/// (coerced to the column's type, `Null` where a record leaves the column out), to be bound as
-/// one array per column.
-pub(crate) struct ColumnArrays {
-    pub(crate) sql: String,
-    pub(crate) columns: Vec<(ColumnType, Vec<Value>)>,
+/// The statements that write a [`Batch`].
+// Built without PostgreSQL, memtable never makes the PostgreSQL forms.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) enum BatchForm {
+    /// Multi-row `INSERT … VALUES` statements, one after the other: the rows each writes, and
+    /// its SQL text (shared by the statements of the same size).
+    Values(Vec<(usize, Arc<str>)>),
+    /// `INSERT … SELECT UNNEST($1::T1[]), …` statements, each binding one array per column: the
+    /// rows each writes, and the SQL text (the same for all).
+    Arrays(Vec<(usize, Arc<str>)>),
+    /// One `COPY … FROM STDIN (FORMAT binary)` of every row.
+    Copy(String),
+}
+
+impl Batch<'_> {
+    /// Coerces the next records of the batch, in order, to the columns written, appending one
+    /// row of values (`types.len()` of them) for each to `values`.
+    pub(crate) fn coerce(
+        &self,
+        records: impl IntoIterator<Item = Record>,
+        values: &mut Vec<Value>,
+    ) -> Result<()> {
+        self.layout.coerce(records, values)
+    }
 }
 
 impl Backend {
@@ -108,60 +135,82 @@ impl Backend {
             .collect()
     }
 
-    /// The statements that write a batch in the fastest form the backend has: on SQLite
-    /// multi-row `INSERT … VALUES` chunked under the bind-parameter limit (as
-    /// [`insert_many`](Self::insert_many)); on PostgreSQL `INSERT … SELECT
-    /// UNNEST($1::T1[]), UNNEST($2::T2[]), …`, one array parameter per column, so that a chunk of
-    /// thousands of rows is one statement with as many parameters as the table has columns.
-    /// `RETURNING` the keys only if `returning`.
-    pub(crate) fn render_batch(
+    /// How to write a batch in the fastest form the backend has: on SQLite multi-row `INSERT …
+    /// VALUES` chunked under the bind-parameter limit (as [`insert_many`](Self::insert_many));
+    /// on PostgreSQL, when `copy` allows it and no key has to be returned, one `COPY … FROM
+    /// STDIN (FORMAT binary)`, else `INSERT … SELECT UNNEST($1::T1[]), UNNEST($2::T2[]), …`, one
+    /// array parameter per column, so that a chunk of thousands of rows is one statement with as
+    /// many parameters as the table has columns. `RETURNING` the keys only if `returning`.
+    ///
+    /// `created` says that memtable created the table: its columns have exactly the types
+    /// memtable declares (which binary COPY needs) and no defaults, so that every column can
+    /// be written, NULL where a record has no value, without looking at the records first.
+    /// Otherwise the columns written are those some record names, as for
+    /// [`insert_many`](Self::insert_many). The values are coerced later, a chunk at a time, by
+    /// [`Batch::coerce`], which refuses what does not fit.
+    pub(crate) fn render_batch<'a>(
         self,
-        schema: &TableSchema,
-        records: Vec<Record>,
+        schema: &'a TableSchema,
+        records: &[Record],
         returning: bool,
-    ) -> Result<Batch> {
-        if records.is_empty() {
-            return Ok(Batch::Values(Vec::new()));
-        }
+        created: bool,
+    ) -> Result<Batch<'a>> {
         let count = records.len();
-        let mut rows = Rows::new(schema, records)?;
-        rows.returning = returning;
-        if self == Backend::Sqlite || rows.columns.is_empty() {
-            let per_statement = if rows.columns.is_empty() {
-                // DEFAULT VALUES takes one row a statement.
-                1
+        let layout = if created {
+            Layout::all(schema)?
+        } else {
+            Layout::new(schema, records)?
+        };
+        let rows = Rows {
+            schema,
+            columns: layout.columns.clone(),
+            values: Vec::new(),
+            returning,
+            rendered: None,
+        };
+        let width = rows.columns.len();
+        let form = if self == Backend::Postgres && width > 0 {
+            if created && !returning {
+                BatchForm::Copy(rows.copy_sql())
             } else {
-                (self.max_bind_params() / rows.columns.len()).clamp(1, MAX_ROWS_PER_STATEMENT)
-            };
-            let statements = (0..count)
-                .step_by(per_statement)
-                .map(|start| rows.render(self, start..(start + per_statement).min(count), None))
-                .collect::<Result<Vec<_>>>()?;
-            return Ok(Batch::Values(statements));
-        }
-        let dialect = super::postgres::PostgresDialect;
-        let sql = rows.unnest_sql(&dialect)?;
-        let mut chunks = Vec::new();
-        let mut remaining = std::mem::take(&mut rows.rows);
-        while !remaining.is_empty() {
-            let rest = remaining.split_off(remaining.len().min(MAX_ROWS_PER_ARRAY_STATEMENT));
-            let chunk = std::mem::replace(&mut remaining, rest);
-            let mut columns: Vec<(ColumnType, Vec<Value>)> = rows
-                .columns
-                .iter()
-                .map(|c| (c.column_type, Vec::with_capacity(chunk.len())))
-                .collect();
-            for mut row in chunk {
-                for ((_, array), &position) in columns.iter_mut().zip(&rows.positions) {
-                    array.push(row[position].take().unwrap_or(Value::Null));
-                }
+                let sql: Arc<str> = rows.unnest_sql(&super::postgres::PostgresDialect)?.into();
+                BatchForm::Arrays(
+                    chunk_sizes(count, MAX_ROWS_PER_ARRAY_STATEMENT)
+                        .map(|n| (n, sql.clone()))
+                        .collect(),
+                )
             }
-            chunks.push(ColumnArrays {
-                sql: sql.clone(),
-                columns,
-            });
-        }
-        Ok(Batch::Arrays(chunks))
+        } else {
+            let per_statement = self
+                .max_bind_params()
+                .checked_div(width)
+                // No columns: DEFAULT VALUES, which takes one row a statement.
+                .map_or(1, |rows| rows.clamp(1, MAX_ROWS_PER_STATEMENT));
+            // Every statement but the last has the same size: two texts at most.
+            let mut texts: Vec<(usize, Arc<str>)> = Vec::with_capacity(2);
+            let mut statements = Vec::with_capacity(count.div_ceil(per_statement));
+            for n in chunk_sizes(count, per_statement) {
+                let sql = match texts.iter().find(|(rows, _)| *rows == n) {
+                    Some((_, sql)) => sql.clone(),
+                    None => {
+                        let sql: Arc<str> = self
+                            .dispatch(|d| rows.sql_text(d, n, None), |d| rows.sql_text(d, n, None))?
+                            .into();
+                        texts.push((n, sql.clone()));
+                        sql
+                    }
+                };
+                statements.push((n, sql));
+            }
+            BatchForm::Values(statements)
+        };
+        Ok(Batch {
+            types: layout.columns.iter().map(|c| c.column_type).collect(),
+            key: layout.columns.iter().position(|c| c.is_primary_key()),
+            rows: count,
+            form,
+            layout,
+        })
     }
 
     /// `INSERT … ON CONFLICT (conflict) DO UPDATE SET` every other written column, `RETURNING`
@@ -246,11 +295,9 @@ struct Rows<'a> {
     schema: &'a TableSchema,
     /// The columns written (those present in at least one record), in schema order.
     columns: Vec<&'a Column>,
-    /// Their positions in the schema.
-    positions: Vec<usize>,
-    /// One value slot per schema column for each record, coerced to the column's type; `None`
-    /// for a column the record leaves out (written as NULL).
-    rows: Vec<Vec<Option<Value>>>,
+    /// The values, row by row, `columns.len()` to a row, coerced to their columns' types;
+    /// `Null` for a column a record leaves out.
+    values: Vec<Value>,
     /// Whether the statements return the key of each row written.
     returning: bool,
     /// The last SQL text rendered, with its number of rows.
@@ -259,60 +306,33 @@ struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     fn new(schema: &'a TableSchema, records: Vec<Record>) -> Result<Self> {
-        let key_position = schema
-            .columns
-            .iter()
-            .position(Column::is_primary_key)
-            .ok_or_else(|| {
-                Error::invalid_schema(&schema.name, crate::error::SchemaProblem::NoPrimaryKey)
-            })?;
-        let key = &schema.columns[key_position];
-        let width = schema.columns.len();
-        let mut present = vec![false; width];
-        let mut rows = Vec::with_capacity(records.len());
-        for record in records {
-            let mut row: Vec<Option<Value>> = (0..width).map(|_| None).collect();
-            for (name, value) in record {
-                let position = schema
-                    .column_index(&name)
-                    .ok_or_else(|| Error::unknown_column(&schema.name, &name))?;
-                let value = value.coerce(&schema.name, &schema.columns[position])?;
-                row[position] = Some(value);
-            }
-            let key_value = &mut row[key_position];
-            if key.is_auto_increment() {
-                match key_value.take() {
-                    None | Some(Value::Null) => {}
-                    Some(_) => {
-                        return Err(Error::invalid_record(
-                            &schema.name,
-                            format!(
-                                "{:?} is auto_increment: the database assigns it, leave it out",
-                                key.name
-                            ),
-                        ));
-                    }
-                }
-            } else if key_value.as_ref().is_none_or(Value::is_null) {
-                return Err(Error::invalid_record(
-                    &schema.name,
-                    format!("a value for the primary key {:?} is required", key.name),
-                ));
-            }
-            for (seen, slot) in present.iter_mut().zip(&row) {
-                *seen |= slot.is_some();
-            }
-            rows.push(row);
-        }
-        let positions: Vec<usize> = (0..width).filter(|&i| present[i]).collect();
+        let layout = Layout::new(schema, &records)?;
+        let mut values = Vec::with_capacity(records.len().saturating_mul(layout.columns.len()));
+        layout.coerce(records, &mut values)?;
         Ok(Rows {
             schema,
-            columns: positions.iter().map(|&i| &schema.columns[i]).collect(),
-            positions,
-            rows,
+            columns: layout.columns,
+            values,
             returning: true,
             rendered: None,
         })
+    }
+
+    /// `COPY t (a, b) FROM STDIN (FORMAT binary)`; the names are quoted by sea-query.
+    fn copy_sql(&self) -> String {
+        use sea_query::{IntoIden as _, QuotedBuilder as _};
+        let builder = sea_query::PostgresQueryBuilder;
+        let mut sql = String::from("COPY ");
+        builder.prepare_iden(&ident(&self.schema.name).into_iden(), &mut sql);
+        sql.push_str(" (");
+        for (i, column) in self.columns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            builder.prepare_iden(&ident(&column.name).into_iden(), &mut sql);
+        }
+        sql.push_str(") FROM STDIN (FORMAT binary)");
+        sql
     }
 
     /// `INSERT INTO t (a, b) SELECT UNNEST($1::T1[]), UNNEST($2::T2[])`: set-returning
@@ -371,14 +391,13 @@ impl<'a> Rows<'a> {
                 sql
             }
         };
-        let mut values = Vec::with_capacity(rows * self.columns.len());
-        for row in &mut self.rows[range] {
-            // Values were coerced to their columns' types in `new`; row by row, in column
-            // order, as the placeholders are numbered.
-            for (column, &position) in self.columns.iter().zip(&self.positions) {
-                let value = row[position].take().unwrap_or(Value::Null);
-                values.push(dialect.bind(column.column_type, value));
-            }
+        let width = self.columns.len();
+        let mut values = Vec::with_capacity(rows * width);
+        // Values were coerced to their columns' types in `new`; row by row, in column order, as
+        // the placeholders are numbered.
+        let taken = &mut self.values[range.start * width..range.end * width];
+        for (value, column) in taken.iter_mut().zip(self.columns.iter().cycle()) {
+            values.push(dialect.bind(column.column_type, std::mem::take(value)));
         }
         Ok(Statement::new(sql, sea_query::Values(values)))
     }
@@ -429,4 +448,171 @@ impl<'a> Rows<'a> {
         }
         Ok(insert.build(dialect.builder()).0)
     }
+}
+
+/// The columns some records write, and the coercion of records to them.
+struct Layout<'a> {
+    schema: &'a TableSchema,
+    /// The position of the primary key in the schema.
+    key_position: usize,
+    /// The columns written, in schema order: those some record names (an `auto_increment` key
+    /// never: the database assigns it), and the key.
+    columns: Vec<&'a Column>,
+    /// For each column of the schema, its place among `columns`, if written.
+    slots: Vec<Option<usize>>,
+}
+
+impl<'a> Layout<'a> {
+    /// The columns `records` write. Names that are not columns are ignored here: [`coerce`]
+    /// refuses them in order, among the other faults of each record.
+    ///
+    /// [`coerce`]: Self::coerce
+    fn new(schema: &'a TableSchema, records: &[Record]) -> Result<Self> {
+        let key_position = key_position(schema)?;
+        let mut present = vec![false; schema.columns.len()];
+        let mut finder = ColumnFinder::new(schema);
+        for record in records {
+            for (field, name) in record.keys().enumerate() {
+                if let Some(position) = finder.find(field, name) {
+                    present[position] = true;
+                }
+            }
+        }
+        // Every record holds a key unless the database assigns it (a record that does not is
+        // refused by `coerce`).
+        present[key_position] = !schema.columns[key_position].is_auto_increment();
+        Ok(Layout::of(schema, key_position, present))
+    }
+
+    /// Every column but an `auto_increment` key.
+    fn all(schema: &'a TableSchema) -> Result<Self> {
+        let key_position = key_position(schema)?;
+        let present = (schema.columns.iter())
+            .map(|column| !(column.is_primary_key() && column.is_auto_increment()))
+            .collect();
+        Ok(Layout::of(schema, key_position, present))
+    }
+
+    /// The columns whose `present` is true.
+    fn of(schema: &'a TableSchema, key_position: usize, present: Vec<bool>) -> Self {
+        let mut columns = Vec::with_capacity(present.len());
+        let mut slots = Vec::with_capacity(present.len());
+        for (column, present) in schema.columns.iter().zip(present) {
+            slots.push(present.then_some(columns.len()));
+            if present {
+                columns.push(column);
+            }
+        }
+        Layout {
+            schema,
+            key_position,
+            columns,
+            slots,
+        }
+    }
+
+    /// Coerces `records`, in order, to the columns written, appending one row of values
+    /// (`columns.len()` of them, `Null` for a column a record leaves out) for each to `values`.
+    /// A record with a name that is not a column, a value that does not fit its column, no key
+    /// (unless the database assigns it) or a key the database should assign is refused.
+    fn coerce(
+        &self,
+        records: impl IntoIterator<Item = Record>,
+        values: &mut Vec<Value>,
+    ) -> Result<()> {
+        let schema = self.schema;
+        let key = &schema.columns[self.key_position];
+        let width = self.columns.len();
+        let mut finder = ColumnFinder::new(schema);
+        for record in records {
+            let row = values.len();
+            values.resize(row + width, Value::Null);
+            let mut key_given = false;
+            for (field, (name, value)) in record.into_iter().enumerate() {
+                let position = finder
+                    .find(field, &name)
+                    .ok_or_else(|| Error::unknown_column(&schema.name, &name))?;
+                let value = value.coerce(&schema.name, &schema.columns[position])?;
+                match self.slots[position] {
+                    Some(slot) => values[row + slot] = value,
+                    None if position == self.key_position => key_given |= !value.is_null(),
+                    None => {
+                        return Err(Error::invalid_record(
+                            &schema.name,
+                            format!("{name:?} is not among the columns of this batch"),
+                        ));
+                    }
+                }
+            }
+            if key.is_auto_increment() {
+                if key_given {
+                    return Err(Error::invalid_record(
+                        &schema.name,
+                        format!(
+                            "{:?} is auto_increment: the database assigns it, leave it out",
+                            key.name
+                        ),
+                    ));
+                }
+            } else if self.slots[self.key_position].is_none_or(|slot| values[row + slot].is_null())
+            {
+                return Err(Error::invalid_record(
+                    &schema.name,
+                    format!("a value for the primary key {:?} is required", key.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn key_position(schema: &TableSchema) -> Result<usize> {
+    schema
+        .columns
+        .iter()
+        .position(Column::is_primary_key)
+        .ok_or_else(|| {
+            Error::invalid_schema(&schema.name, crate::error::SchemaProblem::NoPrimaryKey)
+        })
+}
+
+/// Finds the schema position of each field of a record by name. Records built alike (by the
+/// typed API, by most callers) name their columns in the same order, so the position of the
+/// same field of the previous record is tried first: one comparison instead of a search.
+struct ColumnFinder<'a> {
+    schema: &'a TableSchema,
+    /// The schema position of each field of the previous record.
+    previous: Vec<usize>,
+}
+
+impl<'a> ColumnFinder<'a> {
+    fn new(schema: &'a TableSchema) -> Self {
+        ColumnFinder {
+            schema,
+            previous: Vec::with_capacity(schema.columns.len()),
+        }
+    }
+
+    /// The position of the column `name`, the record's `field`th.
+    fn find(&mut self, field: usize, name: &str) -> Option<usize> {
+        if let Some(&position) = self.previous.get(field)
+            && self.schema.columns[position].name == name
+        {
+            return Some(position);
+        }
+        let position = self.schema.column_index(name)?;
+        self.previous.truncate(field);
+        if self.previous.len() == field {
+            self.previous.push(position);
+        }
+        Some(position)
+    }
+}
+
+/// The sizes of the chunks of at most `per_chunk` rows that `count` rows make, in order.
+fn chunk_sizes(count: usize, per_chunk: usize) -> impl Iterator<Item = usize> {
+    let per_chunk = per_chunk.max(1);
+    (0..count)
+        .step_by(per_chunk)
+        .map(move |start| per_chunk.min(count - start))
 }

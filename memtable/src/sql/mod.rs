@@ -42,7 +42,7 @@ use std::fmt::Write as _;
 
 use sea_query::{Alias, Expr, ExprTrait as _, QueryBuilder, SchemaBuilder};
 
-pub(crate) use insert::{Batch, ColumnArrays};
+pub(crate) use insert::{Batch, BatchForm};
 
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Filter};
@@ -256,7 +256,7 @@ fn write_literal(sql: &mut String, n: impl std::fmt::Display) {
 /// JSON text with object keys sorted at every level, so that equal documents are equal text
 /// (SQLite compares json columns as text). serde_json's maps are already sorted unless some
 /// crate in the build turns on its `preserve_order` feature: copy only then.
-fn canonical_json(value: &serde_json::Value) -> String {
+pub(crate) fn canonical_json(value: &serde_json::Value) -> String {
     fn is_sorted(value: &serde_json::Value) -> bool {
         match value {
             serde_json::Value::Object(map) => {

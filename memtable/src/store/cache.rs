@@ -12,17 +12,31 @@ pub(crate) struct Table {
     pub(crate) schema: TableSchema,
     /// The plugin that created it through a scoped API, if any.
     pub(crate) owner: Option<String>,
+    /// Whether memtable created it (the catalog holds its schema), so that its columns have
+    /// exactly the types memtable declares: a table found in the database's own catalog may,
+    /// say, have a `json` column where memtable declares `jsonb`.
+    pub(crate) created: bool,
     /// SQL text rendered for this table's statements, by shape. It lives and dies with this
     /// entry: a table dropped or created anew starts with none.
     pub(crate) rendered: RenderedSql,
 }
 
 impl Table {
+    /// A table memtable created (its schema from the catalog or from `create_table`).
     pub(crate) fn new(schema: TableSchema, owner: Option<String>) -> Self {
         Table {
             schema,
             owner,
+            created: true,
             rendered: RenderedSql::default(),
+        }
+    }
+
+    /// A table memtable did not create, as the database's own catalog describes it.
+    pub(crate) fn found(schema: TableSchema) -> Self {
+        Table {
+            created: false,
+            ..Table::new(schema, None)
         }
     }
 }

@@ -17,8 +17,11 @@
 //! # }).unwrap();
 //! ```
 
+mod batch;
 mod cache;
 mod catalog;
+#[cfg(feature = "postgres")]
+mod copy;
 mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -289,7 +292,7 @@ impl Store {
         match db.introspect(name).await? {
             Some(schema) => {
                 schema.validate()?;
-                Ok(self.inner.tables.insert(Table::new(schema, None)))
+                Ok(self.inner.tables.insert(Table::found(schema)))
             }
             None => Err(Error::TableNotFound {
                 table: name.to_owned(),
@@ -559,24 +562,56 @@ impl Db<'_, '_> {
         }
     }
 
-    /// Writes one PostgreSQL array batch (see [`postgres::insert_arrays`]).
-    #[cfg(feature = "postgres")]
-    async fn insert_arrays(
+    /// Runs one insert of a batch with its arguments; returns the keys, decoded as
+    /// `key_type`, when it has `RETURNING`.
+    async fn insert_batch(
         &mut self,
-        batch: crate::sql::ColumnArrays,
+        sql: Arc<str>,
+        args: batch::Arguments,
         key_type: Option<ColumnType>,
     ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        match self {
-            Db::Postgres(lease) => {
-                let result = postgres::insert_arrays(lease, batch, key_type).await;
+        match (self, args) {
+            #[cfg(feature = "sqlite")]
+            (Db::Sqlite(lease), batch::Arguments::Sqlite(args)) => {
+                let result = sqlite::insert(lease, sql, args, key_type).await;
                 lease.note(&result);
                 result
             }
-            Db::PostgresTx(conn) => postgres::insert_arrays(conn, batch, key_type).await,
+            #[cfg(feature = "sqlite")]
+            (Db::SqliteTx(conn), batch::Arguments::Sqlite(args)) => {
+                sqlite::insert(conn, sql, args, key_type).await
+            }
+            #[cfg(feature = "postgres")]
+            (Db::Postgres(lease), batch::Arguments::Postgres(args)) => {
+                let result = postgres::insert(lease, sql, args, key_type).await;
+                lease.note(&result);
+                result
+            }
+            #[cfg(feature = "postgres")]
+            (Db::PostgresTx(conn), batch::Arguments::Postgres(args)) => {
+                postgres::insert(conn, sql, args, key_type).await
+            }
             #[allow(unreachable_patterns)]
             _ => Err(sqlx::Error::Configuration(
-                "array batches are written on PostgreSQL only".into(),
+                "arguments bound for another backend".into(),
             )),
+        }
+    }
+
+    /// Writes rows by binary COPY on PostgreSQL (see [`postgres::copy_in`]).
+    #[cfg(feature = "postgres")]
+    async fn copy_in(
+        &mut self,
+        sql: &str,
+        fill: impl FnMut(&mut Vec<u8>) -> Result<bool, Error>,
+    ) -> Result<u64, batch::Failure> {
+        match self {
+            Db::Postgres(lease) => postgres::copy_in(lease, sql, fill).await,
+            Db::PostgresTx(conn) => postgres::copy_in(conn, sql, fill).await,
+            #[allow(unreachable_patterns)]
+            _ => Err(batch::Failure::Database(sqlx::Error::Configuration(
+                "COPY is PostgreSQL's only".into(),
+            ))),
         }
     }
 

@@ -18,6 +18,36 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::error::{Error, Result};
 
+/// Attempts at opening a connection while the database reports itself locked.
+const CONNECT_ATTEMPTS: u32 = 5;
+
+/// Opens a connection, trying again while the database is locked: processes opening one new
+/// SQLite file at once race to switch it to WAL, and a loser can be told "database is locked"
+/// without its busy timeout being waited out.
+async fn connect<C: Connection>(options: &C::Options) -> Result<C> {
+    let mut attempt = 1;
+    loop {
+        match options.connect().await {
+            Err(sqlx::Error::Database(e))
+                if attempt < CONNECT_ATTEMPTS && is_locked(e.as_ref()) =>
+            {
+                tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            other => return other.map_err(Error::Database),
+        }
+    }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED, with any extended code.
+fn is_locked(error: &dyn sqlx::error::DatabaseError) -> bool {
+    let primary = error
+        .code()
+        .and_then(|code| code.parse::<u32>().ok())
+        .map(|code| code & 0xff);
+    error.message().contains("database is locked") || matches!(primary, Some(5 | 6))
+}
+
 /// Idle this long, a connection is pinged before use.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
 
@@ -31,7 +61,7 @@ impl<C: Connection> Connections<C> {
     /// Opens the first connection now, so that a bad URL or an unreachable server is reported
     /// by `connect`, and keeps it.
     pub(crate) async fn open(options: C::Options, max_connections: u32) -> Result<Self> {
-        let first = options.connect().await.map_err(Error::Database)?;
+        let first = connect::<C>(&options).await?;
         let max = usize::try_from(max_connections.max(1)).unwrap_or(1);
         Ok(Connections {
             options,
@@ -56,9 +86,9 @@ impl<C: Connection> Connections<C> {
             Some((conn, since)) if since.elapsed() < CHECK_AFTER_IDLE => conn,
             Some((mut conn, _)) => match conn.ping().await {
                 Ok(()) => conn,
-                Err(_) => self.options.connect().await.map_err(Error::Database)?,
+                Err(_) => connect::<C>(&self.options).await?,
             },
-            None => self.options.connect().await.map_err(Error::Database)?,
+            None => connect::<C>(&self.options).await?,
         };
         Ok(Lease {
             conn: Some(conn),

@@ -1,17 +1,21 @@
 //! PostgreSQL: the pool, decoding by declared type, error classification from SQLSTATE and the
 //! error's table / column / constraint fields, and introspection through information_schema.
 
+use std::sync::Arc;
+
 use sea_query_sqlx::SqlxValues;
 use sqlx::Arguments as _;
-use sqlx::error::{DatabaseError, ErrorKind};
+use sqlx::error::{BoxDynError, DatabaseError, ErrorKind};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgDatabaseError, PgRow};
 use sqlx::{AssertSqlSafe, Row as _};
 
+use super::batch::Failure;
+use super::copy;
 use super::pool::Connections;
 use crate::error::{ConstraintKind, Error, Result, SchemaProblem};
 use crate::schema::{Column, ColumnType, Constraint, TableSchema};
+use crate::sql::Statement;
 use crate::sql::postgres::PostgresDialect;
-use crate::sql::{ColumnArrays, Statement};
 use crate::value::Value;
 
 /// undefined_table
@@ -55,16 +59,61 @@ pub(super) async fn fetch_first(
     row.map(|row| decode(&row, types)).transpose()
 }
 
-/// Runs one `INSERT … SELECT UNNEST(…), …` of a batch, binding each column's values as one
-/// typed array (NULL elements where a record has no value); returns the keys when the statement
-/// has `RETURNING`, decoded as `key_type`.
-pub(super) async fn insert_arrays(
-    conn: &mut PgConnection,
-    batch: ColumnArrays,
-    key_type: Option<ColumnType>,
-) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+/// The arguments of one multi-row `INSERT … VALUES` of a batch: `values`, row by row, coerced
+/// to `types`, bound straight into sqlx's arguments, each taken out of `values`.
+pub(super) fn arguments(
+    types: &[ColumnType],
+    values: &mut [Value],
+) -> Result<PgArguments, sqlx::Error> {
     let mut args = PgArguments::default();
-    for (column_type, values) in batch.columns {
+    args.reserve(values.len(), 0);
+    for (value, column_type) in values.iter_mut().zip(types.iter().cycle()) {
+        bind(&mut args, *column_type, std::mem::take(value)).map_err(sqlx::Error::Encode)?;
+    }
+    Ok(args)
+}
+
+/// Binds a coerced value as [`PostgresDialect`] binds it through sea-query: typed by its column,
+/// so that NULLs and 32-bit integers have the column's type.
+fn bind(args: &mut PgArguments, column_type: ColumnType, value: Value) -> Result<(), BoxDynError> {
+    match (column_type, value) {
+        (ColumnType::Integer, Value::Integer(i)) => match i32::try_from(i) {
+            Ok(i) => args.add(i),
+            // Unreachable after coercion; binding as BIGINT lets PostgreSQL report the range.
+            Err(_) => args.add(i),
+        },
+        (_, Value::Bool(b)) => args.add(b),
+        (_, Value::Integer(i)) => args.add(i),
+        (_, Value::Real(f)) => args.add(f),
+        (_, Value::Text(s)) => args.add(s),
+        (_, Value::Blob(b)) => args.add(b),
+        (_, Value::Json(j)) => args.add(j),
+        (ColumnType::Text, Value::Null) => args.add(None::<String>),
+        (ColumnType::Integer, Value::Null) => args.add(None::<i32>),
+        (ColumnType::Bigint, Value::Null) => args.add(None::<i64>),
+        (ColumnType::Real, Value::Null) => args.add(None::<f64>),
+        (ColumnType::Blob, Value::Null) => args.add(None::<Vec<u8>>),
+        (ColumnType::Json, Value::Null) => args.add(None::<serde_json::Value>),
+        (ColumnType::Boolean, Value::Null) => args.add(None::<bool>),
+    }
+}
+
+/// The arguments of one `INSERT … SELECT UNNEST(…), …` of a batch: each column's values
+/// (`values` holds them row by row, coerced to `types`) as one typed array, NULL elements where
+/// a record has no value.
+pub(super) fn array_arguments(
+    types: &[ColumnType],
+    values: &mut [Value],
+) -> Result<PgArguments, sqlx::Error> {
+    let width = types.len().max(1);
+    let mut args = PgArguments::default();
+    args.reserve(types.len(), values.len().saturating_mul(8));
+    for (column, column_type) in types.iter().enumerate() {
+        let values = values
+            .iter_mut()
+            .skip(column)
+            .step_by(width)
+            .map(std::mem::take);
         let added = match column_type {
             ColumnType::Text => args.add(array(values, |v| match v {
                 Value::Text(s) => Some(s),
@@ -97,7 +146,27 @@ pub(super) async fn insert_arrays(
         };
         added.map_err(sqlx::Error::Encode)?;
     }
-    let query = sqlx::query_with(AssertSqlSafe(batch.sql), args);
+    Ok(args)
+}
+
+/// One column's values as the elements of a PostgreSQL array (values were coerced to the
+/// column's type, so anything else is a NULL).
+fn array<T>(
+    values: impl Iterator<Item = Value>,
+    element: impl Fn(Value) -> Option<T>,
+) -> Vec<Option<T>> {
+    values.map(element).collect()
+}
+
+/// Runs one insert of a batch; returns the keys, decoded as `key_type`, when it has
+/// `RETURNING`.
+pub(super) async fn insert(
+    conn: &mut PgConnection,
+    sql: Arc<str>,
+    args: PgArguments,
+    key_type: Option<ColumnType>,
+) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+    let query = sqlx::query_with(AssertSqlSafe(sql), args);
     match key_type {
         Some(key_type) => {
             let rows = query.fetch_all(&mut *conn).await?;
@@ -107,11 +176,49 @@ pub(super) async fn insert_arrays(
     }
 }
 
-/// One column's values as the elements of a PostgreSQL array (values were coerced to the
-/// column's type, so anything else is a NULL).
-fn array<T>(values: Vec<Value>, element: impl Fn(Value) -> Option<T>) -> Vec<Option<T>> {
-    values.into_iter().map(element).collect()
+/// Writes rows with `sql`, a `COPY … FROM STDIN (FORMAT binary)`: `fill` appends the data of
+/// the next rows to the buffer it is given and says whether rows remain. The data goes to the
+/// server as it is made, so that the server stores some rows while `fill` makes the next. A
+/// failure of `fill` ends the COPY with the rows sent before, for the caller to roll back.
+/// Returns the rows written.
+pub(super) async fn copy_in(
+    conn: &mut PgConnection,
+    sql: &str,
+    mut fill: impl FnMut(&mut Vec<u8>) -> Result<bool, Error>,
+) -> Result<u64, Failure> {
+    let mut copy = conn.copy_in_raw(sql).await.map_err(Failure::Database)?;
+    let mut buffer = Vec::with_capacity(COPY_BUFFER);
+    copy::header(&mut buffer);
+    loop {
+        let more = match fill(&mut buffer) {
+            Ok(more) => more,
+            Err(error) => {
+                // Ended with what was sent (whole rows), which the transaction's rollback
+                // throws away. Not `abort`: after the server has failed the COPY on its own (a
+                // duplicate key, say), sqlx's `abort` leaves its ReadyForQuery unread, and the
+                // connection's next statement would read it as its own.
+                let ended = copy.finish().await;
+                return Err(Failure::Record {
+                    error,
+                    database: ended.err().map(Box::new),
+                });
+            }
+        };
+        if !more {
+            copy::trailer(&mut buffer);
+        }
+        copy.send(buffer.as_slice())
+            .await
+            .map_err(Failure::Database)?;
+        buffer.clear();
+        if !more {
+            return copy.finish().await.map_err(Failure::Database);
+        }
+    }
 }
+
+/// The room the COPY buffer starts with: about what one call of `fill` makes.
+const COPY_BUFFER: usize = 256 * 1024;
 
 pub(super) async fn execute(
     conn: &mut PgConnection,
