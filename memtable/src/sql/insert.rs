@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use sea_query::{Expr, OnConflict, Query};
 
+use super::shape::{self, RenderedSql};
 use super::{Backend, Dialect, Statement, ident};
 use crate::error::{Error, Result};
 use crate::schema::{Column, ColumnType, TableSchema};
@@ -95,6 +96,20 @@ impl Backend {
         let mut rows = Rows::new(schema, vec![record])?;
         rows.returning = returning;
         rows.render(self, 0..1, None)
+    }
+
+    /// [`render_insert`](Self::render_insert), reusing the SQL text `rendered` holds for
+    /// inserts of the same columns.
+    pub(crate) fn render_insert_cached(
+        self,
+        schema: &TableSchema,
+        record: Record,
+        returning: bool,
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
+        let mut rows = Rows::new(schema, vec![record])?;
+        rows.returning = returning;
+        rows.render_one(self, None, rendered)
     }
 
     /// Multi-row INSERTs (each `RETURNING` the keys) writing `records` in order, as few
@@ -252,6 +267,18 @@ impl Backend {
         record: Record,
         conflict: &[&str],
     ) -> Result<Statement> {
+        self.render_upsert_cached(schema, record, conflict, &RenderedSql::default())
+    }
+
+    /// [`render_upsert`](Self::render_upsert), reusing the SQL text `rendered` holds for
+    /// upserts of the same columns on the same conflict target.
+    pub(crate) fn render_upsert_cached(
+        self,
+        schema: &TableSchema,
+        record: Record,
+        conflict: &[&str],
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
         check_conflict_target(schema, conflict)?;
         let mut rows = Rows::new(schema, vec![record])?;
         for column in conflict {
@@ -262,7 +289,7 @@ impl Backend {
                 ));
             }
         }
-        rows.render(self, 0..1, Some(conflict))
+        rows.render_one(self, Some(conflict), rendered)
     }
 }
 
@@ -358,6 +385,40 @@ impl<'a> Rows<'a> {
             insert.returning_col(ident(&schema.require_primary_key()?.name));
         }
         Ok(insert.build(dialect.builder()).0)
+    }
+
+    /// Renders the one row, with the SQL text `rendered` holds for its shape if any.
+    fn render_one(
+        &mut self,
+        backend: Backend,
+        conflict: Option<&[&str]>,
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
+        let mut key = String::from(if self.returning {
+            "insert returning "
+        } else {
+            "insert "
+        });
+        for column in &self.columns {
+            shape::name(&mut key, &column.name);
+        }
+        if let Some(conflict) = conflict {
+            key.push_str(" on conflict ");
+            for column in conflict {
+                shape::name(&mut key, column);
+            }
+        }
+        match rendered.get(&key) {
+            Some(sql) => {
+                self.rendered = Some((1, sql.to_string()));
+                self.render(backend, 0..1, conflict)
+            }
+            None => {
+                let statement = self.render(backend, 0..1, conflict)?;
+                rendered.put(key, statement.sql());
+                Ok(statement)
+            }
+        }
     }
 
     /// Renders the rows in `range`, moving their values out: each row is rendered once.

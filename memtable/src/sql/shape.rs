@@ -44,7 +44,7 @@ impl RenderedSql {
 }
 
 /// Appends a name, length-prefixed so that no two sequences of names write the same key.
-fn name(key: &mut String, name: &str) {
+pub(crate) fn name(key: &mut String, name: &str) {
     // Writing to a String cannot fail.
     let _ = write!(key, "{}:{name}", name.len());
 }

@@ -1966,4 +1966,54 @@ mod reused_text {
             }
         }
     }
+
+    fn written() -> impl Strategy<Value = (Record, Vec<&'static str>)> {
+        let field = (
+            prop::sample::select(vec![
+                "id", "user_id", "provider", "order", "data", "enabled", "nope",
+            ]),
+            prop_oneof![
+                Just(Value::Null),
+                Just(Value::Text("x".into())),
+                Just(Value::Text("y'".into())),
+                Just(Value::Integer(1)),
+                Just(Value::Bool(false)),
+                Just(Value::Json(json!({"a": [null]}))),
+            ],
+        );
+        let conflict = prop::sample::select(vec![
+            vec!["id"],
+            vec!["user_id", "provider"],
+            vec!["select"],
+            vec!["order"],
+        ]);
+        (prop::collection::vec(field, 0..6), conflict)
+            .prop_map(|(fields, conflict)| (fields.into_iter().collect(), conflict))
+    }
+
+    proptest! {
+        #[test]
+        fn insert_and_upsert(calls in prop::collection::vec(written(), 1..32)) {
+            let schema = tokens();
+            for backend in BOTH {
+                let rendered = RenderedSql::default();
+                for (record, conflict) in &calls {
+                    for returning in [true, false] {
+                        let fresh = backend.render_insert(&schema, record.clone(), returning);
+                        let reused = backend.render_insert_cached(
+                            &schema,
+                            record.clone(),
+                            returning,
+                            &rendered,
+                        );
+                        prop_assert_eq!(outcome(reused), outcome(fresh));
+                    }
+                    let fresh = backend.upsert(&schema, record, conflict);
+                    let reused =
+                        backend.render_upsert_cached(&schema, record.clone(), conflict, &rendered);
+                    prop_assert_eq!(outcome(reused), outcome(fresh));
+                }
+            }
+        }
+    }
 }

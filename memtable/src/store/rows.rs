@@ -26,19 +26,23 @@ impl Store {
                     Some(value) => value.clone().coerce(table, key)?.to_id(),
                     None => return Err(no_key_returned(table)),
                 };
-                let statement = self
-                    .inner
-                    .backend
-                    .render_insert(&info.schema, record, false)?;
+                let statement = self.inner.backend.render_insert_cached(
+                    &info.schema,
+                    record,
+                    false,
+                    &info.rendered,
+                )?;
                 db.execute(statement)
                     .await
                     .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
                 return Ok(id);
             }
-            let statement = self
-                .inner
-                .backend
-                .render_insert(&info.schema, record, true)?;
+            let statement = self.inner.backend.render_insert_cached(
+                &info.schema,
+                record,
+                true,
+                &info.rendered,
+            )?;
             // All rows, not the first: a write must run to completion, or a failed commit
             // would go unreported (sqlx resets a statement once it has its first row).
             let rows = db
@@ -142,10 +146,12 @@ impl Store {
                 conflict.to_vec()
             };
             let record = with_generated_key(key, record);
-            let statement = self
-                .inner
-                .backend
-                .render_upsert(&info.schema, record, &conflict)?;
+            let statement = self.inner.backend.render_upsert_cached(
+                &info.schema,
+                record,
+                &conflict,
+                &info.rendered,
+            )?;
             // All rows, not the first: a write must run to completion, or a failed commit
             // would go unreported (sqlx resets a statement once it has its first row).
             let rows = db
