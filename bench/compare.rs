@@ -10,9 +10,18 @@
 //!
 //! The hand-written side holds one connection (the fastest way to use sqlx), uses sqlx's
 //! statement cache, and decodes rows into a tuple; memtable goes through its public API.
+//!
+//! With `node` on PATH and `bash bench/ts-provider/setup` done, an optimized run also runs
+//! `bench/ts-provider/provider.mjs` after the Rust rounds of each backend: the seed's
+//! TypeScript provider (SQL prepared on every call, a table-existence query before every
+//! operation) doing the same operations with the same settings, on its own SQLite file or its
+//! own PostgreSQL table, and prints memtable against it. The quick run under `cargo test`
+//! never starts node.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 
@@ -406,6 +415,8 @@ struct Line {
     ours: Vec<f64>,
     theirs: Vec<f64>,
     baseline: &'static str,
+    /// The key of the same work in the TypeScript provider's output, if it does it.
+    ts: Option<&'static str>,
 }
 
 impl Line {
@@ -415,7 +426,115 @@ impl Line {
             ours: Vec::new(),
             theirs: Vec::new(),
             baseline,
+            ts: None,
         }
+    }
+
+    fn ts(mut self, key: &'static str) -> Self {
+        self.ts = Some(key);
+        self
+    }
+}
+
+/// The seed's TypeScript provider, emulated by `bench/ts-provider/provider.mjs`.
+enum TsProvider {
+    /// `node` and the script's dependencies are there.
+    Ready { node: PathBuf, script: PathBuf },
+    /// Not run, and why (printed once, at the end).
+    Skipped(String),
+}
+
+const TS_SETUP_HINT: &str = "run `bash bench/ts-provider/setup` (needs Node 20+ and npm) and `cargo bench -p memtable-bench` to include it";
+
+impl TsProvider {
+    /// Looks for `node` on PATH (without running it) and for the script's `node_modules`.
+    fn detect(quick: bool) -> Self {
+        if quick {
+            return TsProvider::Skipped(
+                "not run in the quick (unoptimized) run under `cargo test`".to_owned(),
+            );
+        }
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ts-provider");
+        let node = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("node"))
+                .find(|p| p.is_file())
+        });
+        match node {
+            None => TsProvider::Skipped(format!("`node` is not on PATH; {TS_SETUP_HINT}")),
+            Some(_) if !dir.join("node_modules").is_dir() => TsProvider::Skipped(format!(
+                "{} is missing; {TS_SETUP_HINT}",
+                dir.join("node_modules").display()
+            )),
+            Some(node) => TsProvider::Ready {
+                node,
+                script: dir.join("provider.mjs"),
+            },
+        }
+    }
+
+    /// Runs the provider on `kind` (`sqlite` or `postgres`) at `target`, with the same
+    /// settings; `None` when skipped (said once, in `main`) or failed (said here).
+    fn run(&self, kind: &str, target: &str, settings: &Settings) -> Option<serde_json::Value> {
+        let TsProvider::Ready { node, script } = self else {
+            return None;
+        };
+        let output = Command::new(node)
+            .arg(script)
+            .args([kind, target])
+            .args([settings.ops, settings.rounds, settings.bulk].map(|n| n.to_string()))
+            .output();
+        let failed = |why: String| {
+            println!("\nTypeScript provider: failed ({why}); {TS_SETUP_HINT}");
+            None
+        };
+        let output = match output {
+            Ok(output) => output,
+            Err(error) => return failed(format!("could not start {}: {error}", node.display())),
+        };
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return failed(format!("{}: {}", output.status, stderr.trim()));
+        }
+        match serde_json::from_slice::<serde_json::Value>(&output.stdout) {
+            Ok(report) if report["us"].is_object() => Some(report),
+            _ => failed(format!(
+                "unexpected output: {}",
+                String::from_utf8_lossy(&output.stdout).trim()
+            )),
+        }
+    }
+}
+
+/// memtable's medians against the TypeScript provider's, one row per operation it does.
+fn print_ts_table(lines: &[Line], report: &serde_json::Value) {
+    let versions = report["versions"]
+        .as_object()
+        .map(|v| {
+            v.iter()
+                .map(|(name, version)| format!("{name} {}", version.as_str().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    println!(
+        "\nTypeScript provider ({versions}; SQL prepared on every call, existence query before \
+         every operation; its bulk: {}), run after the Rust rounds with the same settings:",
+        report["bulk_method"].as_str().unwrap_or("?")
+    );
+    println!("| operation | memtable µs | TypeScript provider µs | memtable / TS (time) |");
+    println!("|---|---|---|---|");
+    for line in lines {
+        let Some(key) = line.ts else { continue };
+        let Some(theirs) = report["us"][key].as_f64() else {
+            continue;
+        };
+        let ours = median(line.ours.clone());
+        println!(
+            "| {} | {ours:.1} | {theirs:.1} | {:.2} |",
+            line.operation,
+            ours / theirs
+        );
     }
 }
 
@@ -566,11 +685,15 @@ async fn clear(store: &Store) {
 /// Runs every comparison; memtable works on `url`, the hand-written side on `hand_url` (on
 /// SQLite a second file with the same settings, so that each side pays for its own WAL
 /// checkpoints; on PostgreSQL the same database), `sqlite_path` being that second file.
+/// After the Rust rounds, the TypeScript provider runs on `ts_target` (a third SQLite file, or
+/// its own table in the same PostgreSQL database).
 async fn run(
     label: &str,
     url: &str,
     hand_url: &str,
     sqlite_path: Option<&str>,
+    ts_target: &str,
+    ts: &TsProvider,
     settings: &Settings,
 ) {
     let store = Store::connect(url).await.unwrap();
@@ -596,12 +719,12 @@ async fn run(
     };
 
     let mut lines = vec![
-        Line::new("insert (dynamic)", "sqlx"),
-        Line::new("point select by unique index", "sqlx"),
-        Line::new("update by id", "sqlx"),
-        Line::new("upsert (unique index conflict)", "sqlx"),
-        Line::new("delete by id", "sqlx"),
-        Line::new("insert (typed, derive)", "sqlx"),
+        Line::new("insert (dynamic)", "sqlx").ts("insert"),
+        Line::new("point select by unique index", "sqlx").ts("select"),
+        Line::new("update by id", "sqlx").ts("update"),
+        Line::new("upsert (unique index conflict)", "sqlx").ts("upsert"),
+        Line::new("delete by id", "sqlx").ts("delete"),
+        Line::new("insert (typed, derive)", "sqlx").ts("insert"),
     ];
     // A warm-up round, not counted: statement caches and the file fill.
     single_row_round(&store, &mut hand, 99, settings.ops / 4 + 1, &mut lines).await;
@@ -620,7 +743,8 @@ async fn run(
         } else {
             "COPY"
         },
-    );
+    )
+    .ts("bulk");
     let mut ceiling = Line::new(
         "insert_many vs ceiling, µs per row",
         if sqlite_path.is_some() {
@@ -681,6 +805,14 @@ async fn run(
             ours / theirs
         );
     }
+    let kind = if sqlite_path.is_some() {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    if let Some(report) = ts.run(kind, ts_target, settings) {
+        print_ts_table(&lines, &report);
+    }
 }
 
 fn main() {
@@ -696,22 +828,29 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let ts = TsProvider::detect(quick);
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let ours = dir.path().join("memtable.db");
         let theirs = dir.path().join("sqlx.db");
         let theirs = theirs.to_str().unwrap().to_owned();
+        let ts_file = dir.path().join("ts-provider.db");
         run(
             "SQLite file (WAL, synchronous=NORMAL)",
             &format!("sqlite://{}", ours.display()),
             &format!("sqlite://{theirs}"),
             Some(&theirs),
+            ts_file.to_str().unwrap(),
+            &ts,
             &settings,
         )
         .await;
         match std::env::var("MEMTABLE_BENCH_POSTGRES_URL") {
-            Ok(url) => run("PostgreSQL", &url, &url, None, &settings).await,
+            Ok(url) => run("PostgreSQL", &url, &url, None, &url, &ts, &settings).await,
             Err(_) => println!("\nPostgreSQL: set MEMTABLE_BENCH_POSTGRES_URL to include it"),
         }
     });
+    if let TsProvider::Skipped(why) = &ts {
+        println!("\nTypeScript provider: {why}");
+    }
 }
