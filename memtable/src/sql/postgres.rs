@@ -87,6 +87,8 @@ impl Dialect for PostgresDialect {
     }
 }
 
+// Used by the store only when it is built with PostgreSQL.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl PostgresDialect {
     /// `column_name, data_type, is_nullable` of every column of `table` in the current schema,
     /// in order; the name is bound.

@@ -86,6 +86,8 @@ impl Dialect for SqliteDialect {
     }
 }
 
+// Used by the store only when it is built with SQLite.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 impl SqliteDialect {
     /// `name, type, notnull, pk` of every column of `table`, in order; the name is bound.
     pub(crate) fn table_info(table: &str) -> super::Statement {

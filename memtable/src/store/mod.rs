@@ -22,6 +22,7 @@ mod cache;
 mod catalog;
 #[cfg(feature = "postgres")]
 mod copy;
+mod driver;
 mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -517,20 +518,20 @@ impl Db<'_, '_> {
         match self {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(lease) => {
-                let result = sqlite::fetch(lease, statement, types).await;
+                let result = driver::fetch::<sqlx::Sqlite>(lease, statement, types).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => sqlite::fetch(conn, statement, types).await,
+            Db::SqliteTx(conn) => driver::fetch::<sqlx::Sqlite>(conn, statement, types).await,
             #[cfg(feature = "postgres")]
             Db::Postgres(lease) => {
-                let result = postgres::fetch(lease, statement, types).await;
+                let result = driver::fetch::<sqlx::Postgres>(lease, statement, types).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn) => postgres::fetch(conn, statement, types).await,
+            Db::PostgresTx(conn) => driver::fetch::<sqlx::Postgres>(conn, statement, types).await,
         }
     }
 
@@ -545,20 +546,22 @@ impl Db<'_, '_> {
         match self {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(lease) => {
-                let result = sqlite::fetch_first(lease, statement, types).await;
+                let result = driver::fetch_first::<sqlx::Sqlite>(lease, statement, types).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => sqlite::fetch_first(conn, statement, types).await,
+            Db::SqliteTx(conn) => driver::fetch_first::<sqlx::Sqlite>(conn, statement, types).await,
             #[cfg(feature = "postgres")]
             Db::Postgres(lease) => {
-                let result = postgres::fetch_first(lease, statement, types).await;
+                let result = driver::fetch_first::<sqlx::Postgres>(lease, statement, types).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn) => postgres::fetch_first(conn, statement, types).await,
+            Db::PostgresTx(conn) => {
+                driver::fetch_first::<sqlx::Postgres>(conn, statement, types).await
+            }
         }
     }
 
@@ -573,23 +576,23 @@ impl Db<'_, '_> {
         match (self, args) {
             #[cfg(feature = "sqlite")]
             (Db::Sqlite(lease), batch::Arguments::Sqlite(args)) => {
-                let result = sqlite::insert(lease, sql, args, key_type).await;
+                let result = driver::insert::<sqlx::Sqlite>(lease, sql, args, key_type).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "sqlite")]
             (Db::SqliteTx(conn), batch::Arguments::Sqlite(args)) => {
-                sqlite::insert(conn, sql, args, key_type).await
+                driver::insert::<sqlx::Sqlite>(conn, sql, args, key_type).await
             }
             #[cfg(feature = "postgres")]
             (Db::Postgres(lease), batch::Arguments::Postgres(args)) => {
-                let result = postgres::insert(lease, sql, args, key_type).await;
+                let result = driver::insert::<sqlx::Postgres>(lease, sql, args, key_type).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "postgres")]
             (Db::PostgresTx(conn), batch::Arguments::Postgres(args)) => {
-                postgres::insert(conn, sql, args, key_type).await
+                driver::insert::<sqlx::Postgres>(conn, sql, args, key_type).await
             }
             #[allow(unreachable_patterns)]
             _ => Err(sqlx::Error::Configuration(
@@ -620,20 +623,20 @@ impl Db<'_, '_> {
         match self {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(lease) => {
-                let result = sqlite::execute(lease, statement).await;
+                let result = driver::execute::<sqlx::Sqlite>(lease, statement).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => sqlite::execute(conn, statement).await,
+            Db::SqliteTx(conn) => driver::execute::<sqlx::Sqlite>(conn, statement).await,
             #[cfg(feature = "postgres")]
             Db::Postgres(lease) => {
-                let result = postgres::execute(lease, statement).await;
+                let result = driver::execute::<sqlx::Postgres>(lease, statement).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn) => postgres::execute(conn, statement).await,
+            Db::PostgresTx(conn) => driver::execute::<sqlx::Postgres>(conn, statement).await,
         }
     }
 

@@ -1,20 +1,16 @@
 //! PostgreSQL: the pool, decoding by declared type, error classification from SQLSTATE and the
 //! error's table / column / constraint fields, and introspection through information_schema.
 
-use std::sync::Arc;
-
-use sea_query_sqlx::SqlxValues;
-use sqlx::Arguments as _;
 use sqlx::error::{BoxDynError, DatabaseError, ErrorKind};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgDatabaseError, PgRow};
-use sqlx::{AssertSqlSafe, Row as _};
+use sqlx::{Arguments as _, Row as _};
 
 use super::batch::Failure;
 use super::copy;
+use super::driver::{self, Driver};
 use super::pool::Connections;
 use crate::error::{ConstraintKind, Error, Result, SchemaProblem};
 use crate::schema::{Column, ColumnType, Constraint, TableSchema};
-use crate::sql::Statement;
 use crate::sql::postgres::PostgresDialect;
 use crate::value::Value;
 
@@ -31,32 +27,6 @@ pub(super) async fn connect(
     let options: PgConnectOptions = url.parse().map_err(Error::Database)?;
     let options = options.statement_cache_capacity(STATEMENT_CACHE);
     Connections::open(options, max_connections.unwrap_or(10)).await
-}
-
-pub(super) async fn fetch(
-    conn: &mut PgConnection,
-    statement: Statement,
-    types: &[ColumnType],
-) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-    let (sql, values) = statement.into_parts();
-    let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|row| decode(row, types)).collect()
-}
-
-/// Runs a statement and decodes its first row only: one message from the database instead of
-/// a stream (on SQLite, one hop to the connection's worker thread instead of two).
-pub(super) async fn fetch_first(
-    conn: &mut PgConnection,
-    statement: Statement,
-    types: &[ColumnType],
-) -> Result<Option<Vec<Value>>, sqlx::Error> {
-    let (sql, values) = statement.into_parts();
-    let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|row| decode(&row, types)).transpose()
 }
 
 /// The arguments of one multi-row `INSERT … VALUES` of a batch: `values`, row by row, coerced
@@ -158,24 +128,6 @@ fn array<T>(
     values.map(element).collect()
 }
 
-/// Runs one insert of a batch; returns the keys, decoded as `key_type`, when it has
-/// `RETURNING`.
-pub(super) async fn insert(
-    conn: &mut PgConnection,
-    sql: Arc<str>,
-    args: PgArguments,
-    key_type: Option<ColumnType>,
-) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-    let query = sqlx::query_with(AssertSqlSafe(sql), args);
-    match key_type {
-        Some(key_type) => {
-            let rows = query.fetch_all(&mut *conn).await?;
-            rows.iter().map(|row| decode(row, &[key_type])).collect()
-        }
-        None => query.execute(&mut *conn).await.map(|_| Vec::new()),
-    }
-}
-
 /// Writes rows with `sql`, a `COPY … FROM STDIN (FORMAT binary)`: `fill` appends the data of
 /// the next rows to the buffer it is given and says whether rows remain. The data goes to the
 /// server as it is made, so that the server stores some rows while `fill` makes the next. A
@@ -220,15 +172,14 @@ pub(super) async fn copy_in(
 /// The room the COPY buffer starts with: about what one call of `fill` makes.
 const COPY_BUFFER: usize = 256 * 1024;
 
-pub(super) async fn execute(
-    conn: &mut PgConnection,
-    statement: Statement,
-) -> Result<u64, sqlx::Error> {
-    let (sql, values) = statement.into_parts();
-    let result = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-        .execute(&mut *conn)
-        .await?;
-    Ok(result.rows_affected())
+impl Driver for sqlx::postgres::Postgres {
+    fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
+        decode(row, types)
+    }
+
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
 }
 
 fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
@@ -312,7 +263,7 @@ pub(super) async fn introspect(
     conn: &mut PgConnection,
     table: &str,
 ) -> Result<Option<TableSchema>> {
-    let rows = fetch(
+    let rows = driver::fetch::<sqlx::postgres::Postgres>(
         conn,
         PostgresDialect::columns(table),
         &[ColumnType::Text; 3],
@@ -322,7 +273,7 @@ pub(super) async fn introspect(
     if rows.is_empty() {
         return Ok(None);
     }
-    let key_rows = fetch(
+    let key_rows = driver::fetch::<sqlx::postgres::Postgres>(
         conn,
         PostgresDialect::primary_key(table),
         &[ColumnType::Text],

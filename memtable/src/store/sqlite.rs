@@ -5,19 +5,19 @@ use std::str::FromStr as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_query_sqlx::SqlxValues;
 use sqlx::error::{BoxDynError, DatabaseError, ErrorKind};
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Arguments as _, AssertSqlSafe, Row as _};
+use sqlx::{Arguments as _, Row as _};
 
+use super::driver::{self, Driver};
 use super::pool::Connections;
 use crate::error::{ConstraintKind, Error, Result};
 use crate::schema::{Column, ColumnType, Constraint, TableSchema};
+use crate::sql::canonical_json;
 use crate::sql::sqlite::SqliteDialect;
-use crate::sql::{Statement, canonical_json};
 use crate::value::Value;
 
 /// SQLITE_CONSTRAINT_PRIMARYKEY: a key conflict, which SQLite reports with a UNIQUE message.
@@ -62,43 +62,6 @@ pub(super) async fn connect(
     Connections::open(options, max).await
 }
 
-pub(super) async fn fetch(
-    conn: &mut SqliteConnection,
-    statement: Statement,
-    types: &[ColumnType],
-) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-    let (sql, values) = statement.into_parts();
-    let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|row| decode(row, types)).collect()
-}
-
-/// Runs a statement and decodes its first row only: one message from the database instead of
-/// a stream (on SQLite, one hop to the connection's worker thread instead of two).
-pub(super) async fn fetch_first(
-    conn: &mut SqliteConnection,
-    statement: Statement,
-    types: &[ColumnType],
-) -> Result<Option<Vec<Value>>, sqlx::Error> {
-    let (sql, values) = statement.into_parts();
-    let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|row| decode(&row, types)).transpose()
-}
-
-pub(super) async fn execute(
-    conn: &mut SqliteConnection,
-    statement: Statement,
-) -> Result<u64, sqlx::Error> {
-    let (sql, values) = statement.into_parts();
-    let result = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
-        .execute(&mut *conn)
-        .await?;
-    Ok(result.rows_affected())
-}
-
 /// The arguments of one multi-row `INSERT … VALUES` of a batch: `values`, row by row, coerced
 /// to their columns' types, bound straight into sqlx's arguments (without sea-query's values in
 /// between), each taken out of `values`.
@@ -109,24 +72,6 @@ pub(super) fn arguments(values: &mut [Value]) -> Result<SqliteArguments, sqlx::E
         bind(&mut args, std::mem::take(value)).map_err(sqlx::Error::Encode)?;
     }
     Ok(args)
-}
-
-/// Runs one insert of a batch; returns the keys, decoded as `key_type`, when it has
-/// `RETURNING`.
-pub(super) async fn insert(
-    conn: &mut SqliteConnection,
-    sql: Arc<str>,
-    args: SqliteArguments,
-    key_type: Option<ColumnType>,
-) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-    let query = sqlx::query_with(AssertSqlSafe(sql), args);
-    match key_type {
-        Some(key_type) => {
-            let rows = query.fetch_all(&mut *conn).await?;
-            rows.iter().map(|row| decode(row, &[key_type])).collect()
-        }
-        None => query.execute(&mut *conn).await.map(|_| Vec::new()),
-    }
 }
 
 /// Binds a coerced value as SQLite stores it (as [`SqliteDialect`] binds it through sea-query):
@@ -142,6 +87,16 @@ fn bind(args: &mut SqliteArguments, value: Value) -> Result<(), BoxDynError> {
         Value::Text(s) => args.add(Arc::<str>::from(s)),
         Value::Blob(b) => args.add(b),
         Value::Json(j) => args.add(Arc::<str>::from(canonical_json(&j))),
+    }
+}
+
+impl Driver for sqlx::sqlite::Sqlite {
+    fn decode(row: &SqliteRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
+        decode(row, types)
+    }
+
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
     }
 }
 
@@ -253,7 +208,7 @@ pub(super) async fn introspect(
     // SQLite matches table names without regard to case; memtable, like PostgreSQL, does not:
     // only a table of exactly this name counts.
     let exists = crate::sql::Backend::Sqlite.table_exists(table)?;
-    let names = fetch(conn, exists, &[ColumnType::Text])
+    let names = driver::fetch::<sqlx::sqlite::Sqlite>(conn, exists, &[ColumnType::Text])
         .await
         .map_err(Error::Database)?;
     if !names
@@ -268,9 +223,10 @@ pub(super) async fn introspect(
         ColumnType::Bigint,
         ColumnType::Bigint,
     ];
-    let rows = fetch(conn, SqliteDialect::table_info(table), &types)
-        .await
-        .map_err(Error::Database)?;
+    let rows =
+        driver::fetch::<sqlx::sqlite::Sqlite>(conn, SqliteDialect::table_info(table), &types)
+            .await
+            .map_err(Error::Database)?;
     if rows.is_empty() {
         return Ok(None);
     }

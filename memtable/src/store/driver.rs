@@ -1,0 +1,96 @@
+//! Running a statement on either backend: the same four calls on any sqlx database, each
+//! backend's file supplying only how its rows decode and how many rows a statement affected.
+
+use std::sync::Arc;
+
+use sea_query_sqlx::SqlxValues;
+use sqlx::{AssertSqlSafe, Executor, IntoArguments};
+
+use crate::schema::ColumnType;
+use crate::sql::Statement;
+use crate::value::Value;
+
+/// What differs between the backends when running statements.
+pub(super) trait Driver: sqlx::Database {
+    /// A row's values, read as the declared `types` of its columns.
+    fn decode(row: &Self::Row, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error>;
+
+    /// The rows a statement inserted, updated or deleted.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+/// Runs a statement and decodes every row it returns.
+pub(super) async fn fetch<DB: Driver>(
+    conn: &mut DB::Connection,
+    statement: Statement,
+    types: &[ColumnType],
+) -> Result<Vec<Vec<Value>>, sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    SqlxValues: IntoArguments<DB>,
+{
+    let (sql, values) = statement.into_parts();
+    let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|row| DB::decode(row, types)).collect()
+}
+
+/// Runs a statement and decodes its first row only: one message from the database instead of
+/// a stream (on SQLite, one hop to the connection's worker thread instead of two). For reads:
+/// a write must run to completion (see [`fetch`]).
+pub(super) async fn fetch_first<DB: Driver>(
+    conn: &mut DB::Connection,
+    statement: Statement,
+    types: &[ColumnType],
+) -> Result<Option<Vec<Value>>, sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    SqlxValues: IntoArguments<DB>,
+{
+    let (sql, values) = statement.into_parts();
+    let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|row| DB::decode(&row, types)).transpose()
+}
+
+/// Runs a statement that returns no rows; returns the rows it affected.
+pub(super) async fn execute<DB: Driver>(
+    conn: &mut DB::Connection,
+    statement: Statement,
+) -> Result<u64, sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    SqlxValues: IntoArguments<DB>,
+{
+    let (sql, values) = statement.into_parts();
+    let result = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .execute(&mut *conn)
+        .await?;
+    Ok(DB::rows_affected(&result))
+}
+
+/// Runs one insert of a batch with its arguments already bound; returns the keys, decoded as
+/// `key_type`, when it has `RETURNING`.
+pub(super) async fn insert<DB: Driver>(
+    conn: &mut DB::Connection,
+    sql: Arc<str>,
+    args: DB::Arguments,
+    key_type: Option<ColumnType>,
+) -> Result<Vec<Vec<Value>>, sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+{
+    let query = sqlx::query_with(AssertSqlSafe(sql), args);
+    match key_type {
+        Some(key_type) => {
+            let rows = query.fetch_all(&mut *conn).await?;
+            rows.iter()
+                .map(|row| DB::decode(row, &[key_type]))
+                .collect()
+        }
+        None => query.execute(&mut *conn).await.map(|_| Vec::new()),
+    }
+}
