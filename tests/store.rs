@@ -1010,6 +1010,128 @@ both_backends! {
         ));
     }
 
+    async fn protected_names_are_refused_in_any_case(db, store) {
+        let mut memories = oauth_tokens();
+        memories.name = "Memories".into();
+        for result in [
+            store.create_table(&memories).await,
+            store.drop_table("MEMORIES").await,
+            store.drop_table("Sandbox").await,
+            store.drop_table("_MEMTABLE_CATALOG").await,
+            store.insert_into_table("_Memtable_Catalog", Record::new().with("table_name", "x")).await.map(drop),
+        ] {
+            assert!(matches!(result, Err(Error::ProtectedTable { .. })), "{result:?}");
+        }
+        assert!(store.is_protected("SANDBOX"));
+        assert!(!store.is_protected("sandboxes"));
+    }
+
+    async fn drop_table_drops_exactly_the_name_given(db, store) {
+        store.create_table(&every_type()).await.unwrap();
+        // On SQLite `DROP TABLE "Every_Type"` would drop `every_type`: memtable refuses first.
+        assert!(matches!(
+            store.drop_table("Every_Type").await,
+            Err(Error::TableNotFound { table }) if table == "Every_Type"
+        ));
+        assert!(store.table_exists("every_type").await.unwrap());
+        assert_eq!(store.list_tables().await.unwrap(), vec!["every_type".to_owned()]);
+        store.insert_into_table("every_type", Record::new().with("big", 1)).await.unwrap();
+        store.drop_table("every_type").await.unwrap();
+        assert!(!store.table_exists("every_type").await.unwrap());
+        assert!(matches!(store.drop_table("every_type").await, Err(Error::TableNotFound { .. })));
+    }
+
+    async fn constraint_kinds_survive_names_postgresql_shortens(db, store) {
+        // PostgreSQL cuts the names it gives constraints (`<table>_pkey`, `<table>_<column>_key`)
+        // to 63 bytes: the kind and column must still be found for the longest table names.
+        let name = format!("t{}", "x".repeat(62));
+        let schema = TableSchema::from_json(json!({
+            "name": name,
+            "columns": [
+                { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                { "name": "email", "type": "text", "constraints": ["unique"] }
+            ]
+        }))
+        .unwrap();
+        store.create_table(&schema).await.unwrap();
+        let row = |id: &str, email: &str| Record::new().with("id", id).with("email", email);
+        store.insert_into_table(&name, row("a", "a@x")).await.unwrap();
+        match store.insert_into_table(&name, row("a", "b@x")).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::PrimaryKey, column, .. }) => {
+                assert!(column.is_none() || column.as_deref() == Some("id"), "{column:?}");
+            }
+            other => panic!("expected a primary key violation, got {other:?}"),
+        }
+        match store.insert_into_table(&name, row("b", "a@x")).await {
+            Err(Error::ConstraintViolation { kind: ConstraintKind::Unique, column, .. }) => {
+                assert_eq!(column.as_deref(), Some("email"));
+            }
+            other => panic!("expected a unique violation, got {other:?}"),
+        }
+    }
+
+    async fn upsert_many_applies_every_record_in_order_in_one_transaction(db, store) {
+        store.create_table(&oauth_tokens()).await.unwrap();
+        let existing = store.insert_into_table("oauth_tokens", token("u1", "github", 1)).await.unwrap();
+        let ids = store
+            .upsert_many_into_table(
+                "oauth_tokens",
+                vec![
+                    token("u1", "github", 2).with("access_token", "refreshed"), // the unique index
+                    token("u2", "github", 3),                                  // new
+                    token("u2", "github", 4).with("access_token", "twice"),     // the row just made
+                    token("u3", "gitlab", 5).with("id", "given"),              // the key
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 4);
+        assert_eq!(ids[0], existing);
+        assert_eq!(ids[1], ids[2], "a second record for the same row updates it");
+        assert_eq!(ids[3], "given");
+        let rows = store
+            .query_table("oauth_tokens", &QueryOptions::new().order_by(OrderBy::asc("created_at")))
+            .await
+            .unwrap();
+        let seen: Vec<(&str, &str, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get("user_id").and_then(Value::as_str).unwrap(),
+                    r.get("access_token").and_then(Value::as_str).unwrap(),
+                    r.get("created_at").and_then(Value::as_i64).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(seen, [("u1", "refreshed", 2), ("u2", "twice", 4), ("u3", "at-u3-gitlab", 5)]);
+        assert_eq!(store.upsert_many_into_table("oauth_tokens", Vec::new()).await.unwrap(), Vec::<String>::new());
+
+        // All or nothing: a record the database refuses (NOT NULL) undoes the ones before it,
+        // and so does one that does not fit its column.
+        for bad in [
+            Record::new().with("user_id", "u9").with("provider", "x").with("created_at", 9),
+            token("u9", "x", 9).with("expires_at", "soon"),
+        ] {
+            let result = store
+                .upsert_many_into_table("oauth_tokens", vec![token("u1", "github", 8), token("u8", "x", 8), bad])
+                .await;
+            assert!(
+                matches!(result, Err(Error::ConstraintViolation { kind: ConstraintKind::NotNull, .. } | Error::TypeMismatch { .. })),
+                "{result:?}"
+            );
+            assert_eq!(store.count("oauth_tokens", None).await.unwrap(), 3);
+            let u1 = store
+                .query_table("oauth_tokens", &QueryOptions::new().filter(Filter::eq("user_id", "u1")))
+                .await
+                .unwrap();
+            assert_eq!(u1[0].get("created_at"), Some(&Value::Integer(2)));
+        }
+        assert!(matches!(
+            store.upsert_many_into_table("memories", vec![token("u1", "github", 1)]).await,
+            Err(Error::ProtectedTable { .. })
+        ));
+    }
+
     async fn an_index_name_taken_by_another_table_is_a_schema_mismatch(db, store) {
         store.create_table(&oauth_tokens()).await.unwrap();
         let mut other = oauth_tokens();

@@ -349,6 +349,21 @@ both_backends! {
         assert_eq!(store.select::<OauthToken>().count().await.unwrap(), 1);
     }
 
+    async fn upsert_many_upserts_every_row_in_order(db, store) {
+        store.create_table_for::<PluginData>().await.unwrap();
+        let first = store.upsert(&data("s1", "theme", 1)).await.unwrap();
+        let ids = store
+            .upsert_many(&[data("s1", "theme", 2), data("s1", "lang", 3), data("s1", "lang", 4)])
+            .await
+            .unwrap();
+        assert_eq!(ids[0], first);
+        assert_eq!(ids[1], ids[2]);
+        assert_ne!(ids[1], first);
+        let rows = store.select::<PluginData>().order_by(PluginData::ID.asc()).all().await.unwrap();
+        let levels: Vec<(&str, i64)> = rows.iter().map(|r| (r.key.as_str(), i64::from(r.value.level))).collect();
+        assert_eq!(levels, [("theme", 2), ("lang", 4)]);
+    }
+
     async fn insert_many_is_all_or_nothing(db, store) {
         store.create_table_for::<PluginData>().await.unwrap();
         let rows: Vec<PluginData> = (0..5).map(|i| data("s1", &format!("k{i}"), i)).collect();

@@ -31,7 +31,6 @@ mod rows;
 mod sqlite;
 mod tables;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,7 +56,9 @@ pub struct Store {
 struct Inner {
     backend: Backend,
     pool: Pool,
-    protected: HashSet<String>,
+    /// Compared regardless of ASCII case: SQLite's table names are, so `Memories` is the
+    /// `memories` table there; refusing every spelling keeps the rule the same on PostgreSQL.
+    protected: Vec<String>,
     /// Every table seen, kept true on create and drop, so that an operation does not ask the
     /// database whether its table exists.
     tables: SchemaCache,
@@ -96,7 +97,8 @@ pub struct StoreBuilder {
 
 impl StoreBuilder {
     /// The tables that cannot be created, dropped or written through the table API (reads are
-    /// allowed). Replaces the default (`memories`, `sandbox`); the catalog is always protected.
+    /// allowed), in any ASCII case. Replaces the default (`memories`, `sandbox`); the catalog is
+    /// always protected.
     pub fn protected_tables<I, S>(mut self, tables: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -149,8 +151,8 @@ impl StoreBuilder {
                 "the database URL must start with sqlite: or postgres://".into(),
             )));
         };
-        let mut protected: HashSet<String> = self.protected.into_iter().collect();
-        protected.insert(CATALOG_TABLE.to_owned());
+        let mut protected = self.protected;
+        protected.push(CATALOG_TABLE.to_owned());
         let catalog = catalog::schema();
         let tables = SchemaCache::default();
         tables.insert(Table::new(catalog.clone(), None));
@@ -211,9 +213,13 @@ impl Store {
         &self.inner.limits
     }
 
-    /// Whether the table API refuses to create, drop or write `table`.
+    /// Whether the table API refuses to create, drop or write `table`: a protected name in
+    /// any ASCII case.
     pub fn is_protected(&self, table: &str) -> bool {
-        self.inner.protected.contains(table)
+        self.inner
+            .protected
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case(table))
     }
 
     /// Closes every connection; operations after this fail.
@@ -255,7 +261,13 @@ impl Store {
                 span.record("rows", rows(value));
                 tracing::debug!(parent: &span, "ok");
             }
-            Err(error) => tracing::debug!(parent: &span, error = %error, "failed"),
+            // The kind only: a message may quote an id or, from the database, a value.
+            Err(error) => tracing::debug!(
+                parent: &span,
+                error = crate::executor::ErrorKind::of(error).as_str(),
+                transient = error.is_transient(),
+                "failed"
+            ),
         }
         result
     }

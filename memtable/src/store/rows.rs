@@ -163,6 +163,66 @@ impl Store {
         self.traced("upsert", table, work, |_| 1).await
     }
 
+    /// Upserts every record, as [`upsert_into_table`](Self::upsert_into_table) would one after
+    /// the other, in one transaction — all or none — and returns the ids in order.
+    ///
+    /// Each record is one `INSERT … ON CONFLICT … DO UPDATE` (its conflict target chosen as for
+    /// a single upsert), reusing the statement of its shape, so that two records colliding on
+    /// the same key are applied in order on both backends (PostgreSQL refuses a multi-row
+    /// upsert that touches a row twice).
+    pub async fn upsert_many_into_table(
+        &self,
+        table: &str,
+        records: Vec<Record>,
+    ) -> Result<Vec<String>> {
+        let work = async {
+            self.check_writable(table)?;
+            records
+                .iter()
+                .try_for_each(|record| self.inner.limits.check_record(table, record))?;
+            if records.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut conn = self.acquire().await?;
+            let info = self.table(&mut conn.db(), table).await?;
+            let key = info.schema.require_primary_key()?;
+            let mut statements = Vec::with_capacity(records.len());
+            for record in records {
+                let conflict = default_conflict_target(&info, &record)?;
+                let record = with_generated_key(key, record);
+                statements.push(self.inner.backend.render_upsert_cached(
+                    &info.schema,
+                    record,
+                    &conflict,
+                    &info.rendered,
+                )?);
+            }
+            let written = async {
+                let mut tx = conn.begin_write().await?;
+                let mut ids = Vec::with_capacity(statements.len());
+                for statement in statements {
+                    // Every row, as for one upsert: the statement runs to completion.
+                    let rows = tx.db().fetch(statement, &[key.column_type]).await?;
+                    ids.push(
+                        rows.into_iter()
+                            .next()
+                            .and_then(|row| row.into_iter().next()),
+                    );
+                }
+                tx.commit().await.map(|()| ids)
+            }
+            .await;
+            conn.note(&written);
+            let written = written.map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+            written
+                .into_iter()
+                .map(|id| returned_id(id.as_ref().map(std::slice::from_ref), table))
+                .collect()
+        };
+        self.traced("upsert_many", table, work, |ids| ids.len() as u64)
+            .await
+    }
+
     /// Sets the record's columns on the row whose id is `id`. An unknown id is
     /// [`Error::RecordNotFound`]; an empty record or a value for an `auto_increment` key is
     /// [`Error::InvalidRecord`].

@@ -127,17 +127,34 @@ impl Store {
                 .inner
                 .backend
                 .delete(&self.inner.catalog, &Value::Text(table.to_owned()))?;
+            let exists = self.inner.backend.table_exists(table)?;
             let mut conn = self.acquire().await?;
             let dropped = async {
                 let mut tx = conn.begin_write().await?;
+                // SQLite matches table names regardless of case: `DROP TABLE "Notes"` would
+                // drop `notes` and leave its catalog entry behind. Drop exactly this name.
+                let found = tx.db().fetch(exists, &[ColumnType::Text]).await?;
+                if !found
+                    .iter()
+                    .any(|row| row.first().and_then(Value::as_str) == Some(table))
+                {
+                    tx.rollback().await;
+                    return Ok(false);
+                }
                 tx.db().execute(drop).await?;
                 tx.db().execute(remove_entry).await?;
-                tx.commit().await
+                tx.commit().await.map(|()| true)
             }
             .await;
             conn.note(&dropped);
             self.inner.tables.remove(table);
-            dropped.map_err(|e| self.classify(e, table, None))
+            match dropped {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(Error::TableNotFound {
+                    table: table.to_owned(),
+                }),
+                Err(error) => Err(self.classify(error, table, None)),
+            }
         };
         self.traced("drop_table", table, work, |()| 1).await
     }

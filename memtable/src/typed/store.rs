@@ -47,7 +47,7 @@ impl Store {
     /// Inserts every row in one transaction — all or none — and returns their ids in order
     /// (keys are generated as by [`insert`](Self::insert)).
     ///
-    /// This is [`insert_many`](Self::insert_many) for typed rows.
+    /// This is [`insert_many_into_table`](Self::insert_many_into_table) for typed rows.
     pub async fn insert_many<T: Table>(&self, rows: &[T]) -> Result<Vec<String>> {
         let records = rows.iter().map(insertable).collect::<Result<Vec<_>>>()?;
         self.insert_many_into_table(T::TABLE_NAME, records).await
@@ -97,7 +97,8 @@ impl Store {
     /// The conflict is on the primary key when `row` holds one (a generated key — empty text or
     /// `auto_increment` — does not count), else on the first unique index (or unique column)
     /// whose columns `row` holds: a per-space key/value, or an OAuth token by
-    /// `(user_id, provider)`. This is [`upsert`](Self::upsert) for typed rows.
+    /// `(user_id, provider)`. This is [`upsert_into_table`](Self::upsert_into_table) for typed
+    /// rows.
     ///
     /// ```
     /// use memtable::{Store, Table};
@@ -133,6 +134,14 @@ impl Store {
     pub async fn upsert<T: Table>(&self, row: &T) -> Result<String> {
         let record = insertable(row)?;
         self.upsert_into_table(T::TABLE_NAME, record).await
+    }
+
+    /// Upserts every row, in order, in one transaction — all or none — and returns their ids
+    /// (conflicts chosen as by [`upsert`](Self::upsert)). This is
+    /// [`upsert_many_into_table`](Self::upsert_many_into_table) for typed rows.
+    pub async fn upsert_many<T: Table>(&self, rows: &[T]) -> Result<Vec<String>> {
+        let records = rows.iter().map(insertable).collect::<Result<Vec<_>>>()?;
+        self.upsert_many_into_table(T::TABLE_NAME, records).await
     }
 }
 
