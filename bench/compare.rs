@@ -30,6 +30,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
 
 const TABLE: &str = "bench_tokens";
+/// A table of the same columns that memtable did not create (PostgreSQL only).
+const UNNEST_TABLE: &str = "bench_tokens_unnest";
 
 fn schema() -> TableSchema {
     TableSchema::from_json_str(
@@ -96,9 +98,12 @@ fn record(t: &Token) -> Record {
         .with("updated_at", t.updated_at)
 }
 
-/// The same table as a typed struct, for the typed insert.
+/// The same table as a typed struct, for the typed operations.
 #[derive(memtable::Table)]
-#[memtable(table = "bench_tokens")]
+#[memtable(
+    table = "bench_tokens",
+    index(name = "idx_bench_user_provider", columns(user_id, provider), unique)
+)]
 struct TypedToken {
     #[memtable(primary_key)]
     id: String,
@@ -242,6 +247,33 @@ impl Hand {
                 .await
                 .unwrap()
                 .rows_affected(),
+        };
+        assert_eq!(affected, 1);
+    }
+
+    /// Every column but the key, as a typed `update(&row)` writes.
+    async fn update_all(&mut self, t: &Token, i: usize) {
+        let affected = match self {
+            Hand::Sqlite(c) => sqlx::query(
+                "UPDATE bench_tokens SET user_id = ?, provider = ?, access_token = ?, refresh_token = ?, expires_at = ?, scope = ?, token_data = ?, created_at = ?, updated_at = ? WHERE id = ?",
+            )
+            .bind(&t.user_id).bind(t.provider).bind(format!("new_{i}")).bind(&t.refresh_token)
+            .bind(t.expires_at).bind(t.scope).bind(t.token_data.to_string()).bind(t.created_at).bind(i as i64)
+            .bind(&t.id)
+            .execute(&mut *c)
+            .await
+            .unwrap()
+            .rows_affected(),
+            Hand::Postgres(c) => sqlx::query(
+                "UPDATE bench_tokens SET user_id = $1, provider = $2, access_token = $3, refresh_token = $4, expires_at = $5, scope = $6, token_data = $7, created_at = $8, updated_at = $9 WHERE id = $10",
+            )
+            .bind(&t.user_id).bind(t.provider).bind(format!("new_{i}")).bind(&t.refresh_token)
+            .bind(t.expires_at).bind(t.scope).bind(&t.token_data).bind(t.created_at).bind(i as i64)
+            .bind(&t.id)
+            .execute(&mut *c)
+            .await
+            .unwrap()
+            .rows_affected(),
         };
         assert_eq!(affected, 1);
     }
@@ -562,6 +594,50 @@ fn print_ts_table(lines: &[Line], report: &serde_json::Value) {
     }
 }
 
+// The lines of the single-row table, in the order they are printed.
+const INSERT: usize = 0;
+const SELECT: usize = 1;
+const UPDATE: usize = 2;
+const UPSERT: usize = 3;
+const DELETE: usize = 4;
+const INSERT_TYPED: usize = 5;
+const SELECT_TYPED: usize = 6;
+const UPDATE_TYPED: usize = 7;
+const UPSERT_TYPED: usize = 8;
+const DELETE_TYPED: usize = 9;
+const UPSERT_TO_COMPLETION: usize = 10;
+
+fn single_row_lines() -> Vec<Line> {
+    vec![
+        Line::new("insert (dynamic)", "sqlx").ts("insert"),
+        Line::new("point select by unique index (dynamic)", "sqlx").ts("select"),
+        Line::new("update by id, 2 columns (dynamic)", "sqlx").ts("update"),
+        Line::new("upsert, unique index conflict (dynamic)", "sqlx").ts("upsert"),
+        Line::new("delete by id (dynamic)", "sqlx").ts("delete"),
+        Line::new("insert (typed, derive)", "sqlx").ts("insert"),
+        Line::new("point select by unique index (typed)", "sqlx").ts("select"),
+        Line::new("update by id, every column (typed)", "sqlx"),
+        Line::new("upsert, unique index conflict (typed)", "sqlx").ts("upsert"),
+        Line::new("delete by id (typed)", "sqlx").ts("delete"),
+        // The same memtable upserts, against sqlx reading every row the statement returns:
+        // on SQLite, `fetch_one` resets the statement after its first row, and an autocommit
+        // statement commits in that reset, whose error sqlx drops; memtable runs every write
+        // to completion.
+        Line::new(
+            "upsert (dynamic), baseline run to completion",
+            "sqlx fetch_all",
+        ),
+    ]
+}
+
+/// The record of `t` without its key: an upsert then conflicts on the unique index
+/// `(user_id, provider)` and generates a key only for a new row, as the hand-written one does.
+fn upsert_record(t: &Token) -> Record {
+    let mut record = record(t);
+    record.remove("id");
+    record
+}
+
 async fn single_row_round(
     store: &Store,
     hand: &mut Hand,
@@ -579,15 +655,16 @@ async fn single_row_round(
     let memtable_first = round.is_multiple_of(2);
     for step in 0..2 {
         if (step == 0) == memtable_first {
-            lines[5].ours.push(
+            let mut typed_ids = Vec::with_capacity(ops);
+            lines[INSERT_TYPED].ours.push(
                 time(ops, async {
                     for row in &ours_typed {
-                        store.insert(row).await.unwrap();
+                        typed_ids.push(store.insert(row).await.unwrap());
                     }
                 })
                 .await,
             );
-            lines[0].ours.push(
+            lines[INSERT].ours.push(
                 time(ops, async {
                     for t in &ours {
                         store.insert_into_table(TABLE, record(t)).await.unwrap();
@@ -595,7 +672,7 @@ async fn single_row_round(
                 })
                 .await,
             );
-            lines[1].ours.push(
+            lines[SELECT].ours.push(
                 time(ops, async {
                     for t in &ours {
                         let rows = store
@@ -615,7 +692,22 @@ async fn single_row_round(
                 })
                 .await,
             );
-            lines[2].ours.push(
+            lines[SELECT_TYPED].ours.push(
+                time(ops, async {
+                    for row in &ours_typed {
+                        let found = store
+                            .select::<TypedToken>()
+                            .filter(TypedToken::USER_ID.eq(row.user_id.as_str()))
+                            .filter(TypedToken::PROVIDER.eq("github"))
+                            .one()
+                            .await
+                            .unwrap();
+                        assert!(found.is_some());
+                    }
+                })
+                .await,
+            );
+            lines[UPDATE].ours.push(
                 time(ops, async {
                     for (i, t) in ours.iter().enumerate() {
                         store
@@ -632,15 +724,44 @@ async fn single_row_round(
                 })
                 .await,
             );
+            let updated: Vec<TypedToken> = typed_ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| TypedToken {
+                    id: id.clone(),
+                    access_token: format!("new_{i}"),
+                    updated_at: i as i64,
+                    ..typed(&token(&format!("tm{round}"), i))
+                })
+                .collect();
+            lines[UPDATE_TYPED].ours.push(
+                time(ops, async {
+                    for row in &updated {
+                        store.update(row).await.unwrap();
+                    }
+                })
+                .await,
+            );
             let upsert = time(ops, async {
                 for t in &ours {
-                    store.upsert_into_table(TABLE, record(t)).await.unwrap();
+                    store
+                        .upsert_into_table(TABLE, upsert_record(t))
+                        .await
+                        .unwrap();
                 }
             })
             .await;
-            lines[3].ours.push(upsert);
-            lines[6].ours.push(upsert);
-            lines[4].ours.push(
+            lines[UPSERT].ours.push(upsert);
+            lines[UPSERT_TO_COMPLETION].ours.push(upsert);
+            lines[UPSERT_TYPED].ours.push(
+                time(ops, async {
+                    for row in &ours_typed {
+                        store.upsert(row).await.unwrap();
+                    }
+                })
+                .await,
+            );
+            lines[DELETE].ours.push(
                 time(ops, async {
                     for t in &ours {
                         store.delete_from_table(TABLE, &t.id).await.unwrap();
@@ -648,8 +769,16 @@ async fn single_row_round(
                 })
                 .await,
             );
+            lines[DELETE_TYPED].ours.push(
+                time(ops, async {
+                    for id in &typed_ids {
+                        store.delete::<TypedToken>(id).await.unwrap();
+                    }
+                })
+                .await,
+            );
         } else {
-            lines[5].theirs.push(
+            lines[INSERT_TYPED].theirs.push(
                 time(ops, async {
                     for t in &theirs_typed {
                         hand.insert(t).await;
@@ -657,7 +786,7 @@ async fn single_row_round(
                 })
                 .await,
             );
-            lines[0].theirs.push(
+            lines[INSERT].theirs.push(
                 time(ops, async {
                     for t in &theirs {
                         hand.insert(t).await;
@@ -665,7 +794,7 @@ async fn single_row_round(
                 })
                 .await,
             );
-            lines[1].theirs.push(
+            lines[SELECT].theirs.push(
                 time(ops, async {
                     for t in &theirs {
                         hand.select(&t.user_id).await;
@@ -673,7 +802,15 @@ async fn single_row_round(
                 })
                 .await,
             );
-            lines[2].theirs.push(
+            lines[SELECT_TYPED].theirs.push(
+                time(ops, async {
+                    for t in &theirs_typed {
+                        hand.select(&t.user_id).await;
+                    }
+                })
+                .await,
+            );
+            lines[UPDATE].theirs.push(
                 time(ops, async {
                     for (i, t) in theirs.iter().enumerate() {
                         hand.update(&t.id, i).await;
@@ -681,25 +818,53 @@ async fn single_row_round(
                 })
                 .await,
             );
-            lines[3].theirs.push(
+            lines[UPDATE_TYPED].theirs.push(
                 time(ops, async {
-                    for t in &theirs {
+                    for (i, t) in theirs_typed.iter().enumerate() {
+                        hand.update_all(t, i).await;
+                    }
+                })
+                .await,
+            );
+            // New keys: the conflict is on (user_id, provider), the existing rows keep theirs.
+            let upserts: Vec<Token> = (0..ops).map(|i| token(&format!("s{round}"), i)).collect();
+            lines[UPSERT].theirs.push(
+                time(ops, async {
+                    for t in &upserts {
                         hand.upsert(t, false).await;
                     }
                 })
                 .await,
             );
-            lines[6].theirs.push(
+            lines[UPSERT_TO_COMPLETION].theirs.push(
                 time(ops, async {
-                    for t in &theirs {
+                    for t in &upserts {
                         hand.upsert(t, true).await;
                     }
                 })
                 .await,
             );
-            lines[4].theirs.push(
+            let typed_upserts: Vec<Token> =
+                (0..ops).map(|i| token(&format!("ts{round}"), i)).collect();
+            lines[UPSERT_TYPED].theirs.push(
+                time(ops, async {
+                    for t in &typed_upserts {
+                        hand.upsert(t, false).await;
+                    }
+                })
+                .await,
+            );
+            lines[DELETE].theirs.push(
                 time(ops, async {
                     for t in &theirs {
+                        hand.delete(&t.id).await;
+                    }
+                })
+                .await,
+            );
+            lines[DELETE_TYPED].theirs.push(
+                time(ops, async {
+                    for t in &theirs_typed {
                         hand.delete(&t.id).await;
                     }
                 })
@@ -750,19 +915,7 @@ async fn run(
         None => Hand::Postgres(PgConnection::connect(hand_url).await.unwrap()),
     };
 
-    let mut lines = vec![
-        Line::new("insert (dynamic)", "sqlx").ts("insert"),
-        Line::new("point select by unique index", "sqlx").ts("select"),
-        Line::new("update by id", "sqlx").ts("update"),
-        Line::new("upsert (unique index conflict)", "sqlx").ts("upsert"),
-        Line::new("delete by id", "sqlx").ts("delete"),
-        Line::new("insert (typed, derive)", "sqlx").ts("insert"),
-        // The same memtable upserts, against sqlx reading every row the statement returns:
-        // on SQLite, `fetch_one` resets the statement after its first row, and an autocommit
-        // statement commits in that reset, whose error sqlx drops; memtable runs every write
-        // to completion.
-        Line::new("upsert, baseline run to completion", "sqlx fetch_all"),
-    ];
+    let mut lines = single_row_lines();
     // A warm-up round, not counted: statement caches and the file fill.
     single_row_round(&store, &mut hand, 99, settings.ops / 4 + 1, &mut lines).await;
     for line in &mut lines {
@@ -790,40 +943,87 @@ async fn run(
             "COPY"
         },
     );
+    // On PostgreSQL, the same rows into a table memtable did not create: memtable writes it
+    // with `INSERT … SELECT UNNEST(…)` (one array per column) instead of binary COPY, which
+    // measures the two bulk paths against each other.
+    let mut unnest = Line::new("insert_many via UNNEST, µs per row", "COPY");
+    if let Hand::Postgres(c) = &mut hand {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP TABLE IF EXISTS {UNNEST_TABLE}; CREATE TABLE {UNNEST_TABLE} (id TEXT PRIMARY KEY, \
+             user_id TEXT NOT NULL, provider TEXT NOT NULL, access_token TEXT NOT NULL, \
+             refresh_token TEXT, expires_at BIGINT, scope TEXT, token_data JSONB, \
+             created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)"
+        )))
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    }
     let bulk_rounds = settings.rounds.clamp(1, 3);
     for round in 0..bulk_rounds {
         let rows: Vec<Token> = (0..settings.bulk)
             .map(|i| token(&format!("b{round}"), i))
             .collect();
-        clear(&store).await;
-        let records: Vec<Record> = rows.iter().map(record).collect();
-        let ours = time(rows.len(), async {
-            store
-                .insert_many_into_table(TABLE, records)
-                .await
-                .map(drop)
-                .unwrap()
-        })
-        .await;
-        bulk.ours.push(ours);
-        ceiling.ours.push(ours);
-        clear(&hand_store).await;
-        bulk.theirs.push(time(rows.len(), hand.bulk(&rows)).await);
-        clear(&hand_store).await;
-        match sqlite_path {
-            Some(path) => {
-                let started = Instant::now();
-                rusqlite_bulk(path, &rows);
-                ceiling
-                    .theirs
-                    .push(started.elapsed().as_secs_f64() * 1e6 / rows.len() as f64);
+        for step in 0..2 {
+            if (step == 0) == round.is_multiple_of(2) {
+                clear(&store).await;
+                let records: Vec<Record> = rows.iter().map(record).collect();
+                let ours = time(rows.len(), async {
+                    store
+                        .insert_many_into_table(TABLE, records)
+                        .await
+                        .map(drop)
+                        .unwrap()
+                })
+                .await;
+                bulk.ours.push(ours);
+                ceiling.ours.push(ours);
+                if let Hand::Postgres(c) = &mut hand {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("TRUNCATE {UNNEST_TABLE}")))
+                        .execute(&mut *c)
+                        .await
+                        .unwrap();
+                    let records: Vec<Record> = rows.iter().map(record).collect();
+                    unnest.ours.push(
+                        time(rows.len(), async {
+                            store
+                                .insert_many_into_table(UNNEST_TABLE, records)
+                                .await
+                                .map(drop)
+                                .unwrap()
+                        })
+                        .await,
+                    );
+                }
+            } else {
+                clear(&hand_store).await;
+                let theirs = time(rows.len(), hand.bulk(&rows)).await;
+                bulk.theirs.push(theirs);
+                unnest.theirs.push(theirs);
+                clear(&hand_store).await;
+                match sqlite_path {
+                    Some(path) => {
+                        let started = Instant::now();
+                        rusqlite_bulk(path, &rows);
+                        ceiling
+                            .theirs
+                            .push(started.elapsed().as_secs_f64() * 1e6 / rows.len() as f64);
+                    }
+                    None => ceiling.theirs.push(theirs),
+                }
             }
-            None => ceiling.theirs.push(*bulk.theirs.last().unwrap()),
         }
     }
     lines.push(bulk);
     if sqlite_path.is_some() {
         lines.push(ceiling);
+    } else {
+        lines.push(unnest);
+        if let Hand::Postgres(c) = &mut hand {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {UNNEST_TABLE}")))
+                .execute(&mut *c)
+                .await
+                .unwrap();
+        }
     }
     store.drop_table(TABLE).await.unwrap();
 
