@@ -26,6 +26,8 @@ struct Corpus {
     text_values: Vec<String>,
     nul_values: Vec<String>,
     json_values: Vec<Value>,
+    /// Documents nested past the default json depth limit.
+    json_too_deep: Vec<Value>,
 }
 
 fn corpus() -> Corpus {
@@ -52,6 +54,7 @@ fn corpus() -> Corpus {
         text_values: strings("text_values"),
         nul_values: strings("nul_values"),
         json_values: doc["json_values"].as_array().unwrap().clone(),
+        json_too_deep: doc["json_too_deep"].as_array().unwrap().clone(),
     };
     let size = corpus.invalid_identifiers.len()
         + corpus.keywords.len()
@@ -402,6 +405,13 @@ both_backends! {
             docs.push(json!({ value.clone(): [value.clone(), {"nested": value}] }));
         }
         let depth = store.limits().max_json_depth();
+        // The checked-in corpus covers deep nesting itself: 20, 40 and exactly the limit.
+        let depths: BTreeSet<usize> = corpus.json_values.iter().map(json_depth).collect();
+        for wanted in [20, 40, depth] {
+            assert!(depths.contains(&wanted), "no corpus document {wanted} deep: {depths:?}");
+        }
+        assert_eq!(depths.last(), Some(&depth), "corpus json_values within the limit");
+        assert!(!corpus.json_too_deep.is_empty());
         docs.push(nested_arrays(depth));
         docs.push(nested_objects(depth, "'\"\\; --"));
         docs.push(Value::Array((0..10_000).map(Value::from).collect()));
@@ -426,7 +436,8 @@ both_backends! {
             assert_eq!(found["count"], 1, "equality with {}", short(doc));
             ok(&admin, "delete_from_table", json!({"tableName": "hostile_json", "id": id})).await;
         }
-        for doc in [nested_arrays(depth + 1), nested_objects(depth + 1, "k")] {
+        for doc in corpus.json_too_deep.iter().cloned().chain([nested_arrays(depth + 1), nested_objects(depth + 1, "k")]) {
+            assert!(json_depth(&doc) > depth, "{}", short(&doc));
             let error = fails(&admin, "insert_into_table",
                 json!({"tableName": "hostile_json", "data": {"doc": doc}}), &["limit_exceeded"]).await;
             assert_eq!(error["limit"], "json_depth");
@@ -442,6 +453,15 @@ both_backends! {
         assert_eq!(snapshot(&db, &store).await, before);
         eprintln!("figures: {}: {} executor calls, tables and schemas unchanged", db.backend,
             calls_so_far() - calls_before);
+    }
+}
+
+/// How deeply `doc` nests, as the limit counts it: a scalar is 0, `[]` is 1, `[[]]` is 2.
+fn json_depth(doc: &Value) -> usize {
+    match doc {
+        Value::Array(items) => 1 + items.iter().map(json_depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(json_depth).max().unwrap_or(0),
+        _ => 0,
     }
 }
 

@@ -1148,3 +1148,108 @@ both_backends! {
         assert_eq!(store.list_tables().await.unwrap(), vec!["oauth_tokens".to_owned()]);
     }
 }
+
+// ---- StoreBuilder::protected_tables and SQLite's journal mode ----
+
+fn billing() -> TableSchema {
+    TableSchema::from_json(json!({
+        "name": "billing",
+        "columns": [
+            { "name": "id", "type": "text", "constraints": ["primary_key"] },
+            { "name": "amount", "type": "bigint" }
+        ]
+    }))
+    .unwrap()
+}
+
+fn assert_protected<T: std::fmt::Debug>(result: memtable::Result<T>, what: &str) {
+    match result {
+        Err(Error::ProtectedTable { table }) => assert_eq!(table, "billing", "{what}"),
+        other => panic!("{what}: expected ProtectedTable, got {other:?}"),
+    }
+}
+
+both_backends! {
+    async fn protected_tables_replace_the_defaults(db, store) {
+        // With the defaults, "billing" is an ordinary table and "memories" is protected.
+        assert!(!store.is_protected("billing"));
+        assert!(store.is_protected("memories"));
+        store.create_table(&billing()).await.unwrap();
+        store.insert_into_table("billing", Record::new().with("id", "b1").with("amount", 100)).await.unwrap();
+        let mut memories = billing();
+        memories.name = "memories".into();
+        assert!(matches!(store.create_table(&memories).await, Err(Error::ProtectedTable { .. })));
+
+        let guarded = Store::builder(db.url.clone()).protected_tables(["billing"]).connect().await.unwrap();
+        assert!(guarded.is_protected("billing"));
+        assert!(!guarded.is_protected("memories"));
+        assert!(!guarded.is_protected("sandbox"));
+        assert!(guarded.is_protected("_memtable_catalog"), "the catalog stays protected");
+
+        // Creating, writing and dropping "billing" is refused...
+        assert_protected(guarded.create_table(&billing()).await, "create_table");
+        assert_protected(
+            guarded.insert_into_table("billing", Record::new().with("id", "b2").with("amount", 1)).await,
+            "insert_into_table",
+        );
+        assert_protected(
+            guarded.insert_many_into_table("billing", vec![Record::new().with("id", "b3").with("amount", 1)]).await,
+            "insert_many_into_table",
+        );
+        assert_protected(
+            guarded.upsert_into_table("billing", Record::new().with("id", "b1").with("amount", 1)).await,
+            "upsert_into_table",
+        );
+        assert_protected(
+            guarded.update_table_record("billing", "b1", Record::new().with("amount", 1)).await,
+            "update_table_record",
+        );
+        assert_protected(guarded.delete_from_table("billing", "b1").await, "delete_from_table");
+        assert_protected(guarded.drop_table("billing").await, "drop_table");
+
+        // ...and nothing changed: reads are allowed and see the row as it was.
+        assert!(guarded.table_exists("billing").await.unwrap());
+        let rows = guarded.query_table("billing", &QueryOptions::new()).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get("id"), Some(&Value::Text("b1".into())));
+        assert_eq!(rows[0].get("amount"), Some(&Value::Integer(100)));
+        assert_eq!(guarded.count("billing", None).await.unwrap(), 1);
+
+        // The defaults are replaced, not extended: "memories" is an ordinary table now.
+        guarded.create_table(&memories).await.unwrap();
+        let id = guarded.insert_into_table("memories", Record::new().with("id", "m1").with("amount", 7)).await.unwrap();
+        assert_eq!(id, "m1");
+        guarded.update_table_record("memories", "m1", Record::new().with("amount", 8)).await.unwrap();
+        assert_eq!(guarded.count("memories", None).await.unwrap(), 1);
+        guarded.drop_table("memories").await.unwrap();
+        assert!(!guarded.table_exists("memories").await.unwrap());
+        // The catalog cannot be written through the table API either way.
+        assert!(matches!(guarded.drop_table("_memtable_catalog").await, Err(Error::ProtectedTable { .. })));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_is_in_wal_mode_for_other_connections() {
+    use sqlx::Connection as _;
+    use std::str::FromStr as _;
+
+    let db = memtable_tests::fixture::TestDb::sqlite("wal_mode");
+    let store = db.connect().await;
+    store.create_table(&billing()).await.unwrap();
+    // A plain connection of its own, not the store's: WAL is a property of the file.
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&db.url).unwrap();
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode.to_ascii_lowercase(), "wal");
+    conn.close().await.unwrap();
+    let path = db.sqlite_path().unwrap();
+    assert!(
+        std::path::Path::new(&format!("{path}-wal")).exists(),
+        "no -wal file next to {path}"
+    );
+}

@@ -327,6 +327,13 @@ fn scoped_read_only_server_on_sqlite() {
 }
 
 #[test]
+fn scoped_read_only_server_on_postgres() {
+    if let Some(db) = common::Database::postgres("mcp_scoped") {
+        scoped_read_only_server(&db);
+    }
+}
+
+#[test]
 fn a_client_that_sends_garbage_gets_errors_not_a_crash() {
     let db = common::Database::sqlite();
     let (mut client, _) = Client::start(&db.url, &[]);

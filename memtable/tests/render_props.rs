@@ -696,6 +696,26 @@ fn secret_number() -> impl Strategy<Value = i64> {
     1_000_000_000_000_i64..1_000_000_000_000_000
 }
 
+/// Reals with a fraction (like 12345.678) whose decimal form never occurs in SQL by chance.
+fn secret_real() -> impl Strategy<Value = f64> {
+    (10_000_i64..100_000_000, 1_u32..1000)
+        .prop_map(|(whole, thousandths)| whole as f64 + f64::from(thousandths) / 1000.0 + 0.000_5)
+}
+
+/// Bytes whose hex and base64 forms never occur in SQL by chance.
+fn secret_blob() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), 8..24)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 fn secrets_schema(auto_key: bool) -> TableSchema {
     let key = if auto_key {
         Column::new("id", ColumnType::Bigint)
@@ -713,6 +733,8 @@ fn secrets_schema(auto_key: bool) -> TableSchema {
             Column::new("select", ColumnType::Bigint),
             Column::new("data", ColumnType::Json),
             Column::new("flag", ColumnType::Boolean),
+            Column::new("score", ColumnType::Real),
+            Column::new("payload", ColumnType::Blob),
         ],
     )
     .with_index(Index::new("idx_user_order", ["user_id", "order"], true))
@@ -728,11 +750,15 @@ struct Secrets {
     data_key: String,
     data_value: String,
     flag: bool,
+    score: f64,
+    payload: Vec<u8>,
 }
 
 impl Secrets {
     fn record(&self, auto_key: bool) -> Record {
         let record = Record::new()
+            .with("payload", self.payload.clone())
+            .with("score", self.score)
             .with("flag", self.flag)
             .with(
                 "data",
@@ -755,6 +781,8 @@ impl Secrets {
             self.select.to_string(),
             self.data_key.clone(),
             self.data_value.clone(),
+            self.score.to_string(),
+            hex(&self.payload),
         ];
         if !auto_key {
             texts.push(self.id.clone());
@@ -772,9 +800,11 @@ fn secrets() -> impl Strategy<Value = Secrets> {
         secret(),
         secret(),
         any::<bool>(),
+        secret_real(),
+        secret_blob(),
     )
         .prop_map(
-            |(id, user_id, order, select, data_key, data_value, flag)| Secrets {
+            |(id, user_id, order, select, data_key, data_value, flag, score, payload)| Secrets {
                 id,
                 user_id,
                 order,
@@ -782,11 +812,14 @@ fn secrets() -> impl Strategy<Value = Secrets> {
                 data_key,
                 data_value,
                 flag,
+                score,
+                payload,
             },
         )
 }
 
-/// Every bound value as text (JSON documents in their JSON form), one per line.
+/// Every bound value as text (JSON documents in their JSON form, reals as Rust writes them,
+/// blobs in lowercase hex), one per line.
 fn bound_text(statement: &Statement) -> String {
     statement
         .values()
@@ -796,10 +829,56 @@ fn bound_text(statement: &Statement) -> String {
             sea_query::Value::Json(Some(j)) => j.to_string(),
             sea_query::Value::BigInt(Some(i)) => i.to_string(),
             sea_query::Value::Int(Some(i)) => i.to_string(),
+            sea_query::Value::Double(Some(f)) => f.to_string(),
+            sea_query::Value::Bytes(Some(b)) => hex(b),
+            sea_query::Value::Bool(Some(b)) => b.to_string(),
             other => format!("{other:?}"),
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The real, blob and boolean values of `secrets` are bound, and no other spelling of them
+/// (exponent form, uppercase hex as in `X'..'`, base64, a `TRUE`/`FALSE` literal) is in the SQL.
+fn assert_typed_values_bound(backend: Backend, statement: &Statement, secrets: &[&Secrets]) {
+    let sql = statement.sql();
+    let upper = sql.to_uppercase();
+    let values = statement.values();
+    for secret in secrets {
+        for form in [
+            format!("{:e}", secret.score),
+            format!("{:E}", secret.score),
+            hex(&secret.payload).to_uppercase(),
+            base64(&secret.payload),
+        ] {
+            assert!(
+                !sql.contains(&form),
+                "{form:?} is in the SQL on {backend:?}: {sql}"
+            );
+        }
+        assert!(
+            values.contains(&sea_query::Value::Double(Some(secret.score))),
+            "{} is not bound on {backend:?}: {statement:?}",
+            secret.score
+        );
+        assert!(
+            values.contains(&sea_query::Value::Bytes(Some(secret.payload.clone()))),
+            "{:?} is not bound on {backend:?}: {statement:?}",
+            secret.payload
+        );
+        assert!(
+            values.contains(&sea_query::Value::Bool(Some(secret.flag))),
+            "{} is not bound on {backend:?}: {statement:?}",
+            secret.flag
+        );
+    }
+    let literal = upper
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|word| matches!(*word, "TRUE" | "FALSE"));
+    assert_eq!(
+        literal, None,
+        "a boolean literal in the SQL on {backend:?}: {sql}"
+    );
 }
 
 /// Each of `texts` is bound and absent from the SQL.
@@ -921,18 +1000,16 @@ proptest! {
             for row in &rows {
                 let record = row.record(auto_key);
                 let texts = row.texts(auto_key);
-                assert_bound_not_inlined(backend, &backend.insert(&schema, &record).unwrap(), &texts);
-                assert_bound_not_inlined(
-                    backend,
-                    &backend.upsert(&schema, &record, &["user_id", "order"]).unwrap(),
-                    &texts,
-                );
+                let insert = backend.insert(&schema, &record).unwrap();
+                assert_bound_not_inlined(backend, &insert, &texts);
+                assert_typed_values_bound(backend, &insert, &[row]);
+                let upsert = backend.upsert(&schema, &record, &["user_id", "order"]).unwrap();
+                assert_bound_not_inlined(backend, &upsert, &texts);
+                assert_typed_values_bound(backend, &upsert, &[row]);
                 if !auto_key {
-                    assert_bound_not_inlined(
-                        backend,
-                        &backend.upsert(&schema, &record, &["id"]).unwrap(),
-                        &texts,
-                    );
+                    let upsert = backend.upsert(&schema, &record, &["id"]).unwrap();
+                    assert_bound_not_inlined(backend, &upsert, &texts);
+                    assert_typed_values_bound(backend, &upsert, &[row]);
                 }
                 let (id, id_text) = if auto_key {
                     (Value::Integer(row.select), row.select.to_string())
@@ -944,11 +1021,9 @@ proptest! {
                 let mut update_texts = row.texts(true);
                 update_texts.retain(|t| *t != row.user_id);
                 update_texts.push(id_text.clone());
-                assert_bound_not_inlined(
-                    backend,
-                    &backend.update(&schema, &id, &changes).unwrap(),
-                    &update_texts,
-                );
+                let update = backend.update(&schema, &id, &changes).unwrap();
+                assert_bound_not_inlined(backend, &update, &update_texts);
+                assert_typed_values_bound(backend, &update, &[row]);
                 assert_bound_not_inlined(
                     backend,
                     &backend.delete(&schema, &id).unwrap(),
@@ -960,6 +1035,7 @@ proptest! {
             let statements = backend.insert_many(&schema, &records).unwrap();
             prop_assert_eq!(statements.len(), 1);
             assert_bound_not_inlined(backend, &statements[0], &all_texts);
+            assert_typed_values_bound(backend, &statements[0], &rows.iter().collect::<Vec<_>>());
         }
     }
 
@@ -983,11 +1059,13 @@ proptest! {
             .and(Filter::eq("data", data.clone()))
             .and(Filter::is_in("data", [json!([b.data_key.clone(), b.data_value.clone()])]))
             .and(Filter::eq("flag", a.flag))
-            .and(Filter::is_null("select"));
+            .and(Filter::is_null("select"))
+            .and(Filter::lt("score", a.score))
+            .and(Filter::eq("payload", a.payload.clone()));
         let texts = vec![
             a.user_id.clone(), a.order.clone(), a.id.clone(), b.id.clone(), b.order.clone(),
             b.user_id.clone(), a.select.to_string(), a.data_key.clone(), a.data_value.clone(),
-            b.data_key.clone(), b.data_value.clone(),
+            b.data_key.clone(), b.data_value.clone(), a.score.to_string(), hex(&a.payload),
         ];
         let mut options = QueryOptions::new()
             .filter(filter.clone())
@@ -1000,6 +1078,9 @@ proptest! {
                 "order": {"$ne": a.order.clone(), "$nin": [b.order.clone()]},
                 "id": {"$in": [a.id.clone(), b.id.clone()]},
                 "select": {"$gte": a.select},
+                "flag": a.flag,
+                "score": {"$lt": a.score},
+                "payload": base64(&a.payload),
                 "data": {
                     a.data_key.clone(): a.data_value.clone(),
                     b.data_key.clone(): [b.data_value.clone()]
@@ -1009,24 +1090,89 @@ proptest! {
         }))
         .unwrap();
         for backend in BOTH {
-            assert_bound_not_inlined(backend, &backend.select(&schema, &options).unwrap(), &texts);
-            assert_bound_not_inlined(backend, &backend.count(&schema, Some(&filter)).unwrap(), &texts);
-            assert_bound_not_inlined(backend, &backend.select(&schema, &from_json).unwrap(), &texts);
+            for statement in [
+                backend.select(&schema, &options).unwrap(),
+                backend.count(&schema, Some(&filter)).unwrap(),
+                backend.select(&schema, &from_json).unwrap(),
+            ] {
+                assert_bound_not_inlined(backend, &statement, &texts);
+                assert_typed_values_bound(backend, &statement, &[&a]);
+            }
         }
     }
 }
 
+/// Whether validation must refuse `name`, a name of identifier shape, by the rules of
+/// DESIGN.md and `validate_identifier`'s documentation, written out independently: a reserved
+/// prefix (`sqlite_`, `pg_`, any case) or one of PostgreSQL's system column names.
+fn reserved_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("sqlite_")
+        || lower.starts_with("pg_")
+        || ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"].contains(&lower.as_str())
+}
+
+/// Valid names of identifier shape are bound by `table_exists` (never written into its SQL);
+/// reserved ones (`pg_…`, `SQLite_…`, `tableoid`) are refused as invalid identifiers.
 #[test]
 fn table_exists_binds_arbitrary_valid_names() {
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(256));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(512));
+    // ASCII case only: `(?i:…)` would also bring in characters that fold to ASCII ('ſ').
+    let mix_case = |(name, bits): (String, u64)| -> String {
+        name.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if bits >> (i % 64) & 1 == 1 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect()
+    };
+    let names = prop_oneof![
+        4 => "[a-zA-Z_][a-zA-Z0-9_]{7,62}".boxed(),
+        1 => ("(pg_|sqlite_)[a-zA-Z0-9_]{0,50}", any::<u64>()).prop_map(mix_case).boxed(),
+        1 => (
+            prop::sample::select(vec!["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"])
+                .prop_map(str::to_owned),
+            any::<u64>(),
+        )
+            .prop_map(mix_case)
+            .boxed(),
+    ];
+    let (bound, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
     runner
-        .run(&"[a-zA-Z_][a-zA-Z0-9_]{7,62}", |name| {
-            prop_assume!(!name.to_ascii_lowercase().starts_with("sqlite_"));
+        .run(&names, |name| {
             for backend in BOTH {
-                let statement = backend.table_exists(&name).unwrap();
-                assert_bound_not_inlined(backend, &statement, std::slice::from_ref(&name));
+                match backend.table_exists(&name) {
+                    Ok(statement) => {
+                        prop_assert!(!reserved_name(&name), "{name:?} is reserved but accepted");
+                        validate_identifier(IdentifierKind::Table, &name).unwrap();
+                        // A distinctive name, at least 8 bytes: it cannot be in the SQL by
+                        // chance.
+                        assert_bound_not_inlined(backend, &statement, std::slice::from_ref(&name));
+                        bound.set(bound.get() + 1);
+                    }
+                    Err(error) => {
+                        prop_assert!(reserved_name(&name), "{name:?} refused: {error:?}");
+                        prop_assert!(
+                            matches!(
+                                error,
+                                Error::InvalidIdentifier {
+                                    kind: IdentifierKind::Table,
+                                    ..
+                                }
+                            ),
+                            "{name:?}: {error:?}"
+                        );
+                        refused.set(refused.get() + 1);
+                    }
+                }
             }
             Ok(())
         })
         .unwrap();
+    let (bound, refused) = (bound.get(), refused.get());
+    assert!(bound > 0 && refused > 0, "{bound} bound, {refused} refused");
 }
