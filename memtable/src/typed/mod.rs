@@ -63,8 +63,8 @@ mod store;
 
 pub use codec::{AutoIncrementKey, Codec, ColumnKind, Site, SqlType, kind};
 pub use column::{
-    ColumnArg, Condition, IntoCondition, IntoOrder, NotNull, Nullable, NullableColumn, Order,
-    Ordered, TextColumn, TypedColumn,
+    ArgRule, ColumnArg, Condition, ExactArg, IntoArg, IntoCondition, IntoOrder, NotNull, Nullable,
+    NullableColumn, Order, Ordered, RuleArg, TextColumn, TypedColumn,
 };
 pub use select::Select;
 
