@@ -350,3 +350,167 @@ fn conditions_are_dynamic_filters() {
         memtable::OrderBy::desc("created_at")
     );
 }
+
+#[test]
+fn lt_gte_and_not_in_build_their_filters() {
+    use memtable::{CompareOp, Filter};
+    assert_eq!(
+        OauthToken::EXPIRES_AT.lt(15).into_filter().unwrap(),
+        Filter::lt("expires_at", 15_i64)
+    );
+    assert_eq!(
+        OauthToken::CREATED_AT.gte(7).into_filter().unwrap(),
+        Filter::Compare {
+            column: "created_at".into(),
+            op: CompareOp::Gte,
+            value: Value::Integer(7),
+        }
+    );
+    assert_eq!(
+        OauthToken::PROVIDER.lt("m").into_filter().unwrap(),
+        Filter::lt("provider", "m")
+    );
+    assert_eq!(
+        PluginXData::SCORE.gte(0.5).into_filter().unwrap(),
+        Filter::gte("score", 0.5)
+    );
+    assert_eq!(
+        OauthToken::PROVIDER
+            .not_in(["github", "gitlab"])
+            .into_filter()
+            .unwrap(),
+        Filter::not_in("provider", ["github", "gitlab"])
+    );
+    assert_eq!(
+        OauthToken::CREATED_AT
+            .not_in(vec![1, 2])
+            .into_filter()
+            .unwrap(),
+        Filter::In {
+            column: "created_at".into(),
+            values: vec![Value::Integer(1), Value::Integer(2)],
+            negated: true,
+        }
+    );
+    // An empty NOT IN is kept as such (it matches every row).
+    assert_eq!(
+        OauthToken::USER_ID
+            .not_in(Vec::<String>::new())
+            .into_filter()
+            .unwrap(),
+        Filter::In {
+            column: "user_id".into(),
+            values: Vec::new(),
+            negated: true,
+        }
+    );
+}
+
+/// Every integer type a field can have, NOT NULL and nullable, and an `i32` in a `bigint`
+/// column.
+#[derive(Table, Debug, PartialEq)]
+struct Integers {
+    #[memtable(primary_key)]
+    id: i64,
+    tiny: i8,
+    small: i16,
+    normal: i32,
+    utiny: u8,
+    usmall: u16,
+    unormal: u32,
+    maybe_small: Option<i16>,
+    maybe_unormal: Option<u32>,
+    #[memtable(type = "bigint")]
+    wide: i32,
+}
+
+#[test]
+fn integer_literals_are_values_of_every_integer_field_type() {
+    use memtable::{CompareOp, Filter};
+    let compare = |column: &str, op: CompareOp, value: i64| Filter::Compare {
+        column: column.into(),
+        op,
+        value: Value::Integer(value),
+    };
+    let cases = [
+        (
+            Integers::ID.eq(5_000_000_000),
+            compare("id", CompareOp::Eq, 5_000_000_000),
+        ),
+        (Integers::TINY.eq(-5), compare("tiny", CompareOp::Eq, -5)),
+        (Integers::SMALL.eq(5), compare("small", CompareOp::Eq, 5)),
+        (
+            Integers::SMALL.gt(-300),
+            compare("small", CompareOp::Gt, -300),
+        ),
+        (
+            Integers::NORMAL.lte(5),
+            compare("normal", CompareOp::Lte, 5),
+        ),
+        (
+            Integers::UTINY.gte(255),
+            compare("utiny", CompareOp::Gte, 255),
+        ),
+        (
+            Integers::USMALL.lt(65_535),
+            compare("usmall", CompareOp::Lt, 65_535),
+        ),
+        (
+            Integers::UNORMAL.ne(4_000_000_000),
+            compare("unormal", CompareOp::Ne, 4_000_000_000),
+        ),
+        (
+            Integers::MAYBE_SMALL.eq(7),
+            compare("maybe_small", CompareOp::Eq, 7),
+        ),
+        (
+            Integers::MAYBE_UNORMAL.gt(3_000_000_000),
+            compare("maybe_unormal", CompareOp::Gt, 3_000_000_000),
+        ),
+        (Integers::WIDE.eq(1), compare("wide", CompareOp::Eq, 1)),
+    ];
+    for (condition, expected) in cases {
+        assert_eq!(condition.into_filter().unwrap(), expected);
+    }
+
+    let list = |column: &str, values: &[i64], negated: bool| Filter::In {
+        column: column.into(),
+        values: values.iter().copied().map(Value::Integer).collect(),
+        negated,
+    };
+    assert_eq!(
+        Integers::SMALL.is_in([1, 2]).into_filter().unwrap(),
+        list("small", &[1, 2], false)
+    );
+    assert_eq!(
+        Integers::USMALL.not_in([1, 2]).into_filter().unwrap(),
+        list("usmall", &[1, 2], true)
+    );
+    assert_eq!(
+        Integers::UNORMAL
+            .is_in(vec![1, 4_000_000_000])
+            .into_filter()
+            .unwrap(),
+        list("unormal", &[1, 4_000_000_000], false)
+    );
+    assert_eq!(
+        Integers::TINY.is_in([-1, 1]).into_filter().unwrap(),
+        list("tiny", &[-1, 1], false)
+    );
+    assert_eq!(
+        Integers::UTINY.not_in([0]).into_filter().unwrap(),
+        list("utiny", &[0], true)
+    );
+
+    // Typed variables of the field's type work as before, and a real column still takes an
+    // integer.
+    let small: i16 = 9;
+    assert_eq!(
+        Integers::SMALL.eq(small).into_filter().unwrap(),
+        compare("small", CompareOp::Eq, 9)
+    );
+    assert_eq!(
+        PluginXData::SCORE.gt(5).into_filter().unwrap(),
+        Filter::gt("score", 5.0)
+    );
+}

@@ -53,6 +53,17 @@ struct PluginData {
     owner: Option<uuid::Uuid>,
 }
 
+/// Small and unsigned integer columns, filtered with bare literals.
+#[derive(Table, Debug, Clone, PartialEq)]
+struct Reading {
+    #[memtable(primary_key, auto_increment)]
+    id: i32,
+    sensor: i16,
+    channel: u16,
+    ticks: u32,
+    level: Option<u8>,
+}
+
 fn token(user: &str, provider: &str, created_at: i64) -> OauthToken {
     OauthToken {
         id: String::new(),
@@ -425,5 +436,69 @@ both_backends! {
             store.find::<OauthToken>("x").await,
             Err(Error::TableNotFound { ref table }) if table == "oauth_tokens"
         ));
+    }
+
+    async fn lt_gte_and_not_in_filter_rows(db, store) {
+        store.create_table_for::<OauthToken>().await.unwrap();
+        for (i, provider) in ["github", "gitlab", "google", "slack", "linear"].iter().enumerate() {
+            store.insert(&token("u1", provider, i as i64 + 1)).await.unwrap();
+        }
+        let created = |rows: Vec<OauthToken>| rows.iter().map(|t| t.created_at).collect::<Vec<_>>();
+        let by_created = || store.select::<OauthToken>().order_by(OauthToken::CREATED_AT.asc());
+
+        assert_eq!(created(by_created().filter(OauthToken::CREATED_AT.lt(3)).all().await.unwrap()), [1, 2]);
+        assert_eq!(created(by_created().filter(OauthToken::CREATED_AT.gte(4)).all().await.unwrap()), [4, 5]);
+        assert_eq!(
+            created(by_created().filter(OauthToken::PROVIDER.not_in(["github", "slack"])).all().await.unwrap()),
+            [2, 3, 5]
+        );
+        // Together, and on a nullable column (expires_at is created_at * 10).
+        assert_eq!(
+            created(by_created()
+                .filter(OauthToken::EXPIRES_AT.gte(20).and(OauthToken::EXPIRES_AT.lt(50)))
+                .filter(OauthToken::CREATED_AT.not_in([3]))
+                .all()
+                .await
+                .unwrap()),
+            [2, 4]
+        );
+        // An empty NOT IN matches every row.
+        assert_eq!(
+            store.select::<OauthToken>().filter(OauthToken::USER_ID.not_in(Vec::<String>::new())).count().await.unwrap(),
+            5
+        );
+    }
+
+    async fn integer_literals_filter_small_and_unsigned_columns(db, store) {
+        store.create_table_for::<Reading>().await.unwrap();
+        let rows = [
+            Reading { id: 0, sensor: -3, channel: 1, ticks: 10, level: Some(0) },
+            Reading { id: 0, sensor: 7, channel: 65_535, ticks: 4_000_000_000, level: None },
+            Reading { id: 0, sensor: 300, channel: 2, ticks: 3_000_000_000, level: Some(255) },
+        ];
+        store.insert_many(&rows).await.unwrap();
+        macro_rules! ids {
+            ($condition:expr) => {
+                store
+                    .select::<Reading>()
+                    .filter($condition)
+                    .order_by(Reading::ID.asc())
+                    .all()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.id)
+                    .collect::<Vec<_>>()
+            };
+        }
+        assert_eq!(ids!(Reading::SENSOR.eq(7)), [2]);
+        assert_eq!(ids!(Reading::SENSOR.lt(0)), [1]);
+        assert_eq!(ids!(Reading::SENSOR.is_in([7, 300])), [2, 3]);
+        assert_eq!(ids!(Reading::CHANNEL.gte(65_535)), [2]);
+        assert_eq!(ids!(Reading::TICKS.gt(3_000_000_000)), [2]);
+        assert_eq!(ids!(Reading::TICKS.not_in([10])), [2, 3]);
+        assert_eq!(ids!(Reading::LEVEL.eq(255)), [3]);
+        let found: Reading = store.find("3").await.unwrap().unwrap();
+        assert_eq!(found, Reading { id: 3, ..rows[2].clone() });
     }
 }

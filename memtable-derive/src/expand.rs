@@ -5,6 +5,11 @@
 //! attribute gives) must be able to hold its value type (`Codec`), and an `auto_increment`
 //! field must be an integer (`AutoIncrementKey`); those bounds are spanned on the field's type,
 //! so the compiler's message points at it.
+//!
+//! A struct with attribute errors is not expanded: the errors become `compile_error!`s, and
+//! next to them goes one function that only states the type bounds of every field whose
+//! column kind is known (`type_checks`), so that a bad field type is reported in the same
+//! compile as the attribute errors, not after they are fixed.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -14,10 +19,62 @@ use syn::spanned::Spanned as _;
 
 use crate::model::{self, FieldModel, TableModel};
 
-/// Expands `#[derive(Table)]` on `input`, or returns every error found in it.
-pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
-    let model = model::parse(&input)?;
-    Ok(generate(&model))
+/// Expands `#[derive(Table)]` on `input`; with errors, every one of them (as `compile_error!`s)
+/// and the type checks of the fields that could be read.
+pub fn expand(input: DeriveInput) -> TokenStream {
+    let (model, errors) = model::parse(&input);
+    match errors {
+        None => generate(&model),
+        Some(errors) => {
+            let mut out = errors.into_compile_error();
+            // A generic struct is an error of its own; its field types may name its parameters.
+            if input.generics.params.is_empty() {
+                out.extend(type_checks(&model));
+            }
+            out
+        }
+    }
+}
+
+/// For a struct with attribute errors: a never-called function whose body requires, spanned on
+/// each field's type, what the full expansion would (`Codec` of the field's kind for its value
+/// type, and `AutoIncrementKey` for an `auto_increment` key), so that the compiler reports a
+/// field type that does not fit with the same message and at the same token as it would
+/// without the attribute errors. Fields whose `json` / `type` attributes are in error are left
+/// out: their column kind is unknown. It is an inherent method, so that `Self` in a field type
+/// means the struct, as it does in the full expansion.
+fn type_checks(model: &TableModel) -> TokenStream {
+    let checks: Vec<TokenStream> = model
+        .fields
+        .iter()
+        .filter(|f| f.kind_known)
+        .map(|f| {
+            let (span, p) = field_span(f);
+            let kind = kind(f);
+            let value_ty = &f.value_ty;
+            let auto_increment = (f.auto_increment.is_some() && f.primary_key.is_some() && !f.json)
+                .then(|| quote_spanned!(span=> #p::require_auto_increment::<#value_ty>();));
+            quote_spanned! {span=>
+                let _ = #p::codec::<#kind, #value_ty>();
+                #auto_increment
+            }
+        })
+        .collect();
+    if checks.is_empty() {
+        return TokenStream::new();
+    }
+    let ident = &model.ident;
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            impl #ident {
+                #[allow(dead_code, clippy::all)]
+                fn __memtable_field_type_checks() {
+                    #(#checks)*
+                }
+            }
+        };
+    }
 }
 
 fn generate(model: &TableModel) -> TokenStream {
@@ -201,14 +258,17 @@ fn field_span(f: &FieldModel) -> (Span, TokenStream) {
     (span, quote_spanned!(span=> ::memtable::__private))
 }
 
-/// The kind marker type of a field's column: `json` and `type = "..."` name it, else the value
-/// type's default (`KindOf<T>`, that is `<T as SqlType>::Kind`, spanned on the type so that an
+/// The kind marker type of a field's column, spanned on the field's value type: `json` and
+/// `type = "..."` name it, else the value type's default (`KindOf<T>`, that is `<T as SqlType>::Kind`, spanned on the type so that an
 /// unsupported type is reported there).
 fn kind(f: &FieldModel) -> TokenStream {
     let (span, p) = field_span(f);
     if f.json {
         quote_spanned!(span=> #p::kind::Json)
     } else if let Some(kind) = &f.column_type {
+        // Spanned on the type too (not on the attribute's string), so that a type that does not
+        // fit the column is reported at the type.
+        let kind = syn::Ident::new(&kind.to_string(), span);
         quote_spanned!(span=> #p::kind::#kind)
     } else {
         let value_ty = &f.value_ty;

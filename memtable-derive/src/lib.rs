@@ -8,7 +8,8 @@
 //! The macro first reads the struct and its `#[memtable(...)]` attributes into a model
 //! (`model.rs`), collecting every error it finds, each pointing at the offending token; only a
 //! struct without errors is expanded (`expand.rs`). Field types are checked by the compiler,
-//! through trait bounds spanned on each field's type.
+//! through trait bounds spanned on each field's type; a struct with attribute errors still gets
+//! those checks, so that one compile reports both kinds of mistake.
 
 mod expand;
 mod ident;
@@ -23,7 +24,5 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(Table, attributes(memtable))]
 pub fn derive_table(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
-    expand::expand(input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::expand(input).into()
 }

@@ -1,7 +1,9 @@
 //! The struct and its `#[memtable(...)]` attributes, read into a model and checked.
 //!
 //! Every problem becomes a `syn::Error` spanned on the offending token; all of them are collected
-//! and reported together, so one compile shows every mistake of a struct.
+//! and reported together, so one compile shows every mistake of a struct. The model is built
+//! even when there are errors, so that the types of the fields that could be read are still
+//! checked by the compiler in the same compile (see `expand.rs`).
 
 use std::collections::HashMap;
 
@@ -67,6 +69,9 @@ pub struct FieldModel {
     pub json: bool,
     /// `type = "..."`: the column type's kind marker name (`Bigint`).
     pub column_type: Option<Ident>,
+    /// Whether the attributes that decide the column's kind (`json`, `type`) were read without
+    /// error, so that the field's type can be checked against that kind.
+    pub kind_known: bool,
 }
 
 /// A secondary index.
@@ -99,11 +104,8 @@ impl Errors {
         self.push(syn::Error::new(span, message));
     }
 
-    fn finish<T>(self, value: T) -> syn::Result<T> {
-        match self.0 {
-            Some(error) => Err(error),
-            None => Ok(value),
-        }
+    fn finish(self) -> Option<syn::Error> {
+        self.0
     }
 }
 
@@ -115,8 +117,9 @@ struct RawIndex {
     unique: bool,
 }
 
-/// Reads and checks the struct.
-pub fn parse(input: &DeriveInput) -> syn::Result<TableModel> {
+/// Reads and checks the struct: its model, and every error found in it (`None` when there is
+/// none). The model holds every field that has a name, also when there are errors.
+pub fn parse(input: &DeriveInput) -> (TableModel, Option<syn::Error>) {
     let mut errors = Errors::default();
 
     if !input.generics.params.is_empty() {
@@ -329,14 +332,15 @@ pub fn parse(input: &DeriveInput) -> syn::Result<TableModel> {
         });
     }
 
-    errors.finish(TableModel {
+    let model = TableModel {
         ident: input.ident.clone(),
         vis: input.vis.clone(),
         table: table_name,
         fields,
         indexes,
         primary_key,
-    })
+    };
+    (model, errors.finish())
 }
 
 /// Reads `index(name = "...", columns(a, b), unique)`.
@@ -405,6 +409,7 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
     let mut json: Option<Path> = None;
     let mut rename: Option<LitStr> = None;
     let mut column_type: Option<(Ident, Path)> = None;
+    let mut kind_known = true;
 
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("memtable")) {
         let parsed = attr.parse_nested_meta(|meta| {
@@ -438,6 +443,7 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
                 if COLUMN_TYPES.contains(&name.as_str()) {
                     column_type = Some((kind_marker(&name, value.span()), path.clone()));
                 } else {
+                    kind_known = false;
                     errors.spanned(
                         &value,
                         format!(
@@ -453,6 +459,8 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
             Ok(())
         });
         if let Err(error) = parsed {
+            // The rest of this attribute was not read: it may have given the column's kind.
+            kind_known = false;
             errors.push(error);
         }
     }
@@ -503,6 +511,7 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
         );
     }
     if let (Some(_), Some((_, ty))) = (&json, &column_type) {
+        kind_known = false;
         errors.spanned(
             ty,
             "`type` and `json` exclude each other: `json` already makes the column json",
@@ -532,6 +541,7 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
         unique,
         json: json.is_some(),
         column_type: column_type.map(|(kind, _)| kind),
+        kind_known,
     })
 }
 

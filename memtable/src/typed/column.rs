@@ -26,8 +26,11 @@ pub enum NotNull {}
 /// [`kind`](super::kind) marker), nullability `N` ([`Nullable`] or [`NotNull`]).
 ///
 /// `#[derive(Table)]` makes one per field, as an associated const named after the field in
-/// SCREAMING_SNAKE_CASE (`OauthToken::USER_ID`). Values are taken through `Into<V>`; on an
-/// `Option<T>` field, `V` is `T`.
+/// SCREAMING_SNAKE_CASE (`OauthToken::USER_ID`). Values are taken as [`ColumnArg`]s: on an
+/// integer or bigint column, a value of exactly the field's type (so that an integer literal
+/// is inferred as that type, `5` as an `i16` on an `i16` field); on any other column, anything
+/// that converts into it through `Into<V>` (`&str` for a `String` field). On an `Option<T>`
+/// field, `V` is `T`.
 ///
 /// ```
 /// use memtable::Table;
@@ -42,6 +45,7 @@ pub enum NotNull {}
 ///
 /// let _recent = Note::DUE.gt(1_700_000_000).and(Note::TITLE.like("%rust%"));
 /// let _undated = Note::DUE.is_null();
+/// let _late = Note::DUE.gte(4_000_000_000); // an i64 literal: the field is an i64
 /// let _newest_first = Note::ID.desc();
 /// assert_eq!(Note::TITLE.name(), "title");
 /// ```
@@ -96,11 +100,11 @@ impl<T: Table, V, K: Codec<V>, N> TypedColumn<T, V, K, N> {
         }
     }
 
-    fn encode(&self, value: impl ColumnArg<V>) -> Result<Value> {
+    fn encode(&self, value: impl ColumnArg<V, K>) -> Result<Value> {
         K::encode(&value.into_column_value(), &self.site())
     }
 
-    fn compare(self, op: CompareOp, value: impl ColumnArg<V>) -> Condition<T> {
+    fn compare(self, op: CompareOp, value: impl ColumnArg<V, K>) -> Condition<T> {
         Condition::new(self.encode(value).map(|value| Filter::Compare {
             column: self.name.to_owned(),
             op,
@@ -111,7 +115,7 @@ impl<T: Table, V, K: Codec<V>, N> TypedColumn<T, V, K, N> {
     fn list<I>(self, values: I, negated: bool) -> Condition<T>
     where
         I: IntoIterator,
-        I::Item: ColumnArg<V>,
+        I::Item: ColumnArg<V, K>,
     {
         let values = values
             .into_iter()
@@ -125,17 +129,17 @@ impl<T: Table, V, K: Codec<V>, N> TypedColumn<T, V, K, N> {
     }
 
     /// `column = value`.
-    pub fn eq(self, value: impl ColumnArg<V>) -> Condition<T> {
+    pub fn eq(self, value: impl ColumnArg<V, K>) -> Condition<T> {
         self.compare(CompareOp::Eq, value)
     }
 
     /// `column <> value`.
-    pub fn ne(self, value: impl ColumnArg<V>) -> Condition<T> {
+    pub fn ne(self, value: impl ColumnArg<V, K>) -> Condition<T> {
         self.compare(CompareOp::Ne, value)
     }
 
     /// `column < value`.
-    pub fn lt(self, value: impl ColumnArg<V>) -> Condition<T>
+    pub fn lt(self, value: impl ColumnArg<V, K>) -> Condition<T>
     where
         K: Ordered,
     {
@@ -143,7 +147,7 @@ impl<T: Table, V, K: Codec<V>, N> TypedColumn<T, V, K, N> {
     }
 
     /// `column <= value`.
-    pub fn lte(self, value: impl ColumnArg<V>) -> Condition<T>
+    pub fn lte(self, value: impl ColumnArg<V, K>) -> Condition<T>
     where
         K: Ordered,
     {
@@ -151,7 +155,7 @@ impl<T: Table, V, K: Codec<V>, N> TypedColumn<T, V, K, N> {
     }
 
     /// `column > value`.
-    pub fn gt(self, value: impl ColumnArg<V>) -> Condition<T>
+    pub fn gt(self, value: impl ColumnArg<V, K>) -> Condition<T>
     where
         K: Ordered,
     {
@@ -159,7 +163,7 @@ impl<T: Table, V, K: Codec<V>, N> TypedColumn<T, V, K, N> {
     }
 
     /// `column >= value`.
-    pub fn gte(self, value: impl ColumnArg<V>) -> Condition<T>
+    pub fn gte(self, value: impl ColumnArg<V, K>) -> Condition<T>
     where
         K: Ordered,
     {
@@ -170,7 +174,7 @@ impl<T: Table, V, K: Codec<V>, N> TypedColumn<T, V, K, N> {
     pub fn is_in<I>(self, values: I) -> Condition<T>
     where
         I: IntoIterator,
-        I::Item: ColumnArg<V>,
+        I::Item: ColumnArg<V, K>,
     {
         self.list(values, false)
     }
@@ -179,7 +183,7 @@ impl<T: Table, V, K: Codec<V>, N> TypedColumn<T, V, K, N> {
     pub fn not_in<I>(self, values: I) -> Condition<T>
     where
         I: IntoIterator,
-        I::Item: ColumnArg<V>,
+        I::Item: ColumnArg<V, K>,
     {
         self.list(values, true)
     }
@@ -240,24 +244,99 @@ pub trait NullableColumn {}
 
 impl NullableColumn for Nullable {}
 
-/// A value a column handle takes for a column whose field type is `V`: anything that converts
-/// into `V`.
+/// A value a column handle takes for a column of kind `K` whose field type is `V`.
+///
+/// Which values those are is the kind's [`ArgRule`]: on `integer` and `bigint` columns, values
+/// of exactly `V` ([`ExactArg`]), so that an integer literal is inferred as the field's type
+/// (`Row::SMALL.eq(5)` on an `i16` field, `Row::BIG.gt(4_000_000_000)` on an `i64` one) and a
+/// literal that does not fit is refused by the compiler; on every other column, anything that
+/// converts into `V` ([`IntoArg`]: `&str` or `&String` for a `String` field, an integer for an
+/// `f64` one).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a value for this column, which holds `{V}`",
-    label = "expected a value that converts into `{V}`",
-    note = "a column handle takes values through `Into<{V}>`; on an `Option<T>` field, values of `T`"
+    label = "expected a value of type `{V}`, or one that converts into it",
+    note = "a column handle takes values of its field's type (on an `Option<T>` field, of `T`); an integer column takes exactly that integer type, other columns anything that converts into it with `Into`"
 )]
-pub trait ColumnArg<V> {
+pub trait ColumnArg<V, K> {
     /// The value as the field's type.
     fn into_column_value(self) -> V;
 }
 
 #[diagnostic::do_not_recommend]
-impl<V, X: Into<V>> ColumnArg<V> for X {
+impl<X, V, K> ColumnArg<V, K> for X
+where
+    K: ArgRule,
+    X: RuleArg<V, K::Rule>,
+{
     fn into_column_value(self) -> V {
+        self.into_field_value()
+    }
+}
+
+/// How the handles of a column kind take values (see [`ColumnArg`]): its `Rule` is
+/// [`ExactArg`] for `integer` and `bigint` columns, [`IntoArg`] for the others.
+pub trait ArgRule {
+    /// [`ExactArg`] or [`IntoArg`].
+    type Rule;
+}
+
+/// The [`ArgRule`] of integer columns: a value of exactly the field's type. Accepting several
+/// integer types would leave a literal's type ambiguous, and Rust would make it an `i32`,
+/// which does not convert into an `i16`, `u16` or `u32` and overflows past `i32::MAX`.
+#[derive(Debug, Clone, Copy)]
+pub enum ExactArg {}
+
+/// The [`ArgRule`] of every column kind but integers: any value that converts into the field's
+/// type with `Into`.
+#[derive(Debug, Clone, Copy)]
+pub enum IntoArg {}
+
+impl ArgRule for kind::Integer {
+    type Rule = ExactArg;
+}
+impl ArgRule for kind::Bigint {
+    type Rule = ExactArg;
+}
+impl ArgRule for kind::Text {
+    type Rule = IntoArg;
+}
+impl ArgRule for kind::Real {
+    type Rule = IntoArg;
+}
+impl ArgRule for kind::Blob {
+    type Rule = IntoArg;
+}
+impl ArgRule for kind::Json {
+    type Rule = IntoArg;
+}
+impl ArgRule for kind::Boolean {
+    type Rule = IntoArg;
+}
+
+/// A value for a field of type `V` under the [`ArgRule`] `R`: for [`IntoArg`], anything that
+/// is `Into<V>`; for [`ExactArg`], `V` itself (every integer type a field can have).
+pub trait RuleArg<V, R> {
+    /// The value as the field's type.
+    fn into_field_value(self) -> V;
+}
+
+impl<V, X: Into<V>> RuleArg<V, IntoArg> for X {
+    fn into_field_value(self) -> V {
         self.into()
     }
 }
+
+macro_rules! exact_args {
+    ($($ty:ty),*) => {$(
+        impl RuleArg<$ty, ExactArg> for $ty {
+            fn into_field_value(self) -> $ty {
+                self
+            }
+        }
+    )*};
+}
+
+exact_args!(i8, i16, i32, i64, u8, u16, u32);
 
 /// A kind of column `like` works on: text.
 #[diagnostic::on_unimplemented(

@@ -63,8 +63,8 @@ mod store;
 
 pub use codec::{AutoIncrementKey, Codec, ColumnKind, Site, SqlType, kind};
 pub use column::{
-    ColumnArg, Condition, IntoCondition, IntoOrder, NotNull, Nullable, NullableColumn, Order,
-    Ordered, TextColumn, TypedColumn,
+    ArgRule, ColumnArg, Condition, ExactArg, IntoArg, IntoCondition, IntoOrder, NotNull, Nullable,
+    NullableColumn, Order, Ordered, RuleArg, TextColumn, TypedColumn,
 };
 pub use select::Select;
 
@@ -123,8 +123,8 @@ pub trait Table: Sized {
 /// # On the struct: `#[memtable(...)]`
 ///
 /// - `table = "name"`: the table's name (default: the struct's name in snake_case,
-///   `PluginSetting` → `plugin_setting`). It must match `^[a-zA-Z_][a-zA-Z0-9_]*$`, be at most
-///   63 bytes and not start with `sqlite_`, like every table, column and index name.
+///   `PluginSetting` → `plugin_setting`). Like every table, column and index name (see
+///   [Names](#names)), it is checked at compile time.
 /// - `index(name = "idx", columns(field_a, field_b))`: a secondary index over fields (their
 ///   columns, if renamed), in order; add `unique` for a unique index. Any number of them.
 ///
@@ -157,6 +157,47 @@ pub trait Table: Sized {
 /// assert_eq!(PluginSetting::schema().name, "plugin_setting");
 /// ```
 ///
+/// # Names
+///
+/// The table's name, each column's (the field's name, or its `rename`) and each index's are
+/// checked when the struct compiles, by the same rule as
+/// [`validate_identifier`](crate::validate_identifier) at run time. A name is refused, with a
+/// compile error on it, when it:
+///
+/// - does not match `^[a-zA-Z_][a-zA-Z0-9_]*$` (ASCII letters, digits and `_`, not starting
+///   with a digit), or is longer than 63 bytes (PostgreSQL's limit);
+/// - starts with `sqlite_` or `pg_`, in any case (`SQLite_x`, `PG_x`): SQLite reserves the
+///   first, and PostgreSQL searches its own catalog first for the second;
+/// - is one of PostgreSQL's system column names, in any case: `tableoid`, `xmin`, `cmin`,
+///   `xmax`, `cmax`, `ctid` (for a column, a table or an index alike).
+///
+/// Column names must also differ case-insensitively, and so must index names. A table name
+/// that the store protects (by default `memories` and `sandbox`, and always memtable's catalog,
+/// `_memtable_catalog`) compiles, but [`Store::create_table_for`](crate::Store::create_table_for)
+/// refuses it with [`Error::ProtectedTable`](crate::Error::ProtectedTable).
+///
+/// ```compile_fail
+/// use memtable::Table;
+///
+/// #[derive(Table)]
+/// #[memtable(table = "pg_settings")] // names starting with sqlite_ or pg_ are reserved
+/// struct Setting {
+///     #[memtable(primary_key)]
+///     key: String,
+/// }
+/// ```
+///
+/// ```compile_fail
+/// use memtable::Table;
+///
+/// #[derive(Table)]
+/// struct Version {
+///     #[memtable(primary_key)]
+///     id: i64,
+///     xmin: i64, // the name of a PostgreSQL system column
+/// }
+/// ```
+///
 /// # On a field: `#[memtable(...)]`
 ///
 /// - `primary_key`: the column every row operation addresses rows by (exactly one field).
@@ -165,7 +206,8 @@ pub trait Table: Sized {
 ///   the field holds at insert is ignored.
 /// - `unique`: no two rows share a value.
 /// - `json`: store any serde type (`Serialize + Deserialize`) as a json column.
-/// - `rename = "column"`: the column's name, when it is not the field's.
+/// - `rename = "column"`: the column's name, when it is not the field's (for instance when the
+///   field's name is refused as a column name, see [Names](#names)).
 /// - `type = "bigint"`: the column's type, when it is not the field type's default: one of
 ///   `text`, `integer`, `bigint`, `real`, `blob`, `json`, `boolean`, and it must fit the field
 ///   (an `i32` in a `bigint` column, an `i64` in an `integer` one).
