@@ -6,6 +6,7 @@
 //! cargo bench -p memtable-bench                                  # SQLite file only
 //! MEMTABLE_BENCH_POSTGRES_URL=postgres://… cargo bench -p memtable-bench
 //! MEMTABLE_BENCH_OPS=2000 MEMTABLE_BENCH_ROUNDS=5 MEMTABLE_BENCH_BULK=100000 cargo bench -p memtable-bench
+//! MEMTABLE_BENCH_SKIP_SQLITE=1 MEMTABLE_BENCH_POSTGRES_URL=postgres://… cargo bench -p memtable-bench   # PostgreSQL only
 //! ```
 //!
 //! The hand-written side holds one connection (the fastest way to use sqlx), uses sqlx's
@@ -1072,16 +1073,19 @@ fn main() {
         let theirs = dir.path().join("sqlx.db");
         let theirs = theirs.to_str().unwrap().to_owned();
         let ts_file = dir.path().join("ts-provider.db");
-        run(
-            "SQLite file (WAL, synchronous=NORMAL)",
-            &format!("sqlite://{}", ours.display()),
-            &format!("sqlite://{theirs}"),
-            Some(&theirs),
-            ts_file.to_str().unwrap(),
-            &ts,
-            &settings,
-        )
-        .await;
+        // `MEMTABLE_BENCH_SKIP_SQLITE=1`: PostgreSQL only.
+        if std::env::var_os("MEMTABLE_BENCH_SKIP_SQLITE").is_none() {
+            run(
+                "SQLite file (WAL, synchronous=NORMAL)",
+                &format!("sqlite://{}", ours.display()),
+                &format!("sqlite://{theirs}"),
+                Some(&theirs),
+                ts_file.to_str().unwrap(),
+                &ts,
+                &settings,
+            )
+            .await;
+        }
         match std::env::var("MEMTABLE_BENCH_POSTGRES_URL") {
             Ok(url) => run("PostgreSQL", &url, &url, None, &url, &ts, &settings).await,
             Err(_) => println!("\nPostgreSQL: set MEMTABLE_BENCH_POSTGRES_URL to include it"),
