@@ -100,6 +100,7 @@ impl Backend {
 
     /// [`render_insert`](Self::render_insert), reusing the SQL text `rendered` holds for
     /// inserts of the same columns.
+    #[cfg(test)]
     pub(crate) fn render_insert_cached(
         self,
         schema: &TableSchema,
@@ -107,9 +108,57 @@ impl Backend {
         returning: bool,
         rendered: &RenderedSql,
     ) -> Result<Statement> {
+        Ok(self
+            .bound_row(schema, record, returning, None, rendered)?
+            .into_statement(self))
+    }
+
+    /// A one-row INSERT (an upsert with `conflict`) ready to bind: its SQL text, reused from
+    /// `rendered` for records writing the same columns, and the record's values coerced to
+    /// their columns' types, in the order of the placeholders. The store binds them straight
+    /// into the driver's arguments.
+    pub(crate) fn bound_row(
+        self,
+        schema: &TableSchema,
+        record: Record,
+        returning: bool,
+        conflict: Option<&[&str]>,
+        rendered: &RenderedSql,
+    ) -> Result<BoundRow> {
+        if let Some(conflict) = conflict {
+            check_conflict_target(schema, conflict)?;
+        }
         let mut rows = Rows::new(schema, vec![record])?;
         rows.returning = returning;
-        rows.render_one(self, None, rendered)
+        if let Some(conflict) = conflict
+            && let Some(column) = conflict
+                .iter()
+                .find(|column| !rows.columns.iter().any(|c| c.name == **column))
+        {
+            return Err(Error::invalid_record(
+                &schema.name,
+                format!("an upsert on {conflict:?} needs a value for {column:?}"),
+            ));
+        }
+        let key = rows.shape(conflict);
+        let sql = match rendered.get(&key) {
+            Some(sql) => sql,
+            None => {
+                let sql: Arc<str> = self
+                    .dispatch(
+                        |d| rows.sql_text(d, 1, conflict),
+                        |d| rows.sql_text(d, 1, conflict),
+                    )?
+                    .into();
+                rendered.put(key, &sql);
+                sql
+            }
+        };
+        Ok(BoundRow {
+            sql,
+            types: rows.columns.iter().map(|c| c.column_type).collect(),
+            values: rows.values,
+        })
     }
 
     /// Multi-row INSERTs (each `RETURNING` the keys) writing `records` in order, as few
@@ -279,17 +328,36 @@ impl Backend {
         conflict: &[&str],
         rendered: &RenderedSql,
     ) -> Result<Statement> {
-        check_conflict_target(schema, conflict)?;
-        let mut rows = Rows::new(schema, vec![record])?;
-        for column in conflict {
-            if !rows.columns.iter().any(|c| c.name == *column) {
-                return Err(Error::invalid_record(
-                    &schema.name,
-                    format!("an upsert on {conflict:?} needs a value for {column:?}"),
-                ));
-            }
-        }
-        rows.render_one(self, Some(conflict), rendered)
+        Ok(self
+            .bound_row(schema, record, true, Some(conflict), rendered)?
+            .into_statement(self))
+    }
+}
+
+/// A one-row INSERT or upsert: see [`Backend::bound_row`].
+#[derive(Debug)]
+pub(crate) struct BoundRow {
+    /// The SQL text.
+    pub(crate) sql: Arc<str>,
+    /// The type of the column of each placeholder.
+    pub(crate) types: Vec<ColumnType>,
+    /// The values, coerced to `types`, in the order of the placeholders.
+    pub(crate) values: Vec<Value>,
+}
+
+impl BoundRow {
+    /// The statement with its values as sea-query binds them.
+    fn into_statement(self, backend: Backend) -> Statement {
+        let values = self.values.into_iter().zip(&self.types);
+        let values = match backend {
+            Backend::Sqlite => values
+                .map(|(value, ty)| super::sqlite::SqliteDialect.bind(*ty, value))
+                .collect(),
+            Backend::Postgres => values
+                .map(|(value, ty)| super::postgres::PostgresDialect.bind(*ty, value))
+                .collect(),
+        };
+        Statement::new(self.sql.to_string(), sea_query::Values(values))
     }
 }
 
@@ -387,13 +455,8 @@ impl<'a> Rows<'a> {
         Ok(insert.build(dialect.builder()).0)
     }
 
-    /// Renders the one row, with the SQL text `rendered` holds for its shape if any.
-    fn render_one(
-        &mut self,
-        backend: Backend,
-        conflict: Option<&[&str]>,
-        rendered: &RenderedSql,
-    ) -> Result<Statement> {
+    /// The shape of a one-row statement of these columns: what its SQL text depends on.
+    fn shape(&self, conflict: Option<&[&str]>) -> String {
         let mut key = String::from(if self.returning {
             "insert returning "
         } else {
@@ -408,17 +471,7 @@ impl<'a> Rows<'a> {
                 shape::name(&mut key, column);
             }
         }
-        match rendered.get(&key) {
-            Some(sql) => {
-                self.rendered = Some((1, sql.to_string()));
-                self.render(backend, 0..1, conflict)
-            }
-            None => {
-                let statement = self.render(backend, 0..1, conflict)?;
-                rendered.put(key, statement.sql());
-                Ok(statement)
-            }
-        }
+        key
     }
 
     /// Renders the rows in `range`, moving their values out: each row is rendered once.

@@ -7,7 +7,6 @@
 //! handed to sqlx is the one its statement cache already knows.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use super::Dialect;
@@ -45,12 +44,29 @@ impl RenderedSql {
 
 /// Appends a name, length-prefixed so that no two sequences of names write the same key.
 pub(crate) fn name(key: &mut String, name: &str) {
-    // Writing to a String cannot fail.
-    let _ = write!(key, "{}:{name}", name.len());
+    decimal(key, name.len() as u64);
+    key.push(':');
+    key.push_str(name);
 }
 
-fn number(key: &mut String, n: impl std::fmt::Display) {
-    let _ = write!(key, "{n};");
+fn number(key: &mut String, n: u64) {
+    decimal(key, n);
+    key.push(';');
+}
+
+/// Appends `n` in decimal. Shape keys are built on every call: without `fmt`'s machinery.
+fn decimal(key: &mut String, mut n: u64) {
+    let mut digits = [0_u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    key.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// Appends the shape of a resolved filter: its structure, columns and operators, which values
@@ -77,7 +93,7 @@ pub(crate) fn filter(key: &mut String, filter: &Filter) {
         } => {
             key.push(if *negated { 'I' } else { 'i' });
             name(key, column);
-            number(key, values.len());
+            number(key, values.len() as u64);
         }
         Filter::Like { column, .. } => {
             key.push('l');
@@ -210,4 +226,22 @@ pub(super) fn filter_values<D: Dialect>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decimal, name};
+
+    #[test]
+    fn decimals_and_names_are_written_in_full() {
+        for n in [0_u64, 7, 10, 12_345, u64::MAX] {
+            let mut key = String::new();
+            decimal(&mut key, n);
+            assert_eq!(key, n.to_string());
+        }
+        let mut key = String::new();
+        name(&mut key, "order");
+        name(&mut key, &"x".repeat(63));
+        assert_eq!(key, format!("5:order63:{}", "x".repeat(63)));
+    }
 }

@@ -142,7 +142,7 @@ impl Store {
     }
 
     /// The arguments of one multi-row `INSERT … VALUES` of `values`, row by row, of `types`.
-    fn arguments(
+    pub(super) fn arguments(
         &self,
         types: &[ColumnType],
         values: &mut [Value],

@@ -1,7 +1,7 @@
 //! Row-level operations: insert (one, many, upsert), update, query, count, delete.
 
 use super::cache::Table;
-use super::{Store, column_types, to_record};
+use super::{Db, Store, column_types, to_record};
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
 use crate::schema::{Column, ColumnType};
@@ -26,29 +26,12 @@ impl Store {
                     Some(value) => value.clone().coerce(table, key)?.to_id(),
                     None => return Err(no_key_returned(table)),
                 };
-                let statement = self.inner.backend.render_insert_cached(
-                    &info.schema,
-                    record,
-                    false,
-                    &info.rendered,
-                )?;
-                db.execute(statement)
-                    .await
-                    .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+                self.write_row(&mut db, &info, record, None, None).await?;
                 return Ok(id);
             }
-            let statement = self.inner.backend.render_insert_cached(
-                &info.schema,
-                record,
-                true,
-                &info.rendered,
-            )?;
-            // All rows, not the first: a write must run to completion, or a failed commit
-            // would go unreported (sqlx resets a statement once it has its first row).
-            let rows = db
-                .fetch(statement, &[key.column_type])
-                .await
-                .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+            let rows = self
+                .write_row(&mut db, &info, record, None, Some(key.column_type))
+                .await?;
             returned_id(rows.first().map(Vec::as_slice), table)
         };
         self.traced("insert_into_table", table, work, |_| 1).await
@@ -146,18 +129,15 @@ impl Store {
                 conflict.to_vec()
             };
             let record = with_generated_key(key, record);
-            let statement = self.inner.backend.render_upsert_cached(
-                &info.schema,
-                record,
-                &conflict,
-                &info.rendered,
-            )?;
-            // All rows, not the first: a write must run to completion, or a failed commit
-            // would go unreported (sqlx resets a statement once it has its first row).
-            let rows = db
-                .fetch(statement, &[key.column_type])
-                .await
-                .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+            let rows = self
+                .write_row(
+                    &mut db,
+                    &info,
+                    record,
+                    Some(&conflict),
+                    Some(key.column_type),
+                )
+                .await?;
             returned_id(rows.first().map(Vec::as_slice), table)
         };
         self.traced("upsert", table, work, |_| 1).await
@@ -190,19 +170,27 @@ impl Store {
             for record in records {
                 let conflict = default_conflict_target(&info, &record)?;
                 let record = with_generated_key(key, record);
-                statements.push(self.inner.backend.render_upsert_cached(
+                let mut row = self.inner.backend.bound_row(
                     &info.schema,
                     record,
-                    &conflict,
+                    true,
+                    Some(&conflict),
                     &info.rendered,
-                )?);
+                )?;
+                let args = self
+                    .arguments(&row.types, &mut row.values)
+                    .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+                statements.push((row.sql, args));
             }
             let written = async {
                 let mut tx = conn.begin_write().await?;
                 let mut ids = Vec::with_capacity(statements.len());
-                for statement in statements {
+                for (sql, args) in statements {
                     // Every row, as for one upsert: the statement runs to completion.
-                    let rows = tx.db().fetch(statement, &[key.column_type]).await?;
+                    let rows = tx
+                        .db()
+                        .insert_batch(sql, args, Some(key.column_type))
+                        .await?;
                     ids.push(
                         rows.into_iter()
                             .next()
@@ -343,6 +331,37 @@ impl Store {
             return Err(record_not_found(table, id));
         }
         Ok(affected)
+    }
+}
+
+impl Store {
+    /// Writes one row (an upsert with `conflict`), binding its coerced values straight into the
+    /// driver's arguments; returns the rows of its `RETURNING` when `returning` names the key's
+    /// type. The statement runs to completion: were it reset after its first row, as sqlx
+    /// does, an autocommit statement's failed commit would go unreported.
+    async fn write_row(
+        &self,
+        db: &mut Db<'_, '_>,
+        table: &Table,
+        record: Record,
+        conflict: Option<&[&str]>,
+        returning: Option<ColumnType>,
+    ) -> Result<Vec<Vec<Value>>> {
+        let schema = &table.schema;
+        let mut row = self.inner.backend.bound_row(
+            schema,
+            record,
+            returning.is_some(),
+            conflict,
+            &table.rendered,
+        )?;
+        let classify = |e| self.classify(e, &schema.name, Some(schema));
+        let args = self
+            .arguments(&row.types, &mut row.values)
+            .map_err(classify)?;
+        db.insert_batch(row.sql, args, returning)
+            .await
+            .map_err(classify)
     }
 }
 
