@@ -419,6 +419,17 @@ both_backends! {
                 .collect();
             assert_eq!(failed.len(), 1, "one error event: {failed:#?}");
 
+            // A record that is not there: the event names the kind, not the id asked for.
+            let mark = rec.mark();
+            let missing = store.delete_from_table("vault", "s3cr3t-missing-Zorp").await.unwrap_err();
+            assert!(matches!(missing, Error::RecordNotFound { .. }), "{missing:?}");
+            let (serial, _) = rec.operation(mark, "delete_from_table");
+            let failed: Vec<_> = rec.events_since(mark).into_iter()
+                .filter(|e| e.spans.contains(&serial) && e.fields.contains_key("error"))
+                .collect();
+            assert_eq!(failed.len(), 1, "one error event: {failed:#?}");
+            assert!(failed[0].fields["error"].contains("record_not_found"), "{failed:#?}");
+
             let mark = rec.mark();
             store.delete_from_table("vault", &id).await.unwrap();
             assert_operation_span(&rec.operation(mark, "delete_from_table").1, "delete_from_table", "vault", 1);
@@ -433,7 +444,7 @@ both_backends! {
                 .collect();
             assert_eq!(operations, ["create_table", "table_exists", "insert_into_table",
                 "update_table_record", "query_table", "insert_into_table", "delete_from_table",
-                "drop_table"]);
+                "delete_from_table", "drop_table"]);
             assert!(events.iter().any(|e| e.target == "sqlx::query"), "sqlx's statements are recorded too");
             assert_no_secret(&spans, &events);
         }).await;
