@@ -534,6 +534,103 @@ mod foreign_tables {
         check(db, "CREATE TABLE legacy (id BIGINT PRIMARY KEY, name VARCHAR(20) NOT NULL, score DOUBLE PRECISION)").await;
     }
 
+    /// Tables memtable did not create with no key, or a key of two columns: read (query and
+    /// count), while operations by id are refused with `NoPrimaryKey`, never run on part of a
+    /// key.
+    async fn check_keyless(db: TestDb, statements: &[&str]) {
+        match db.backend {
+            "sqlite" => {
+                let mut conn = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", db.url))
+                    .await
+                    .unwrap();
+                for sql in statements {
+                    sqlx::query(AssertSqlSafe(*sql))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                }
+            }
+            _ => {
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                for sql in statements {
+                    sqlx::query(AssertSqlSafe(*sql))
+                        .execute(&mut conn)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        let store = db.connect().await;
+        for table in ["events", "pairs"] {
+            let schema = store.table_schema(table).await.unwrap();
+            assert!(schema.primary_key().is_none(), "{schema:?}");
+            let rows = store
+                .query_table(
+                    table,
+                    &QueryOptions::new()
+                        .filter(Filter::eq("a", 1))
+                        .order_by(OrderBy::asc("b")),
+                )
+                .await
+                .unwrap();
+            let seen: Vec<_> = rows
+                .iter()
+                .map(|r| r.get("b").and_then(Value::as_str).unwrap().to_owned())
+                .collect();
+            assert_eq!(seen, ["x", "y"], "{table}");
+            assert_eq!(store.count(table, None).await.unwrap(), 3);
+            let no_key = |result: Result<(), Error>| {
+                assert!(
+                    matches!(
+                        result,
+                        Err(Error::InvalidSchema {
+                            problem: SchemaProblem::NoPrimaryKey,
+                            ..
+                        })
+                    ),
+                    "{result:?}"
+                );
+            };
+            no_key(
+                store
+                    .update_table_record(table, "1", Record::new().with("b", "z"))
+                    .await,
+            );
+            no_key(store.delete_from_table(table, "1").await);
+            no_key(
+                store
+                    .insert_into_table(table, Record::new().with("a", 9).with("b", "w"))
+                    .await
+                    .map(drop),
+            );
+            assert_eq!(
+                store.count(table, None).await.unwrap(),
+                3,
+                "nothing written"
+            );
+        }
+    }
+
+    const KEYLESS: [&str; 4] = [
+        "CREATE TABLE events (a INTEGER NOT NULL, b TEXT NOT NULL)",
+        "INSERT INTO events (a, b) VALUES (1, 'y'), (1, 'x'), (2, 'z')",
+        "CREATE TABLE pairs (a INTEGER NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b))",
+        "INSERT INTO pairs (a, b) VALUES (1, 'y'), (1, 'x'), (2, 'z')",
+    ];
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_keyless_tables_are_read() {
+        check_keyless(TestDb::sqlite("keyless"), &KEYLESS).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_keyless_tables_are_read() {
+        let Some(db) = TestDb::postgres("keyless").await else {
+            return;
+        };
+        check_keyless(db, &KEYLESS).await;
+    }
+
     /// A batch into a table memtable did not create, whose types are not the ones memtable
     /// declares (`json`, not `jsonb`; `varchar`): written by statements that cast, not by
     /// binary COPY, which would hand `json` a `jsonb` value.

@@ -332,7 +332,8 @@ pub(super) async fn introspect(
             }
         };
         let mut column = Column::new(name, column_type);
-        if keys.contains(&name) {
+        // A composite key is not a key rows can be addressed by: its columns are NOT NULL.
+        if keys == [name] {
             column = column.with(Constraint::PrimaryKey);
         } else if nullable == "NO" {
             column = column.with(Constraint::NotNull);

@@ -230,6 +230,11 @@ pub(super) async fn introspect(
     if rows.is_empty() {
         return Ok(None);
     }
+    // A composite key is not a key rows can be addressed by: its columns count as NOT NULL.
+    let key_columns = rows
+        .iter()
+        .filter(|row| row.get(3).and_then(Value::as_i64).unwrap_or_default() > 0)
+        .count();
     let columns = rows
         .into_iter()
         .map(|row| {
@@ -241,9 +246,9 @@ pub(super) async fn introspect(
             };
             let number = |i: usize| row.get(i).and_then(Value::as_i64).unwrap_or_default();
             let mut column = Column::new(text(0), affinity(&text(1)));
-            if number(3) > 0 {
+            if number(3) > 0 && key_columns == 1 {
                 column = column.with(Constraint::PrimaryKey);
-            } else if number(2) != 0 {
+            } else if number(3) > 0 || number(2) != 0 {
                 column = column.with(Constraint::NotNull);
             }
             column

@@ -161,6 +161,11 @@ impl Store {
 
     /// The schema of `table`: from the catalog for tables memtable created, else read from the
     /// database's own catalog. A missing table is [`Error::TableNotFound`].
+    ///
+    /// A table memtable did not create whose primary key is not one column (it has none, or a
+    /// composite one) has no primary key here: it can be queried and counted, and the
+    /// operations that address rows by id (insert, update, delete, upsert) refuse it with
+    /// [`Error::InvalidSchema`] ([`SchemaProblem::NoPrimaryKey`](crate::SchemaProblem)).
     pub async fn table_schema(&self, table: &str) -> Result<TableSchema> {
         let mut conn = self.acquire().await?;
         Ok(self.table(&mut conn.db(), table).await?.schema.clone())
