@@ -71,8 +71,8 @@ where
     Ok(DB::rows_affected(&result))
 }
 
-/// Runs one insert of a batch with its arguments already bound; returns the keys, decoded as
-/// `key_type`, when it has `RETURNING`.
+/// Runs one insert (a statement of a batch, or a single row or upsert) with its arguments
+/// already bound; returns the keys, decoded as `key_type`, when it has `RETURNING`.
 pub(super) async fn insert<DB: Driver>(
     conn: &mut DB::Connection,
     sql: Arc<str>,

@@ -586,8 +586,8 @@ impl Db<'_, '_> {
         }
     }
 
-    /// Runs one insert of a batch with its arguments; returns the keys, decoded as
-    /// `key_type`, when it has `RETURNING`.
+    /// Runs one insert (a statement of a batch, or a single row or upsert) with its arguments;
+    /// returns the keys, decoded as `key_type`, when it has `RETURNING`.
     async fn insert_batch(
         &mut self,
         sql: Arc<str>,
