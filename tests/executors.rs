@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use memtable::executor::{ErrorKind, Executors, READ_ONLY_EXECUTOR_NAMES};
-use memtable_tests::both_backends;
+use memtable_tests::every_backend;
 use memtable_tests::fixture::TestDb;
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection as _};
@@ -79,7 +79,7 @@ async fn raw(db: &TestDb, ddl: &str) {
                 .unwrap();
         }
         _ => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let mut conn = sqlx::PgConnection::connect(&db.direct_url).await.unwrap();
             sqlx::query(AssertSqlSafe(ddl))
                 .execute(&mut conn)
                 .await
@@ -88,7 +88,7 @@ async fn raw(db: &TestDb, ddl: &str) {
     }
 }
 
-both_backends! {
+every_backend! {
     async fn create_table_exists_and_drop(db, store) {
         let agent = Executors::new(store.clone());
         let data = ok(&agent, "table_exists", json!({"tableName": "notes"})).await;
@@ -571,5 +571,5 @@ async fn the_registry_describes_every_executor() {
     assert!(by_name("delete_from_table").destructive);
     assert!(by_name("query_table").read_only && by_name("table_exists").read_only);
     assert!(!by_name("insert_into_table").destructive);
-    assert_eq!(ErrorKind::ALL.len(), 12);
+    assert_eq!(ErrorKind::ALL.len(), 14);
 }

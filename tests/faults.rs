@@ -227,7 +227,7 @@ async fn child_full_disk() {
         return;
     };
     let code = match &error {
-        Error::Database(sqlx::Error::Database(db)) => db.code().map(|c| c.into_owned()),
+        Error::Database(db) => db.code().map(str::to_owned),
         _ => None,
     };
     report(&format!(
@@ -1250,7 +1250,7 @@ async fn sqlite_read_only_file_gives_clear_errors() {
     ];
     for result in writes {
         let error = result.expect_err("a read-only file refuses writes");
-        assert!(matches!(error, Error::Database(_)), "{error:?}");
+        assert!(matches!(error, Error::PermissionDenied { .. }), "{error:?}");
         assert!(error.to_string().contains("readonly"), "{error}");
         assert!(!error.is_transient(), "{error:?}");
     }
@@ -1262,8 +1262,9 @@ async fn sqlite_read_only_file_gives_clear_errors() {
             serde_json::json!({"tableName": "kept", "data": {"id": 3, "body": "x"}}),
         )
         .await;
-    assert_eq!(result["data"]["error"]["kind"], "database");
-    assert_eq!(result["data"]["error"]["transient"], false);
+    assert_eq!(result["data"]["error"]["kind"], "permission_denied");
+    assert_eq!(result["data"]["error"]["table"], "kept");
+    assert_eq!(result["data"]["error"]["operation"], "insert_into_table");
     assert!(
         result["data"]["message"]
             .as_str()

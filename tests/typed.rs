@@ -6,7 +6,7 @@ use memtable::{
     ColumnType, ConstraintKind, Error, Filter, OrderBy, QueryOptions, Record, Table, TableSchema,
     Value,
 };
-use memtable_tests::both_backends;
+use memtable_tests::every_backend;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -93,7 +93,7 @@ fn data(space: &str, key: &str, level: u8) -> PluginData {
     }
 }
 
-both_backends! {
+every_backend! {
     async fn typed_rows_read_back_through_the_dynamic_api(db, store) {
         store.create_table_for::<OauthToken>().await.unwrap();
         let mut row = token("u1", "github", 5);

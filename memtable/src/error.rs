@@ -5,6 +5,79 @@ use std::fmt;
 use crate::limits::LimitKind;
 use crate::schema::ColumnType;
 
+pub use self::kind::ErrorKind;
+
+mod kind;
+
+/// What a database reported (or what went wrong reaching it), with the database's own message
+/// and code: the payload of [`Error::Database`] and [`Error::Connection`].
+///
+/// The message is the server's message, followed by its detail and hint when it gives them;
+/// never the driver's source position.
+#[derive(Debug)]
+pub struct DatabaseError {
+    message: String,
+    code: Option<String>,
+    transient: bool,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl DatabaseError {
+    /// An error with `message` and the database's `code`; `transient` says whether the same
+    /// operation can succeed later.
+    pub fn new(message: impl Into<String>, code: Option<String>, transient: bool) -> Self {
+        DatabaseError {
+            message: message.into(),
+            code,
+            transient,
+            source: None,
+        }
+    }
+
+    /// The same error, keeping `source` (the driver's error) for [`std::error::Error::source`].
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// The database's message, with its detail and hint.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// SQLSTATE on PostgreSQL, the extended result code on SQLite, when there is one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// Whether retrying later can succeed (a lost connection, a busy database, a deadlock).
+    pub fn is_transient(&self) -> bool {
+        self.transient
+    }
+
+    /// The driver's error this one was made from, when kept.
+    pub fn driver_error(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.source.as_deref()
+    }
+}
+
+impl fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DatabaseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// The result type of every fallible memtable operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -124,9 +197,31 @@ pub enum Error {
         message: String,
     },
 
-    /// The database or the connection to it failed.
+    /// The database failed a statement for a reason that is not one of the kinds above; the
+    /// message is the database's own (with its detail and hint), its code the SQLSTATE or
+    /// SQLite's extended result code.
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(#[source] DatabaseError),
+
+    /// The database could not be reached or refused the connection: unreachable, refused,
+    /// authentication failed, TLS required or not verifiable, a bad URL. [`Error::is_transient`]
+    /// says whether trying again later can help.
+    #[error("cannot connect to the database: {0}")]
+    Connection(#[source] DatabaseError),
+
+    /// The database refused the operation for want of a privilege: PostgreSQL's SQLSTATE 42501,
+    /// SQLite's read-only and authorization codes.
+    #[error("permission denied{} for {operation}: {message}", describe_location(table.as_deref(), None, None))]
+    PermissionDenied {
+        /// The table the operation was on, where known.
+        table: Option<String>,
+        /// The operation (`insert_into_table`, `create_table`, ...).
+        operation: String,
+        /// The database's own message.
+        message: String,
+        /// The database's code (`42501`, SQLite's `8`, ...).
+        code: Option<String>,
+    },
 
     /// A request is past one of the store's [`Limits`](crate::Limits): a name too long, too
     /// many columns or indexes, a record too large, a json value or a filter too deep.
@@ -150,26 +245,46 @@ impl Error {
     /// (bad names, bad values, constraint violations) are never transient.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Database(error) => match error {
-                sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed
-                | sqlx::Error::Protocol(_) => true,
-                sqlx::Error::Database(db) => {
-                    // SQLITE_BUSY / SQLITE_LOCKED, and PostgreSQL's class 08 (connection),
-                    // 40001 (serialization), 40P01 (deadlock), 53 (resources), 57P0x (shutdown).
-                    let code = db.code().unwrap_or_default();
-                    matches!(
-                        code.as_ref(),
-                        "5" | "6" | "261" | "262" | "517" | "773" | "40001" | "40P01"
-                    ) || code.starts_with("08")
-                        || code.starts_with("53")
-                        || code.starts_with("57P0")
-                }
-                _ => false,
-            },
+            Error::Database(error) | Error::Connection(error) => error.is_transient(),
             _ => false,
+        }
+    }
+
+    /// The database's code for this error (SQLSTATE on PostgreSQL, the extended result code on
+    /// SQLite), where the database gave one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Database(error) | Error::Connection(error) => error.code(),
+            Error::PermissionDenied { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The stable name of this error's kind, as executors report it.
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::of(self)
+    }
+
+    /// Names the operation (and, where the database did not say, the table) a refused
+    /// privilege was for.
+    pub(crate) fn for_operation(self, operation: &str, table: &str) -> Self {
+        match self {
+            Error::PermissionDenied {
+                table: found,
+                operation: named,
+                message,
+                code,
+            } => Error::PermissionDenied {
+                table: found.or_else(|| Some(truncate(table))),
+                operation: if named.is_empty() {
+                    operation.to_owned()
+                } else {
+                    named
+                },
+                message,
+                code,
+            },
+            other => other,
         }
     }
 
@@ -399,7 +514,13 @@ mod tests {
     fn request_errors_are_not_transient() {
         let error = Error::TableNotFound { table: "t".into() };
         assert!(!error.is_transient());
-        assert!(Error::Database(sqlx::Error::PoolTimedOut).is_transient());
+        let busy = DatabaseError::new("database is locked", Some("5".into()), true);
+        assert!(Error::Database(busy).is_transient());
+        let refused = DatabaseError::new("authentication failed", Some("28P01".into()), false);
+        let error = Error::Connection(refused);
+        assert!(!error.is_transient());
+        assert_eq!(error.code(), Some("28P01"));
+        assert_eq!(error.kind(), ErrorKind::Connection);
     }
 
     #[test]

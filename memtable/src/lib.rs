@@ -39,7 +39,10 @@ mod store;
 pub mod typed;
 pub mod value;
 
-pub use error::{ConstraintKind, Error, IdentifierKind, IdentifierProblem, Result, SchemaProblem};
+pub use error::{
+    ConstraintKind, DatabaseError, Error, ErrorKind, IdentifierKind, IdentifierProblem, Result,
+    SchemaProblem,
+};
 pub use limits::{LimitKind, Limits};
 pub use query::{CompareOp, Direction, Filter, OrderBy, QueryOptions};
 pub use schema::{

@@ -408,12 +408,66 @@ fn a_database_that_cannot_be_opened_is_a_failed_result() {
         &["exec", "table_exists", r#"{"tableName": "t"}"#],
         None,
     );
-    let error = failed(&run, 1, "database");
-    assert!(error["transient"].is_boolean());
+    let error = failed(&run, 1, "connection");
+    assert_eq!(error["transient"], false);
     let run = memtable("mysql://nowhere", &["tables"], None);
     assert_eq!(run.status, 1, "{run:?}");
     assert!(run.stdout.is_empty());
     assert!(run.stderr.contains("error"), "{run:?}");
+}
+
+/// A role that may only read (set up by `scripts/test`): the inspection commands and the
+/// read executors work on tables another role created; a write fails as `permission_denied`.
+#[test]
+fn a_read_only_role_inspects_and_queries() {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(owner), Some(reader)) = (
+        var("MEMTABLE_TEST_POSTGRES_OWNER_URL"),
+        var("MEMTABLE_TEST_POSTGRES_READER_URL"),
+    ) else {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+            "the roles of scripts/test must be there in CI"
+        );
+        return;
+    };
+    let table = format!("cli_notes_{}", std::process::id());
+    let schema = NOTES.replacen("\"notes\"", &format!("\"{table}\""), 1);
+    succeeded(&memtable(&owner, &["exec", "create_table", &schema], None));
+    let insert = format!(r#"{{"tableName": "{table}", "data": {{"body": "hi", "done": true}}}}"#);
+    succeeded(&memtable(
+        &owner,
+        &["exec", "insert_into_table", &insert],
+        None,
+    ));
+
+    let run = memtable(&reader, &["tables"], None);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(run.stdout.lines().any(|line| line == table), "{run:?}");
+    let run = memtable(&reader, &["schema", &table], None);
+    assert_eq!(run.status, 0, "{run:?}");
+    let found: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(found, serde_json::from_str::<Value>(&schema).unwrap());
+    let exists = format!(r#"{{"tableName": "{table}"}}"#);
+    let data = succeeded(&memtable(
+        &reader,
+        &["--read-only", "exec", "table_exists", &exists],
+        None,
+    ));
+    assert_eq!(data["exists"], true);
+    let data = succeeded(&memtable(
+        &reader,
+        &["--read-only", "exec", "query_table", &exists],
+        None,
+    ));
+    assert_eq!(data["results"][0]["done"], true);
+    let error = failed(
+        &memtable(&reader, &["exec", "insert_into_table", &insert], None),
+        1,
+        "permission_denied",
+    );
+    assert_eq!(error["table"], table.as_str());
+    assert_eq!(error["operation"], "insert_into_table");
 }
 
 #[test]

@@ -20,6 +20,9 @@ pub struct TestDb {
     pub backend: &'static str,
     /// The URL a [`Store`] connects to.
     pub url: String,
+    /// The same database reached directly, not through the pooler, for tests that change it
+    /// from outside memtable.
+    pub direct_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -33,6 +36,7 @@ impl TestDb {
         let url = crate::sqlite_url(&dir, test);
         TestDb {
             backend: "sqlite",
+            direct_url: url.clone(),
             url,
             _dir: Some(dir),
         }
@@ -55,9 +59,48 @@ impl TestDb {
             .await
             .expect("a schema for the test");
         let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
         Some(TestDb {
             backend: "postgres",
-            url: format!("{base}{separator}options=-c%20search_path%3D{schema}"),
+            direct_url: url.clone(),
+            url,
+            _dir: None,
+        })
+    }
+
+    /// A fresh PostgreSQL database reached through the transaction-mode pooler
+    /// (`pgbouncer=true`), or `None` when the pooler is not configured outside CI.
+    ///
+    /// A database of its own, not a schema: a `search_path` given at connect time does not
+    /// survive a pooler that hands each transaction another server connection.
+    ///
+    /// # Panics
+    /// When the server cannot be reached or the database cannot be made.
+    pub async fn pgbouncer(test: &str) -> Option<TestDb> {
+        let pooled = crate::pgbouncer_url()?;
+        let direct = postgres_url()?;
+        let name = unique_name(&format!("b_{}", &test[..test.len().min(20)]));
+        let mut conn = sqlx::PgConnection::connect(&direct)
+            .await
+            .expect("the test PostgreSQL server answers");
+        // A generated identifier, not caller text.
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("a database for the test");
+        let in_database = |url: &str| {
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let (server, _) = base.rsplit_once('/').expect("a database in the URL");
+            if query.is_empty() {
+                format!("{server}/{name}")
+            } else {
+                format!("{server}/{name}?{query}")
+            }
+        };
+        Some(TestDb {
+            backend: "pgbouncer",
+            url: in_database(&pooled),
+            direct_url: in_database(&direct),
             _dir: None,
         })
     }
@@ -76,6 +119,44 @@ impl TestDb {
     pub fn sqlite_path(&self) -> Option<String> {
         self.url.strip_prefix("sqlite://").map(str::to_owned)
     }
+}
+
+/// Runs each test body on a SQLite file, on PostgreSQL and on PostgreSQL through the
+/// transaction-mode pooler, as three tests named `sqlite`, `postgres` and `pgbouncer` in a
+/// module named after the test: for the suites every deployment must pass.
+#[macro_export]
+macro_rules! every_backend {
+    ($(async fn $name:ident($db:ident, $store:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $db = $crate::fixture::TestDb::sqlite(stringify!($name));
+                let $store = $db.connect().await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($db) = $crate::fixture::TestDb::postgres(stringify!($name)).await else {
+                    return;
+                };
+                let $store = $db.connect().await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn pgbouncer() {
+                let Some($db) = $crate::fixture::TestDb::pgbouncer(stringify!($name)).await else {
+                    return;
+                };
+                let $store = $db.connect().await;
+                $body
+            }
+        }
+    )*};
 }
 
 /// Runs each test body on a SQLite file and on PostgreSQL, as two tests named `sqlite` and

@@ -12,6 +12,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Name of the environment variable holding the PostgreSQL test database URL.
 pub const POSTGRES_URL_VAR: &str = "MEMTABLE_TEST_POSTGRES_URL";
 
+/// Name of the environment variable holding the URL of the test database through PgBouncer in
+/// transaction mode (with `pgbouncer=true`).
+pub const PGBOUNCER_URL_VAR: &str = "MEMTABLE_TEST_PGBOUNCER_URL";
+
 /// PostgreSQL truncates identifiers longer than this many bytes.
 const MAX_IDENTIFIER_LEN: usize = 63;
 
@@ -46,25 +50,45 @@ pub fn sqlite_url(dir: &tempfile::TempDir, name: &str) -> String {
 /// # Panics
 ///
 /// Panics when the URL is missing while `CI` is set.
+pub fn postgres_url() -> Option<String> {
+    test_url(POSTGRES_URL_VAR)
+}
+
+/// Returns the URL through the transaction-mode pooler from [`PGBOUNCER_URL_VAR`], as
+/// [`postgres_url`] does (skipped locally when unset, a panic in CI).
+///
+/// # Panics
+///
+/// Panics when the URL is missing while `CI` is set.
+pub fn pgbouncer_url() -> Option<String> {
+    test_url(PGBOUNCER_URL_VAR)
+}
+
+/// The value of one of the URL variables `scripts/test` exports (or of the paths it exports
+/// beside them): `None` locally when unset, a panic in CI.
+///
+/// # Panics
+///
+/// Panics when the variable is missing while `CI` is set.
 #[allow(
     clippy::panic,
     reason = "test helper: a missing database in CI must fail the tests, not skip them"
 )]
-pub fn postgres_url() -> Option<String> {
-    match std::env::var(POSTGRES_URL_VAR) {
+pub fn test_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
             let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
             if in_ci {
                 panic!(
-                    "{POSTGRES_URL_VAR} is not set but CI is: PostgreSQL tests must run in CI. \
+                    "{var} is not set but CI is: PostgreSQL tests must run in CI. \
                      Run the tests through scripts/test, which starts PostgreSQL and sets it."
                 );
             }
             static NOTE: Once = Once::new();
             NOTE.call_once(|| {
                 eprintln!(
-                    "note: {POSTGRES_URL_VAR} is not set; skipping PostgreSQL tests locally \
+                    "note: {var} is not set; skipping PostgreSQL tests locally \
                      (run scripts/test to include them)"
                 );
             });

@@ -69,11 +69,12 @@ mod registry;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-pub use self::outcome::{ErrorKind, failure};
+pub use self::outcome::failure;
 use self::outcome::{Failure, success};
 use self::params::{DeleteParams, InsertParams, QueryParams, TableParams, UpdateParams};
 use self::registry::Executor;
 pub use self::registry::ExecutorDefinition;
+pub use crate::error::ErrorKind;
 use crate::error::{Error, IdentifierKind, Result, truncate};
 use crate::limits::{LimitKind, json_depth};
 use crate::query::QueryOptions;
@@ -434,7 +435,7 @@ impl Executors {
         };
         match self.store.table_owner(table).await {
             Ok(owner) => Ok(owner.as_deref() == Some(plugin.as_str())),
-            Err(error @ Error::Database(_)) => Err(error),
+            Err(error @ (Error::Database(_) | Error::Connection(_))) => Err(error),
             Err(_) => Ok(false),
         }
     }

@@ -1,104 +1,10 @@
-//! The result objects executors return, and the mapping of every [`Error`] to a failure kind.
+//! The result objects executors return: every [`Error`] as a failure with its kind and fields.
 
 use std::fmt;
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, SchemaProblem};
-
-/// The kind of a failed executor call: the `data.error.kind` of its result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// A table, column or index name is not a valid identifier.
-    InvalidIdentifier,
-    /// A schema breaks a rule (or is not a schema).
-    InvalidSchema,
-    /// The table is protected: it cannot be created, dropped or written.
-    ProtectedTable,
-    /// No such table (in a plugin scope: none that the plugin owns).
-    TableNotFound,
-    /// The table exists with another schema, or under another owner.
-    SchemaMismatch,
-    /// A record or query names a column the table does not have.
-    UnknownColumn,
-    /// A value does not fit its column's type.
-    TypeMismatch,
-    /// No record has the given id.
-    RecordNotFound,
-    /// The database refused a write that breaks a constraint.
-    ConstraintViolation,
-    /// The parameters are malformed, or the executor is unknown or not available here.
-    InvalidParams,
-    /// The request is past one of the store's limits (a record too large, a name too long, a
-    /// filter or a json value too deep ...); the error names the limit, its maximum and the
-    /// request's figure.
-    LimitExceeded,
-    /// The database or the connection to it failed.
-    Database,
-}
-
-impl ErrorKind {
-    /// Every kind, in the order of the documentation.
-    pub const ALL: [ErrorKind; 12] = [
-        ErrorKind::InvalidIdentifier,
-        ErrorKind::InvalidSchema,
-        ErrorKind::ProtectedTable,
-        ErrorKind::TableNotFound,
-        ErrorKind::SchemaMismatch,
-        ErrorKind::UnknownColumn,
-        ErrorKind::TypeMismatch,
-        ErrorKind::RecordNotFound,
-        ErrorKind::ConstraintViolation,
-        ErrorKind::InvalidParams,
-        ErrorKind::LimitExceeded,
-        ErrorKind::Database,
-    ];
-
-    /// The snake_case name used in results (`table_not_found`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidIdentifier => "invalid_identifier",
-            ErrorKind::InvalidSchema => "invalid_schema",
-            ErrorKind::ProtectedTable => "protected_table",
-            ErrorKind::TableNotFound => "table_not_found",
-            ErrorKind::SchemaMismatch => "schema_mismatch",
-            ErrorKind::UnknownColumn => "unknown_column",
-            ErrorKind::TypeMismatch => "type_mismatch",
-            ErrorKind::RecordNotFound => "record_not_found",
-            ErrorKind::ConstraintViolation => "constraint_violation",
-            ErrorKind::InvalidParams => "invalid_params",
-            ErrorKind::LimitExceeded => "limit_exceeded",
-            ErrorKind::Database => "database",
-        }
-    }
-
-    /// The kind `error` maps to. [`Error::InvalidQuery`] and [`Error::InvalidRecord`] are
-    /// [`InvalidParams`](ErrorKind::InvalidParams); a variant added later is
-    /// [`Database`](ErrorKind::Database) until it is given its own kind.
-    pub fn of(error: &Error) -> ErrorKind {
-        match error {
-            Error::InvalidIdentifier { .. } => ErrorKind::InvalidIdentifier,
-            Error::InvalidSchema { .. } => ErrorKind::InvalidSchema,
-            Error::ProtectedTable { .. } => ErrorKind::ProtectedTable,
-            Error::TableNotFound { .. } => ErrorKind::TableNotFound,
-            Error::SchemaMismatch { .. } => ErrorKind::SchemaMismatch,
-            Error::UnknownColumn { .. } => ErrorKind::UnknownColumn,
-            Error::TypeMismatch { .. } => ErrorKind::TypeMismatch,
-            Error::RecordNotFound { .. } => ErrorKind::RecordNotFound,
-            Error::InvalidRecord { .. } | Error::InvalidQuery { .. } => ErrorKind::InvalidParams,
-            Error::ConstraintViolation { .. } => ErrorKind::ConstraintViolation,
-            Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
-            _ => ErrorKind::Database,
-        }
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::error::{Error, ErrorKind, SchemaProblem};
 
 /// `{"success": true, "data": data}`.
 pub(crate) fn success(data: Value) -> Value {
@@ -246,7 +152,24 @@ fn error_object(error: &Error) -> Map<String, Value> {
             object.insert("max".into(), (*max).into());
             object.insert("actual".into(), (*actual).into());
         }
+        Error::PermissionDenied {
+            table,
+            operation,
+            code,
+            ..
+        } => {
+            if let Some(table) = table {
+                put("table", table);
+            }
+            put("operation", operation);
+            if let Some(code) = code {
+                put("code", code);
+            }
+        }
         _ => {
+            if let Some(code) = error.code() {
+                put("code", code);
+            }
             object.insert("transient".into(), Value::Bool(error.is_transient()));
         }
     }
@@ -350,8 +273,30 @@ mod tests {
                        "max": 10, "actual": 11}),
             ),
             (
-                Error::Database(sqlx::Error::PoolTimedOut),
-                json!({"kind": "database", "transient": true}),
+                Error::Database(crate::error::DatabaseError::new(
+                    "database is locked",
+                    Some("5".into()),
+                    true,
+                )),
+                json!({"kind": "database", "code": "5", "transient": true}),
+            ),
+            (
+                Error::Connection(crate::error::DatabaseError::new(
+                    "server does not support TLS",
+                    None,
+                    false,
+                )),
+                json!({"kind": "connection", "transient": false}),
+            ),
+            (
+                Error::PermissionDenied {
+                    table: Some("t".into()),
+                    operation: "insert_into_table".into(),
+                    message: "permission denied for table t".into(),
+                    code: Some("42501".into()),
+                },
+                json!({"kind": "permission_denied", "table": "t",
+                       "operation": "insert_into_table", "code": "42501"}),
             ),
         ];
         for (error, expected) in cases {

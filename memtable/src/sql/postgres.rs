@@ -104,22 +104,36 @@ impl PostgresDialect {
         super::Statement::new(sql, values)
     }
 
-    /// The columns of `table`'s primary key; the name is bound.
+    /// The columns of `table`'s primary key; the name is bound. Read from `pg_catalog`, not
+    /// `information_schema`, whose constraint views show only the tables the role owns: a role
+    /// that may only read must still find the key.
     pub(crate) fn primary_key(table: &str) -> super::Statement {
         let query = Query::select()
-            .column(("kcu", "column_name"))
-            .from_as(("information_schema", "table_constraints"), "tc")
+            .expr(Expr::cust("a.attname::text"))
+            .from_as(("pg_catalog", "pg_index"), "i")
             .join_as(
                 sea_query::JoinType::InnerJoin,
-                ("information_schema", "key_column_usage"),
-                "kcu",
-                Expr::col(("tc", "constraint_name"))
-                    .equals(("kcu", "constraint_name"))
-                    .and(Expr::col(("tc", "table_schema")).equals(("kcu", "table_schema"))),
+                ("pg_catalog", "pg_class"),
+                "c",
+                Expr::col(("c", "oid")).equals(("i", "indrelid")),
             )
-            .and_where(Expr::col(("tc", "constraint_type")).eq("PRIMARY KEY"))
-            .and_where(Expr::col(("tc", "table_schema")).eq(Expr::cust("current_schema()")))
-            .and_where(Expr::col(("tc", "table_name")).eq(table))
+            .join_as(
+                sea_query::JoinType::InnerJoin,
+                ("pg_catalog", "pg_namespace"),
+                "n",
+                Expr::col(("n", "oid")).equals(("c", "relnamespace")),
+            )
+            .join_as(
+                sea_query::JoinType::InnerJoin,
+                ("pg_catalog", "pg_attribute"),
+                "a",
+                Expr::col(("a", "attrelid"))
+                    .equals(("c", "oid"))
+                    .and(Expr::cust("a.attnum = ANY(i.indkey)")),
+            )
+            .and_where(Expr::col(("i", "indisprimary")).eq(true))
+            .and_where(Expr::col(("n", "nspname")).eq(Expr::cust("current_schema()")))
+            .and_where(Expr::col(("c", "relname")).eq(table))
             .to_owned();
         let (sql, values) = query.build(PostgresQueryBuilder);
         super::Statement::new(sql, values)

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use super::cache::Table;
+use super::driver_error::from_sqlx;
 use super::{Conn, Store, Tx};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
@@ -223,8 +224,7 @@ async fn copy<I: Iterator<Item = Record>>(
         remaining -= rows;
         source.next_rows(rows, &mut values)?;
         for row in values.chunks_mut(width) {
-            super::copy::row(buffer, types, row)
-                .map_err(|e| Error::Database(sqlx::Error::Encode(e)))?;
+            super::copy::row(buffer, types, row).map_err(|e| from_sqlx(sqlx::Error::Encode(e)))?;
             if let Some(key) = key
                 && let Some(value) = row.get_mut(key)
             {

@@ -1,5 +1,8 @@
 //! Running a statement on either backend: the same four calls on any sqlx database, each
 //! backend's file supplying only how its rows decode and how many rows a statement affected.
+//!
+//! `persistent: false` runs a statement unnamed, never cached: what a transaction-mode pooler
+//! can carry (see `postgres::in_transaction`).
 
 use std::sync::Arc;
 
@@ -11,7 +14,7 @@ use crate::sql::Statement;
 use crate::value::Value;
 
 /// What differs between the backends when running statements.
-pub(super) trait Driver: sqlx::Database {
+pub(super) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
     /// A row's values, read as the declared `types` of its columns.
     fn decode(row: &Self::Row, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error>;
 
@@ -24,6 +27,7 @@ pub(super) async fn fetch<DB: Driver>(
     conn: &mut DB::Connection,
     statement: Statement,
     types: &[ColumnType],
+    persistent: bool,
 ) -> Result<Vec<Vec<Value>>, sqlx::Error>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -31,6 +35,7 @@ where
 {
     let (sql, values) = statement.into_parts();
     let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .persistent(persistent)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(|row| DB::decode(row, types)).collect()
@@ -43,6 +48,7 @@ pub(super) async fn fetch_first<DB: Driver>(
     conn: &mut DB::Connection,
     statement: Statement,
     types: &[ColumnType],
+    persistent: bool,
 ) -> Result<Option<Vec<Value>>, sqlx::Error>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -50,6 +56,7 @@ where
 {
     let (sql, values) = statement.into_parts();
     let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .persistent(persistent)
         .fetch_optional(&mut *conn)
         .await?;
     row.map(|row| DB::decode(&row, types)).transpose()
@@ -59,6 +66,7 @@ where
 pub(super) async fn execute<DB: Driver>(
     conn: &mut DB::Connection,
     statement: Statement,
+    persistent: bool,
 ) -> Result<u64, sqlx::Error>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -66,6 +74,7 @@ where
 {
     let (sql, values) = statement.into_parts();
     let result = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+        .persistent(persistent)
         .execute(&mut *conn)
         .await?;
     Ok(DB::rows_affected(&result))
@@ -78,12 +87,13 @@ pub(super) async fn insert<DB: Driver>(
     sql: Arc<str>,
     args: DB::Arguments,
     key_type: Option<ColumnType>,
+    persistent: bool,
 ) -> Result<Vec<Vec<Value>>, sqlx::Error>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     DB::Arguments: IntoArguments<DB>,
 {
-    let query = sqlx::query_with(AssertSqlSafe(sql), args);
+    let query = sqlx::query_with(AssertSqlSafe(sql), args).persistent(persistent);
     match key_type {
         Some(key_type) => {
             let rows = query.fetch_all(&mut *conn).await?;

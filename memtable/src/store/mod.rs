@@ -23,6 +23,7 @@ mod catalog;
 #[cfg(feature = "postgres")]
 mod copy;
 mod driver;
+mod driver_error;
 mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -32,12 +33,14 @@ mod sqlite;
 mod tables;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tracing::Instrument as _;
 
 use self::cache::{SchemaCache, Table};
-use crate::error::{Error, IdentifierKind, Result, SchemaProblem};
+use self::driver_error::from_sqlx;
+use crate::error::{DatabaseError, Error, IdentifierKind, Result, SchemaProblem};
 use crate::limits::Limits;
 use crate::schema::{
     CATALOG_TABLE, ColumnType, DEFAULT_PROTECTED_TABLES, TableSchema, validate_identifier,
@@ -63,6 +66,8 @@ struct Inner {
     /// database whether its table exists.
     tables: SchemaCache,
     catalog: TableSchema,
+    /// Known to exist: read on connect, or created by this store.
+    catalog_exists: AtomicBool,
     limits: Limits,
 }
 
@@ -93,6 +98,7 @@ pub struct StoreBuilder {
     max_connections: Option<u32>,
     busy_timeout: Duration,
     limits: Limits,
+    transaction_pooled: bool,
 }
 
 impl StoreBuilder {
@@ -127,7 +133,33 @@ impl StoreBuilder {
         self
     }
 
-    /// Connects, creates the catalog if it is missing, and loads the schemas it holds.
+    /// Whether the PostgreSQL server is reached through a transaction-mode pooler such as
+    /// PgBouncer with `pool_mode = transaction` (default: `false`, or what the URL parameter
+    /// `pgbouncer=true` says).
+    ///
+    /// Such a pooler hands every transaction another server connection, so a statement
+    /// prepared by name on one is missing (or already there) on the next. In this mode the
+    /// store prepares no named statements and runs every statement outside a transaction in
+    /// a transaction of its own; BENCHMARKS.md says what that costs. The pooler must ignore
+    /// the startup parameter sqlx sets: `ignore_startup_parameters = extra_float_digits` in
+    /// `pgbouncer.ini`. No effect on SQLite.
+    ///
+    /// ```
+    /// # async fn run() -> memtable::Result<()> {
+    /// let store = memtable::Store::builder("postgres://app@pooler.internal:6432/app")
+    ///     .transaction_pooled(true) // the same as ?pgbouncer=true in the URL
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn transaction_pooled(mut self, pooled: bool) -> Self {
+        self.transaction_pooled = pooled;
+        self
+    }
+
+    /// Connects and loads the schemas the catalog holds. The catalog itself is created with
+    /// the first table (or by [`Store::create_catalog`]), never here: a role that may only
+    /// read connects and reads.
     pub async fn connect(self) -> Result<Store> {
         let url = self.url.trim();
         let (backend, pool) = if url.starts_with("sqlite:") {
@@ -141,14 +173,17 @@ impl StoreBuilder {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             #[cfg(feature = "postgres")]
             {
-                let pool = postgres::connect(url, self.max_connections).await?;
+                let pool =
+                    postgres::connect(url, self.max_connections, self.transaction_pooled).await?;
                 (Backend::Postgres, Pool::Postgres(pool))
             }
             #[cfg(not(feature = "postgres"))]
             return Err(unsupported_url("postgres"));
         } else {
-            return Err(Error::Database(sqlx::Error::Configuration(
-                "the database URL must start with sqlite: or postgres://".into(),
+            return Err(Error::Connection(DatabaseError::new(
+                "the database URL must start with sqlite: or postgres://",
+                None,
+                false,
             )));
         };
         let mut protected = self.protected;
@@ -163,18 +198,21 @@ impl StoreBuilder {
                 protected,
                 tables,
                 catalog,
+                catalog_exists: AtomicBool::new(false),
                 limits: self.limits,
             }),
         };
-        store.bootstrap_catalog().await?;
+        store.load_catalog_into_cache().await?;
         Ok(store)
     }
 }
 
 #[allow(dead_code)]
 fn unsupported_url(feature: &str) -> Error {
-    Error::Database(sqlx::Error::Configuration(
-        format!("memtable was built without the {feature:?} feature").into(),
+    Error::Connection(DatabaseError::new(
+        format!("memtable was built without the {feature:?} feature"),
+        None,
+        false,
     ))
 }
 
@@ -200,6 +238,7 @@ impl Store {
             max_connections: None,
             busy_timeout: Duration::from_secs(5),
             limits: Limits::default(),
+            transaction_pooled: false,
         }
     }
 
@@ -254,7 +293,10 @@ impl Store {
             duration_us = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = work.instrument(span.clone()).await;
+        let result = work
+            .instrument(span.clone())
+            .await
+            .map_err(|error| error.for_operation(operation, table));
         span.record("duration_us", started.elapsed().as_micros() as u64);
         match &result {
             Ok(value) => {
@@ -264,7 +306,7 @@ impl Store {
             // The kind only: a message may quote an id or, from the database, a value.
             Err(error) => tracing::debug!(
                 parent: &span,
-                error = crate::executor::ErrorKind::of(error).as_str(),
+                error = error.kind().as_str(),
                 transient = error.is_transient(),
                 "failed"
             ),
@@ -329,15 +371,26 @@ impl Store {
             .inner
             .backend
             .render_select(catalog, catalog::lookup(name))?;
-        let row = db
-            .fetch_first(lookup, &column_types(catalog))
-            .await
-            .map_err(|e| self.classify(e, CATALOG_TABLE, None))?;
+        // Without a catalog (none created yet, or one this role may not read), every table is
+        // read as the database declares it.
+        if !self.inner.catalog_exists.load(Ordering::Relaxed) && !db.in_transaction() {
+            return Ok(None);
+        }
+        let row = match db.fetch_first(lookup, &column_types(catalog)).await {
+            Ok(row) => row,
+            Err(error) => {
+                return match self.classify(error, CATALOG_TABLE, None) {
+                    Error::TableNotFound { .. } | Error::PermissionDenied { .. } => Ok(None),
+                    other => Err(other),
+                };
+            }
+        };
         row.map(|row| catalog::parse(&to_record(catalog, row)))
             .transpose()
     }
 
-    /// Every table the catalog lists.
+    /// Every table the catalog lists: none when there is no catalog, or when this role may not
+    /// read it.
     async fn load_catalog(&self) -> Result<Vec<Table>> {
         let catalog = &self.inner.catalog;
         let statement = self
@@ -345,18 +398,36 @@ impl Store {
             .backend
             .select(catalog, &crate::query::QueryOptions::new())?;
         let mut conn = self.acquire().await?;
-        let rows = conn
-            .db()
-            .fetch(statement, &column_types(catalog))
-            .await
-            .map_err(|e| self.classify(e, CATALOG_TABLE, None))?;
+        let rows = match conn.db().fetch(statement, &column_types(catalog)).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                return match self.classify(error, CATALOG_TABLE, None) {
+                    Error::TableNotFound { .. } | Error::PermissionDenied { .. } => Ok(Vec::new()),
+                    other => Err(other),
+                };
+            }
+        };
+        self.inner.catalog_exists.store(true, Ordering::Relaxed);
         rows.into_iter()
             .map(|row| catalog::parse(&to_record(catalog, row)))
             .collect()
     }
 
-    /// Creates the catalog if it is missing and fills the cache from it.
-    async fn bootstrap_catalog(&self) -> Result<()> {
+    /// Fills the cache from the catalog, if there is one this role may read.
+    async fn load_catalog_into_cache(&self) -> Result<()> {
+        for table in self.load_catalog().await? {
+            self.inner.tables.insert(table);
+        }
+        Ok(())
+    }
+
+    /// Creates memtable's catalog table if it is missing. [`create_table`](Self::create_table)
+    /// does this with the first table; a host that creates tables under a role of its own and
+    /// lets plugins read under another can call it up front.
+    pub async fn create_catalog(&self) -> Result<()> {
+        if self.inner.catalog_exists.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let statements = self
             .inner
             .backend
@@ -365,11 +436,11 @@ impl Store {
         loop {
             let created = async {
                 let mut conn = self.acquire().await?;
-                let mut tx = conn.begin_write().await.map_err(Error::Database)?;
+                let mut tx = conn.begin_write().await.map_err(from_sqlx)?;
                 for statement in statements.clone() {
-                    tx.db().execute(statement).await.map_err(Error::Database)?;
+                    tx.db().execute(statement).await.map_err(from_sqlx)?;
                 }
-                tx.commit().await.map_err(Error::Database)
+                tx.commit().await.map_err(from_sqlx)
             }
             .await;
             match created {
@@ -380,17 +451,15 @@ impl Store {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
                 }
-                Err(error) => return Err(error),
+                Err(error) => return Err(error.for_operation("create_catalog", CATALOG_TABLE)),
             }
         }
-        for table in self.load_catalog().await? {
-            self.inner.tables.insert(table);
-        }
+        self.inner.catalog_exists.store(true, Ordering::Relaxed);
         Ok(())
     }
 
     /// The memtable error a database error stands for (constraint violations, missing tables),
-    /// else [`Error::Database`].
+    /// else what [`from_sqlx`] makes of it.
     fn classify(&self, error: sqlx::Error, table: &str, schema: Option<&TableSchema>) -> Error {
         if let sqlx::Error::Database(db) = &error {
             let classified = match self.inner.backend {
@@ -402,14 +471,27 @@ impl Store {
                 _ => None,
             };
             if let Some(classified) = classified {
-                if matches!(classified, Error::TableNotFound { .. }) {
+                if matches!(classified, Error::TableNotFound { .. }) && table != CATALOG_TABLE {
                     // Dropped behind this store's back: forget what it knew.
                     self.inner.tables.remove(table);
                 }
                 return classified;
             }
         }
-        Error::Database(error)
+        match from_sqlx(error) {
+            Error::PermissionDenied {
+                operation,
+                message,
+                code,
+                ..
+            } => Error::PermissionDenied {
+                table: Some(table.to_owned()),
+                operation,
+                message,
+                code,
+            },
+            other => other,
+        }
     }
 }
 
@@ -445,8 +527,10 @@ enum Conn<'p> {
 enum Tx<'c> {
     #[cfg(feature = "sqlite")]
     Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
+    /// With whether its statements may be prepared by name (not behind a transaction-mode
+    /// pooler).
     #[cfg(feature = "postgres")]
-    Postgres(sqlx::Transaction<'c, sqlx::Postgres>),
+    Postgres(sqlx::Transaction<'c, sqlx::Postgres>, bool),
 }
 
 /// Where a statement runs: a held connection (which notes failures that make it unusable) or a
@@ -459,7 +543,7 @@ enum Db<'a, 'p> {
     #[cfg(feature = "postgres")]
     Postgres(&'a mut pool::Lease<'p, sqlx::PgConnection>),
     #[cfg(feature = "postgres")]
-    PostgresTx(&'a mut sqlx::PgConnection),
+    PostgresTx(&'a mut sqlx::PgConnection, bool),
 }
 
 impl<'p> Conn<'p> {
@@ -481,9 +565,12 @@ impl<'p> Conn<'p> {
                 .await
                 .map(Tx::Sqlite),
             #[cfg(feature = "postgres")]
-            Conn::Postgres(lease) => sqlx::Connection::begin(&mut **lease)
-                .await
-                .map(Tx::Postgres),
+            Conn::Postgres(lease) => {
+                let persistent = !lease.transaction_pooled();
+                sqlx::Connection::begin(&mut **lease)
+                    .await
+                    .map(|tx| Tx::Postgres(tx, persistent))
+            }
         }
     }
 
@@ -505,7 +592,7 @@ impl Tx<'_> {
             #[cfg(feature = "sqlite")]
             Tx::Sqlite(tx) => Db::SqliteTx(tx),
             #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => Db::PostgresTx(tx),
+            Tx::Postgres(tx, persistent) => Db::PostgresTx(tx, *persistent),
         }
     }
 
@@ -514,7 +601,7 @@ impl Tx<'_> {
             #[cfg(feature = "sqlite")]
             Tx::Sqlite(tx) => tx.commit().await,
             #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => tx.commit().await,
+            Tx::Postgres(tx, _) => tx.commit().await,
         }
     }
 
@@ -524,12 +611,26 @@ impl Tx<'_> {
             #[cfg(feature = "sqlite")]
             Tx::Sqlite(tx) => tx.rollback().await,
             #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => tx.rollback().await,
+            Tx::Postgres(tx, _) => tx.rollback().await,
         };
     }
 }
 
 impl Db<'_, '_> {
+    /// Whether statements here run inside a write transaction.
+    fn in_transaction(&self) -> bool {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(_) => false,
+            #[cfg(feature = "sqlite")]
+            Db::SqliteTx(_) => true,
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => false,
+            #[cfg(feature = "postgres")]
+            Db::PostgresTx(..) => true,
+        }
+    }
+
     /// Runs a statement and decodes every row's columns as `types`.
     async fn fetch(
         &mut self,
@@ -539,20 +640,23 @@ impl Db<'_, '_> {
         match self {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(lease) => {
-                let result = driver::fetch::<sqlx::Sqlite>(lease, statement, types).await;
+                let result = driver::fetch::<sqlx::Sqlite>(lease, statement, types, true).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => driver::fetch::<sqlx::Sqlite>(conn, statement, types).await,
+            Db::SqliteTx(conn) => driver::fetch::<sqlx::Sqlite>(conn, statement, types, true).await,
             #[cfg(feature = "postgres")]
             Db::Postgres(lease) => {
-                let result = driver::fetch::<sqlx::Postgres>(lease, statement, types).await;
-                lease.note(&result);
-                result
+                postgres::autocommit(lease, async |conn, persistent| {
+                    driver::fetch::<sqlx::Postgres>(conn, statement, types, persistent).await
+                })
+                .await
             }
             #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn) => driver::fetch::<sqlx::Postgres>(conn, statement, types).await,
+            Db::PostgresTx(conn, persistent) => {
+                driver::fetch::<sqlx::Postgres>(conn, statement, types, *persistent).await
+            }
         }
     }
 
@@ -567,21 +671,25 @@ impl Db<'_, '_> {
         match self {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(lease) => {
-                let result = driver::fetch_first::<sqlx::Sqlite>(lease, statement, types).await;
+                let result =
+                    driver::fetch_first::<sqlx::Sqlite>(lease, statement, types, true).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => driver::fetch_first::<sqlx::Sqlite>(conn, statement, types).await,
-            #[cfg(feature = "postgres")]
-            Db::Postgres(lease) => {
-                let result = driver::fetch_first::<sqlx::Postgres>(lease, statement, types).await;
-                lease.note(&result);
-                result
+            Db::SqliteTx(conn) => {
+                driver::fetch_first::<sqlx::Sqlite>(conn, statement, types, true).await
             }
             #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn) => {
-                driver::fetch_first::<sqlx::Postgres>(conn, statement, types).await
+            Db::Postgres(lease) => {
+                postgres::autocommit(lease, async |conn, persistent| {
+                    driver::fetch_first::<sqlx::Postgres>(conn, statement, types, persistent).await
+                })
+                .await
+            }
+            #[cfg(feature = "postgres")]
+            Db::PostgresTx(conn, persistent) => {
+                driver::fetch_first::<sqlx::Postgres>(conn, statement, types, *persistent).await
             }
         }
     }
@@ -597,23 +705,24 @@ impl Db<'_, '_> {
         match (self, args) {
             #[cfg(feature = "sqlite")]
             (Db::Sqlite(lease), batch::Arguments::Sqlite(args)) => {
-                let result = driver::insert::<sqlx::Sqlite>(lease, sql, args, key_type).await;
+                let result = driver::insert::<sqlx::Sqlite>(lease, sql, args, key_type, true).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "sqlite")]
             (Db::SqliteTx(conn), batch::Arguments::Sqlite(args)) => {
-                driver::insert::<sqlx::Sqlite>(conn, sql, args, key_type).await
+                driver::insert::<sqlx::Sqlite>(conn, sql, args, key_type, true).await
             }
             #[cfg(feature = "postgres")]
             (Db::Postgres(lease), batch::Arguments::Postgres(args)) => {
-                let result = driver::insert::<sqlx::Postgres>(lease, sql, args, key_type).await;
-                lease.note(&result);
-                result
+                postgres::autocommit(lease, async |conn, persistent| {
+                    driver::insert::<sqlx::Postgres>(conn, sql, args, key_type, persistent).await
+                })
+                .await
             }
             #[cfg(feature = "postgres")]
-            (Db::PostgresTx(conn), batch::Arguments::Postgres(args)) => {
-                driver::insert::<sqlx::Postgres>(conn, sql, args, key_type).await
+            (Db::PostgresTx(conn, persistent), batch::Arguments::Postgres(args)) => {
+                driver::insert::<sqlx::Postgres>(conn, sql, args, key_type, *persistent).await
             }
             #[allow(unreachable_patterns)]
             _ => Err(sqlx::Error::Configuration(
@@ -631,7 +740,7 @@ impl Db<'_, '_> {
     ) -> Result<u64, batch::Failure> {
         match self {
             Db::Postgres(lease) => postgres::copy_in(lease, sql, fill).await,
-            Db::PostgresTx(conn) => postgres::copy_in(conn, sql, fill).await,
+            Db::PostgresTx(conn, _) => postgres::copy_in(conn, sql, fill).await,
             #[allow(unreachable_patterns)]
             _ => Err(batch::Failure::Database(sqlx::Error::Configuration(
                 "COPY is PostgreSQL's only".into(),
@@ -644,20 +753,23 @@ impl Db<'_, '_> {
         match self {
             #[cfg(feature = "sqlite")]
             Db::Sqlite(lease) => {
-                let result = driver::execute::<sqlx::Sqlite>(lease, statement).await;
+                let result = driver::execute::<sqlx::Sqlite>(lease, statement, true).await;
                 lease.note(&result);
                 result
             }
             #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => driver::execute::<sqlx::Sqlite>(conn, statement).await,
+            Db::SqliteTx(conn) => driver::execute::<sqlx::Sqlite>(conn, statement, true).await,
             #[cfg(feature = "postgres")]
             Db::Postgres(lease) => {
-                let result = driver::execute::<sqlx::Postgres>(lease, statement).await;
-                lease.note(&result);
-                result
+                postgres::autocommit(lease, async |conn, persistent| {
+                    driver::execute::<sqlx::Postgres>(conn, statement, persistent).await
+                })
+                .await
             }
             #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn) => driver::execute::<sqlx::Postgres>(conn, statement).await,
+            Db::PostgresTx(conn, persistent) => {
+                driver::execute::<sqlx::Postgres>(conn, statement, *persistent).await
+            }
         }
     }
 
@@ -669,9 +781,11 @@ impl Db<'_, '_> {
             #[cfg(feature = "sqlite")]
             Db::SqliteTx(conn) => sqlite::introspect(conn, table).await,
             #[cfg(feature = "postgres")]
-            Db::Postgres(lease) => postgres::introspect(lease, table).await,
+            Db::Postgres(lease) => postgres::introspect_outside_transaction(lease, table).await,
             #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn) => postgres::introspect(conn, table).await,
+            Db::PostgresTx(conn, persistent) => {
+                postgres::introspect(conn, table, *persistent).await
+            }
         }
     }
 }

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::error::{Error, Result};
+use super::driver_error::from_sqlx;
+use crate::error::Result;
 
 /// Attempts at opening a connection while the database reports itself locked.
 const CONNECT_ATTEMPTS: u32 = 5;
@@ -34,7 +35,7 @@ async fn connect<C: Connection>(options: &C::Options) -> Result<C> {
                 tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
                 attempt += 1;
             }
-            other => return other.map_err(Error::Database),
+            other => return other.map_err(from_sqlx),
         }
     }
 }
@@ -53,6 +54,8 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 pub(crate) struct Connections<C: Connection> {
     options: C::Options,
+    /// Behind a transaction-mode pooler (see `postgres::autocommit`).
+    transaction_pooled: bool,
     idle: Mutex<Vec<(C, Instant)>>,
     permits: Semaphore,
 }
@@ -60,11 +63,16 @@ pub(crate) struct Connections<C: Connection> {
 impl<C: Connection> Connections<C> {
     /// Opens the first connection now, so that a bad URL or an unreachable server is reported
     /// by `connect`, and keeps it.
-    pub(crate) async fn open(options: C::Options, max_connections: u32) -> Result<Self> {
+    pub(crate) async fn open(
+        options: C::Options,
+        max_connections: u32,
+        transaction_pooled: bool,
+    ) -> Result<Self> {
         let first = connect::<C>(&options).await?;
         let max = usize::try_from(max_connections.max(1)).unwrap_or(1);
         Ok(Connections {
             options,
+            transaction_pooled,
             idle: Mutex::new(vec![(first, Instant::now())]),
             permits: Semaphore::new(max),
         })
@@ -76,7 +84,7 @@ impl<C: Connection> Connections<C> {
             .permits
             .acquire()
             .await
-            .map_err(|_| Error::Database(sqlx::Error::PoolClosed))?;
+            .map_err(|_| from_sqlx(sqlx::Error::PoolClosed))?;
         let idle = self
             .idle
             .lock()
@@ -119,6 +127,11 @@ pub(crate) struct Lease<'a, C: Connection> {
 }
 
 impl<C: Connection> Lease<'_, C> {
+    /// Whether the connection reaches the server through a transaction-mode pooler.
+    pub(crate) fn transaction_pooled(&self) -> bool {
+        self.home.transaction_pooled
+    }
+
     /// Notes the outcome of a statement: after an I/O or protocol failure the connection is not
     /// trusted again.
     pub(crate) fn note<T>(&mut self, result: &Result<T, sqlx::Error>) {

@@ -8,7 +8,8 @@ use sqlx::{Arguments as _, Row as _};
 use super::batch::Failure;
 use super::copy;
 use super::driver::{self, Driver};
-use super::pool::Connections;
+use super::driver_error::from_sqlx;
+use super::pool::{Connections, Lease};
 use crate::error::{ConstraintKind, Error, Result, SchemaProblem};
 use crate::schema::{Column, ColumnType, Constraint, TableSchema};
 use crate::sql::postgres::PostgresDialect;
@@ -20,13 +21,94 @@ const UNDEFINED_TABLE: &str = "42P01";
 /// Prepared statements kept per connection: a few shapes per operation per table.
 const STATEMENT_CACHE: usize = 512;
 
+/// The URL parameter that says the server is behind a transaction-mode pooler (Prisma's
+/// convention); taken out before sqlx reads the URL, which would refuse it.
+const POOLER_PARAMETER: &str = "pgbouncer";
+
+/// Connects to `url`. Behind a transaction-mode pooler (`transaction_pooled`, or
+/// `pgbouncer=true` in the URL) statements are unnamed and each runs in a transaction of its
+/// own: see [`autocommit`].
 pub(super) async fn connect(
     url: &str,
     max_connections: Option<u32>,
+    transaction_pooled: bool,
 ) -> Result<Connections<PgConnection>> {
-    let options: PgConnectOptions = url.parse().map_err(Error::Database)?;
-    let options = options.statement_cache_capacity(STATEMENT_CACHE);
-    Connections::open(options, max_connections.unwrap_or(10)).await
+    let (url, pooled_by_url) = take_pooler_parameter(url)?;
+    let options: PgConnectOptions = url.parse().map_err(from_sqlx)?;
+    let pooled = transaction_pooled || pooled_by_url;
+    // Behind a pooler a named statement would outlive the server connection it was prepared
+    // on; no cache.
+    let options = options.statement_cache_capacity(if pooled { 0 } else { STATEMENT_CACHE });
+    Connections::open(options, max_connections.unwrap_or(10), pooled).await
+}
+
+/// `url` without its `pgbouncer` parameter, and whether that parameter was `true`.
+fn take_pooler_parameter(url: &str) -> Result<(String, bool)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), false));
+    };
+    let mut pooled = false;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != POOLER_PARAMETER {
+            kept.push(pair);
+            continue;
+        }
+        pooled = match value {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => {
+                return Err(Error::Connection(crate::error::DatabaseError::new(
+                    "the URL parameter pgbouncer must be true or false",
+                    None,
+                    false,
+                )));
+            }
+        };
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, pooled))
+}
+
+/// Runs `work` on a held connection outside a transaction (told whether it may prepare named
+/// statements), and notes its outcome on the lease.
+///
+/// Behind a transaction-mode pooler every transaction may get another server connection, and
+/// sqlx parses a statement and executes it in two exchanges: `work` then runs in a transaction
+/// of its own, with unnamed statements, so that both exchanges reach the same server
+/// connection and nothing outlives it.
+pub(super) async fn autocommit<T>(
+    lease: &mut Lease<'_, PgConnection>,
+    work: impl AsyncFnOnce(&mut PgConnection, bool) -> Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    let result = if lease.transaction_pooled() {
+        in_transaction(lease, work).await
+    } else {
+        work(lease, true).await
+    };
+    lease.note(&result);
+    result
+}
+
+async fn in_transaction<T>(
+    conn: &mut PgConnection,
+    work: impl AsyncFnOnce(&mut PgConnection, bool) -> Result<T, sqlx::Error>,
+) -> Result<T, sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    match work(&mut tx, false).await {
+        Ok(value) => tx.commit().await.map(|()| value),
+        Err(error) => {
+            // Ended here rather than on the connection's next use: until then a pooler would
+            // keep a server connection tied to this client.
+            let _ = tx.rollback().await;
+            Err(error)
+        }
+    }
 }
 
 /// The arguments of one multi-row `INSERT … VALUES` of a batch: `values`, row by row, coerced
@@ -283,18 +365,37 @@ fn default_constraint_name(table: &str, column: Option<&str>, label: &str) -> St
     name
 }
 
+/// [`introspect`] on a held connection outside a transaction (in one of its own behind a
+/// pooler, as [`autocommit`] says).
+pub(super) async fn introspect_outside_transaction(
+    lease: &mut Lease<'_, PgConnection>,
+    table: &str,
+) -> Result<Option<TableSchema>> {
+    if !lease.transaction_pooled() {
+        return introspect(lease, table, true).await;
+    }
+    let mut tx = sqlx::Connection::begin(&mut **lease)
+        .await
+        .map_err(from_sqlx)?;
+    let found = introspect(&mut tx, table, false).await?;
+    tx.commit().await.map_err(from_sqlx)?;
+    Ok(found)
+}
+
 /// The schema of `table` as PostgreSQL declares it, or `None` when there is no such table.
 pub(super) async fn introspect(
     conn: &mut PgConnection,
     table: &str,
+    persistent: bool,
 ) -> Result<Option<TableSchema>> {
     let rows = driver::fetch::<sqlx::postgres::Postgres>(
         conn,
         PostgresDialect::columns(table),
         &[ColumnType::Text; 3],
+        persistent,
     )
     .await
-    .map_err(Error::Database)?;
+    .map_err(from_sqlx)?;
     if rows.is_empty() {
         return Ok(None);
     }
@@ -302,9 +403,10 @@ pub(super) async fn introspect(
         conn,
         PostgresDialect::primary_key(table),
         &[ColumnType::Text],
+        persistent,
     )
     .await
-    .map_err(Error::Database)?;
+    .map_err(from_sqlx)?;
     let keys: Vec<&str> = key_rows
         .iter()
         .filter_map(|row| row.first().and_then(Value::as_str))
@@ -345,7 +447,32 @@ pub(super) async fn introspect(
 
 #[cfg(test)]
 mod tests {
-    use super::default_constraint_name;
+    use super::{default_constraint_name, take_pooler_parameter};
+
+    #[test]
+    fn the_pooler_parameter_is_taken_out_of_the_url() {
+        let take = |url: &str| take_pooler_parameter(url).ok();
+        assert_eq!(
+            take("postgres://u@h/db?pgbouncer=true"),
+            Some(("postgres://u@h/db".to_owned(), true))
+        );
+        assert_eq!(
+            take("postgres://u@h/db?sslmode=require&pgbouncer=true&application_name=a"),
+            Some((
+                "postgres://u@h/db?sslmode=require&application_name=a".to_owned(),
+                true
+            ))
+        );
+        assert_eq!(
+            take("postgres://u@h/db?pgbouncer=false"),
+            Some(("postgres://u@h/db".to_owned(), false))
+        );
+        assert_eq!(
+            take("postgres://u@h/db"),
+            Some(("postgres://u@h/db".to_owned(), false))
+        );
+        assert!(take("postgres://u@h/db?pgbouncer=maybe").is_none());
+    }
 
     #[test]
     fn constraint_names_are_cut_as_postgresql_cuts_them() {

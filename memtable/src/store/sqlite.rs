@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{Arguments as _, Row as _};
 
 use super::driver::{self, Driver};
+use super::driver_error::from_sqlx;
 use super::pool::Connections;
 use crate::error::{ConstraintKind, Error, Result};
 use crate::schema::{Column, ColumnType, Constraint, TableSchema};
@@ -33,7 +34,7 @@ pub(super) async fn connect(
 ) -> Result<Connections<SqliteConnection>> {
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     let options = SqliteConnectOptions::from_str(url)
-        .map_err(Error::Database)?
+        .map_err(from_sqlx)?
         .create_if_missing(true)
         .foreign_keys(true)
         .busy_timeout(busy_timeout)
@@ -47,7 +48,13 @@ pub(super) async fn connect(
         if let Some(parent) = options.get_filename().parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent).map_err(|e| Error::Database(sqlx::Error::Io(e)))?;
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::Connection(crate::error::DatabaseError::new(
+                    format!("cannot create the directory {}: {e}", parent.display()),
+                    None,
+                    false,
+                ))
+            })?;
         }
         options
             .journal_mode(SqliteJournalMode::Wal)
@@ -59,7 +66,7 @@ pub(super) async fn connect(
     } else {
         max_connections.unwrap_or(4)
     };
-    Connections::open(options, max).await
+    Connections::open(options, max, false).await
 }
 
 /// The arguments of one multi-row `INSERT … VALUES` of a batch: `values`, row by row, coerced
@@ -208,9 +215,9 @@ pub(super) async fn introspect(
     // SQLite matches table names without regard to case; memtable, like PostgreSQL, does not:
     // only a table of exactly this name counts.
     let exists = crate::sql::Backend::Sqlite.table_exists(table)?;
-    let names = driver::fetch::<sqlx::sqlite::Sqlite>(conn, exists, &[ColumnType::Text])
+    let names = driver::fetch::<sqlx::sqlite::Sqlite>(conn, exists, &[ColumnType::Text], true)
         .await
-        .map_err(Error::Database)?;
+        .map_err(from_sqlx)?;
     if !names
         .iter()
         .any(|row| row.first().and_then(Value::as_str) == Some(table))
@@ -224,9 +231,9 @@ pub(super) async fn introspect(
         ColumnType::Bigint,
     ];
     let rows =
-        driver::fetch::<sqlx::sqlite::Sqlite>(conn, SqliteDialect::table_info(table), &types)
+        driver::fetch::<sqlx::sqlite::Sqlite>(conn, SqliteDialect::table_info(table), &types, true)
             .await
-            .map_err(Error::Database)?;
+            .map_err(from_sqlx)?;
     if rows.is_empty() {
         return Ok(None);
     }

@@ -1,8 +1,9 @@
 //! Table-level operations: create, exists, drop, and what the store knows of a table.
 
 use super::cache::Table;
+use super::driver_error::from_sqlx;
 use super::{Store, catalog};
-use crate::error::{Error, IdentifierKind, Result};
+use crate::error::{DatabaseError, Error, IdentifierKind, Result};
 use crate::schema::{ColumnType, TableSchema, validate_identifier};
 use crate::value::Value;
 
@@ -31,12 +32,13 @@ impl Store {
             if let Some(existing) = self.inner.tables.get(&schema.name) {
                 return same_table(&existing, &wanted).map(|()| false);
             }
+            self.create_catalog().await?;
             let backend = self.inner.backend;
             let statements = backend.create_table(schema)?;
             let insert_entry =
                 backend.insert(&self.inner.catalog, &catalog::entry(schema, owner))?;
             let mut conn = self.acquire().await?;
-            let mut tx = conn.begin_write().await.map_err(Error::Database)?;
+            let mut tx = conn.begin_write().await.map_err(from_sqlx)?;
             // Read inside the write transaction: another process may have just created it.
             if let Some(existing) = self.catalog_entry(&mut tx.db(), &schema.name).await? {
                 tx.rollback().await;
@@ -79,7 +81,7 @@ impl Store {
                                     difference: format!(
                                         "the database already has a table or index of a name \
                                          this schema uses ({})",
-                                        database_message(&error)
+                                        error.message()
                                     ),
                                 }
                             }
@@ -128,6 +130,8 @@ impl Store {
                 .backend
                 .delete(&self.inner.catalog, &Value::Text(table.to_owned()))?;
             let exists = self.inner.backend.table_exists(table)?;
+            // Its entry, if any, goes with it.
+            self.create_catalog().await?;
             let mut conn = self.acquire().await?;
             let dropped = async {
                 let mut tx = conn.begin_write().await?;
@@ -220,19 +224,7 @@ fn same_table(existing: &Table, wanted: &Table) -> Result<()> {
     Ok(())
 }
 
-fn database_message(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => db.message().to_owned(),
-        other => other.to_string(),
-    }
-}
-
 /// "table … already exists" (SQLite's message, PostgreSQL's 42P07).
-fn is_already_there(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(db) => {
-            db.code().as_deref() == Some("42P07") || db.message().contains("already exists")
-        }
-        _ => false,
-    }
+fn is_already_there(error: &DatabaseError) -> bool {
+    error.code() == Some("42P07") || error.message().contains("already exists")
 }
