@@ -13,11 +13,11 @@ impl Backend {
     /// [`Value::from_id`]).
     ///
     /// ```
-    /// use memtable::sql::Backend;
+    /// use memtable::sql::Backend::Postgres;
     /// use memtable::{Column, ColumnType, Constraint, TableSchema, Value};
     ///
     /// let schema = TableSchema::new("t", vec![Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey)]);
-    /// let delete = Backend::Postgres.delete(&schema, &Value::Text("a".into()))?;
+    /// let delete = Postgres.delete(&schema, &Value::Text("a".into()))?;
     /// assert_eq!(delete.sql(), r#"DELETE FROM "t" WHERE "id" = $1"#);
     /// # Ok::<(), memtable::Error>(())
     /// ```
@@ -28,7 +28,7 @@ impl Backend {
 
     /// [`delete`](Self::delete) for a schema already validated.
     pub(crate) fn render_delete(self, schema: &TableSchema, id: &Value) -> Result<Statement> {
-        self.dispatch(|d| delete(d, schema, id), |d| delete(d, schema, id))
+        delete(self.dialect(), schema, id)
     }
 
     /// [`render_delete`](Self::render_delete), reusing the SQL text `rendered` holds.
@@ -40,8 +40,7 @@ impl Backend {
     ) -> Result<Statement> {
         const SHAPE: &str = "delete";
         if let Some(sql) = rendered.get(SHAPE) {
-            let value =
-                self.dispatch(|d| key_value(d, schema, id), |d| key_value(d, schema, id))?;
+            let value = key_value(self.dialect(), schema, id)?;
             return Ok(Statement::new(
                 sql.to_string(),
                 sea_query::Values(vec![value]),
@@ -53,11 +52,11 @@ impl Backend {
     }
 }
 
-fn delete<D: Dialect>(dialect: &D, schema: &TableSchema, id: &Value) -> Result<Statement> {
+fn delete(dialect: &dyn Dialect, schema: &TableSchema, id: &Value) -> Result<Statement> {
     let mut delete = Query::delete();
     delete
         .from_table(ident(&schema.name))
         .and_where(key_condition(dialect, schema, id)?);
-    let (sql, values) = delete.build(dialect.builder());
+    let (sql, values) = dialect.build_delete(&delete);
     Ok(Statement::new(sql, values))
 }

@@ -35,8 +35,6 @@ pub(crate) struct Batch<'a> {
 }
 
 /// The statements that write a [`Batch`].
-// Built without PostgreSQL, memtable never makes the PostgreSQL forms.
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) enum BatchForm {
     /// Multi-row `INSERT … VALUES` statements, one after the other: the rows each writes, and
     /// its SQL text (shared by the statements of the same size).
@@ -68,7 +66,7 @@ impl Backend {
     /// render the same SQL.
     ///
     /// ```
-    /// use memtable::sql::Backend;
+    /// use memtable::sql::Backend::{Postgres, Sqlite};
     /// use memtable::{Column, ColumnType, Constraint, Record, TableSchema};
     ///
     /// let schema = TableSchema::new("t", vec![
@@ -76,8 +74,8 @@ impl Backend {
     ///     Column::new("flag", ColumnType::Boolean),
     /// ]);
     /// let record = Record::new().with("flag", true).with("id", "a");
-    /// assert_eq!(Backend::Sqlite.insert(&schema, &record)?.sql(), r#"INSERT INTO "t" ("id", "flag") VALUES (?, ?) RETURNING "id""#);
-    /// assert_eq!(Backend::Postgres.insert(&schema, &record)?.sql(), r#"INSERT INTO "t" ("id", "flag") VALUES ($1, $2) RETURNING "id""#);
+    /// assert_eq!(Sqlite.insert(&schema, &record)?.sql(), r#"INSERT INTO "t" ("id", "flag") VALUES (?, ?) RETURNING "id""#);
+    /// assert_eq!(Postgres.insert(&schema, &record)?.sql(), r#"INSERT INTO "t" ("id", "flag") VALUES ($1, $2) RETURNING "id""#);
     /// # Ok::<(), memtable::Error>(())
     /// ```
     pub fn insert(self, schema: &TableSchema, record: &Record) -> Result<Statement> {
@@ -144,12 +142,7 @@ impl Backend {
         let sql = match rendered.get(&key) {
             Some(sql) => sql,
             None => {
-                let sql: Arc<str> = self
-                    .dispatch(
-                        |d| rows.sql_text(d, 1, conflict),
-                        |d| rows.sql_text(d, 1, conflict),
-                    )?
-                    .into();
+                let sql: Arc<str> = rows.sql_text(self.dialect(), 1, conflict)?.into();
                 rendered.put(key, &sql);
                 sql
             }
@@ -233,11 +226,13 @@ impl Backend {
             rendered: None,
         };
         let width = rows.columns.len();
-        let form = if self == Backend::Postgres && width > 0 {
-            if created && !returning {
-                BatchForm::Copy(rows.copy_sql())
+        let dialect = self.dialect();
+        let bulk = &dialect.capabilities().bulk;
+        let form = if bulk.arrays && width > 0 {
+            if bulk.copy && created && !returning {
+                BatchForm::Copy(rows.copy_sql(dialect))
             } else {
-                let sql: Arc<str> = rows.unnest_sql(&super::postgres::PostgresDialect)?.into();
+                let sql: Arc<str> = rows.unnest_sql(dialect)?.into();
                 BatchForm::Arrays(
                     chunk_sizes(count, MAX_ROWS_PER_ARRAY_STATEMENT)
                         .map(|n| (n, sql.clone()))
@@ -257,9 +252,7 @@ impl Backend {
                 let sql = match texts.iter().find(|(rows, _)| *rows == n) {
                     Some((_, sql)) => sql.clone(),
                     None => {
-                        let sql: Arc<str> = self
-                            .dispatch(|d| rows.sql_text(d, n, None), |d| rows.sql_text(d, n, None))?
-                            .into();
+                        let sql: Arc<str> = rows.sql_text(dialect, n, None)?.into();
                         texts.push((n, sql.clone()));
                         sql
                     }
@@ -285,7 +278,7 @@ impl Backend {
     /// index; anything else is refused, since the database needs a unique constraint there.
     ///
     /// ```
-    /// use memtable::sql::Backend;
+    /// use memtable::sql::Backend::Postgres;
     /// use memtable::{Column, ColumnType, Constraint, Record, TableSchema};
     ///
     /// let schema = TableSchema::new("kv", vec![
@@ -294,7 +287,7 @@ impl Backend {
     /// ]);
     /// let record = Record::new().with("key", "k").with("value", serde_json::json!({"n": 1}));
     /// assert_eq!(
-    ///     Backend::Postgres.upsert(&schema, &record, &["key"])?.sql(),
+    ///     Postgres.upsert(&schema, &record, &["key"])?.sql(),
     ///     r#"INSERT INTO "kv" ("key", "value") VALUES ($1, $2) ON CONFLICT ("key") DO UPDATE SET "value" = "excluded"."value" RETURNING "key""#
     /// );
     /// # Ok::<(), memtable::Error>(())
@@ -348,15 +341,13 @@ pub(crate) struct BoundRow {
 impl BoundRow {
     /// The statement with its values as sea-query binds them.
     fn into_statement(self, backend: Backend) -> Statement {
-        let values = self.values.into_iter().zip(&self.types);
-        let values = match backend {
-            Backend::Sqlite => values
-                .map(|(value, ty)| super::sqlite::SqliteDialect.bind(*ty, value))
-                .collect(),
-            Backend::Postgres => values
-                .map(|(value, ty)| super::postgres::PostgresDialect.bind(*ty, value))
-                .collect(),
-        };
+        let dialect = backend.dialect();
+        let values = self
+            .values
+            .into_iter()
+            .zip(&self.types)
+            .map(|(value, ty)| dialect.bind(*ty, value))
+            .collect();
         Statement::new(self.sql.to_string(), sea_query::Values(values))
     }
 }
@@ -414,17 +405,15 @@ impl<'a> Rows<'a> {
     }
 
     /// `COPY t (a, b) FROM STDIN (FORMAT binary)`; the names are quoted by sea-query.
-    fn copy_sql(&self) -> String {
-        use sea_query::{IntoIden as _, QuotedBuilder as _};
-        let builder = sea_query::PostgresQueryBuilder;
+    fn copy_sql(&self, dialect: &dyn Dialect) -> String {
         let mut sql = String::from("COPY ");
-        builder.prepare_iden(&ident(&self.schema.name).into_iden(), &mut sql);
+        dialect.write_ident(&mut sql, &self.schema.name);
         sql.push_str(" (");
         for (i, column) in self.columns.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            builder.prepare_iden(&ident(&column.name).into_iden(), &mut sql);
+            dialect.write_ident(&mut sql, &column.name);
         }
         sql.push_str(") FROM STDIN (FORMAT binary)");
         sql
@@ -433,7 +422,7 @@ impl<'a> Rows<'a> {
     /// `INSERT INTO t (a, b) SELECT UNNEST($1::T1[]), UNNEST($2::T2[])`: set-returning
     /// functions in one select list advance in lockstep, so the arrays zip into rows. The casts
     /// name the columns' PostgreSQL types (library constants, never caller text).
-    fn unnest_sql(&self, dialect: &super::postgres::PostgresDialect) -> Result<String> {
+    fn unnest_sql(&self, dialect: &dyn Dialect) -> Result<String> {
         let schema = self.schema;
         let mut select = Query::select();
         for column in &self.columns {
@@ -452,7 +441,7 @@ impl<'a> Rows<'a> {
         if self.returning {
             insert.returning_col(ident(&schema.require_primary_key()?.name));
         }
-        Ok(insert.build(dialect.builder()).0)
+        Ok(dialect.build_insert(&insert).0)
     }
 
     /// The shape of a one-row statement of these columns: what its SQL text depends on.
@@ -481,17 +470,12 @@ impl<'a> Rows<'a> {
         range: std::ops::Range<usize>,
         conflict: Option<&[&str]>,
     ) -> Result<Statement> {
-        match backend {
-            Backend::Sqlite => self.render_with(&super::sqlite::SqliteDialect, range, conflict),
-            Backend::Postgres => {
-                self.render_with(&super::postgres::PostgresDialect, range, conflict)
-            }
-        }
+        self.render_with(backend.dialect(), range, conflict)
     }
 
-    fn render_with<D: Dialect>(
+    fn render_with(
         &mut self,
-        dialect: &D,
+        dialect: &dyn Dialect,
         range: std::ops::Range<usize>,
         conflict: Option<&[&str]>,
     ) -> Result<Statement> {
@@ -517,9 +501,9 @@ impl<'a> Rows<'a> {
     }
 
     /// The SQL text of an INSERT of `rows` rows of these columns; its values are placeholders.
-    fn sql_text<D: Dialect>(
+    fn sql_text(
         &self,
-        dialect: &D,
+        dialect: &dyn Dialect,
         rows: usize,
         conflict: Option<&[&str]>,
     ) -> Result<String> {
@@ -560,7 +544,7 @@ impl<'a> Rows<'a> {
         if self.returning {
             insert.returning_col(ident(&schema.require_primary_key()?.name));
         }
-        Ok(insert.build(dialect.builder()).0)
+        Ok(dialect.build_insert(&insert).0)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Rendering of every statement memtable runs, through sea-query, for each backend. Pure: no I/O.
 //!
 //! Each statement family lives in its own file (`table`, `insert`, `select`, `update`,
-//! `delete`); each backend has one file (`sqlite`, `postgres`) overriding only what differs:
+//! `delete`), written once against the [`Dialect`] trait; each backend's folder
+//! (`backend/sqlite/dialect.rs`, `backend/postgres/dialect.rs`) overrides only what differs:
 //! type names, auto-increment keys, how values are bound, and LIMIT/OFFSET.
 //!
 //! Every function validates before it renders: names must be columns of the schema, values must
@@ -10,7 +11,7 @@
 //! bound LIMIT makes SQLite re-prepare the statement on every execution).
 //!
 //! ```
-//! use memtable::sql::Backend;
+//! use memtable::sql::Backend::{Postgres, Sqlite};
 //! use memtable::{Column, ColumnType, Constraint, Filter, QueryOptions, TableSchema};
 //!
 //! let schema = TableSchema::new("notes", vec![
@@ -19,11 +20,11 @@
 //! ]);
 //! let options = QueryOptions::new().filter(Filter::eq("body", "hi")).limit(5);
 //! assert_eq!(
-//!     Backend::Sqlite.select(&schema, &options)?.sql(),
+//!     Sqlite.select(&schema, &options)?.sql(),
 //!     r#"SELECT "id", "body" FROM "notes" WHERE "body" = ? LIMIT 5"#
 //! );
 //! assert_eq!(
-//!     Backend::Postgres.select(&schema, &options)?.sql(),
+//!     Postgres.select(&schema, &options)?.sql(),
 //!     r#"SELECT "id", "body" FROM "notes" WHERE "body" = $1 LIMIT 5"#
 //! );
 //! # Ok::<(), memtable::Error>(())
@@ -31,16 +32,14 @@
 
 mod delete;
 mod insert;
-pub(crate) mod postgres;
 mod select;
 pub(crate) mod shape;
-pub(crate) mod sqlite;
 mod table;
 mod update;
 
 use std::fmt::Write as _;
 
-use sea_query::{Alias, Expr, ExprTrait as _, QueryBuilder, SchemaBuilder};
+use sea_query::{Alias, Expr, ExprTrait as _};
 
 pub(crate) use insert::{Batch, BatchForm};
 
@@ -66,11 +65,11 @@ pub struct Statement {
 }
 
 impl Statement {
-    fn new(sql: String, values: sea_query::Values) -> Self {
+    pub(crate) fn new(sql: String, values: sea_query::Values) -> Self {
         Statement { sql, values }
     }
 
-    fn ddl(sql: String) -> Self {
+    pub(crate) fn ddl(sql: String) -> Self {
         Statement::new(sql, sea_query::Values(Vec::new()))
     }
 
@@ -90,13 +89,12 @@ impl Statement {
     }
 }
 
-/// What differs between backends. Implemented once per backend file.
-pub(crate) trait Dialect {
-    /// sea-query's builder for this backend.
-    type Builder: QueryBuilder + SchemaBuilder;
-
-    /// The builder value.
-    fn builder(&self) -> Self::Builder;
+/// What differs between backends' SQL, implemented once per backend folder
+/// (`backend/<name>/dialect.rs`). Object-safe: the statement families render through
+/// `&dyn Dialect`, which [`Backend::dialect`] gives.
+pub(crate) trait Dialect: Send + Sync {
+    /// What the backend can do (bulk forms, `RETURNING`, transactional DDL).
+    fn capabilities(&self) -> &'static crate::backend::Capabilities;
 
     /// The SQL type a column of this logical type is declared with.
     fn column_type(&self, column_type: ColumnType) -> &'static str;
@@ -116,23 +114,75 @@ pub(crate) trait Dialect {
 
     /// How many parameters one statement may bind.
     fn max_bind_params(&self) -> usize;
+
+    /// Appends `name` quoted as an identifier.
+    fn write_ident(&self, sql: &mut String, name: &str);
+
+    /// Renders a select with sea-query's builder for this backend.
+    fn build_select(&self, statement: &sea_query::SelectStatement) -> (String, sea_query::Values);
+    /// Renders an insert.
+    fn build_insert(&self, statement: &sea_query::InsertStatement) -> (String, sea_query::Values);
+    /// Renders an update.
+    fn build_update(&self, statement: &sea_query::UpdateStatement) -> (String, sea_query::Values);
+    /// Renders a delete.
+    fn build_delete(&self, statement: &sea_query::DeleteStatement) -> (String, sea_query::Values);
+    /// Renders a `CREATE TABLE`.
+    fn build_table_create(&self, statement: &sea_query::TableCreateStatement) -> String;
+    /// Renders a `CREATE INDEX`.
+    fn build_index_create(&self, statement: &sea_query::IndexCreateStatement) -> String;
+    /// Renders a `DROP TABLE`.
+    fn build_table_drop(&self, statement: &sea_query::TableDropStatement) -> String;
 }
+
+/// The `build_*` methods of [`Dialect`] for a sea-query builder: the one thing about
+/// rendering that every backend states the same way.
+macro_rules! sea_query_builder {
+    ($builder:expr) => {
+        fn write_ident(&self, sql: &mut String, name: &str) {
+            use sea_query::{IntoIden as _, QuotedBuilder as _};
+            $builder.prepare_iden(&sea_query::Alias::new(name).into_iden(), sql);
+        }
+        fn build_select(
+            &self,
+            statement: &sea_query::SelectStatement,
+        ) -> (String, sea_query::Values) {
+            statement.build($builder)
+        }
+        fn build_insert(
+            &self,
+            statement: &sea_query::InsertStatement,
+        ) -> (String, sea_query::Values) {
+            statement.build($builder)
+        }
+        fn build_update(
+            &self,
+            statement: &sea_query::UpdateStatement,
+        ) -> (String, sea_query::Values) {
+            statement.build($builder)
+        }
+        fn build_delete(
+            &self,
+            statement: &sea_query::DeleteStatement,
+        ) -> (String, sea_query::Values) {
+            statement.build($builder)
+        }
+        fn build_table_create(&self, statement: &sea_query::TableCreateStatement) -> String {
+            statement.build($builder)
+        }
+        fn build_index_create(&self, statement: &sea_query::IndexCreateStatement) -> String {
+            statement.build($builder)
+        }
+        fn build_table_drop(&self, statement: &sea_query::TableDropStatement) -> String {
+            statement.build($builder)
+        }
+    };
+}
+pub(crate) use sea_query_builder;
 
 impl Backend {
     /// How many parameters one statement may bind on this backend.
     pub fn max_bind_params(self) -> usize {
-        self.dispatch(|d| d.max_bind_params(), |d| d.max_bind_params())
-    }
-
-    fn dispatch<T>(
-        self,
-        sqlite: impl FnOnce(&sqlite::SqliteDialect) -> T,
-        postgres: impl FnOnce(&postgres::PostgresDialect) -> T,
-    ) -> T {
-        match self {
-            Backend::Sqlite => sqlite(&sqlite::SqliteDialect),
-            Backend::Postgres => postgres(&postgres::PostgresDialect),
-        }
+        self.dialect().max_bind_params()
     }
 }
 
@@ -142,8 +192,8 @@ fn ident(name: &str) -> Alias {
 }
 
 /// Coerces `value` to `column`'s type and converts it to a parameter value.
-fn bind_value<D: Dialect>(
-    dialect: &D,
+fn bind_value(
+    dialect: &dyn Dialect,
     table: &str,
     column: &Column,
     value: Value,
@@ -154,7 +204,7 @@ fn bind_value<D: Dialect>(
 
 /// The condition of a resolved filter (see [`Filter::resolve`]: its values already have their
 /// columns' types), taking its values.
-fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: Filter) -> Result<Expr> {
+fn condition(dialect: &dyn Dialect, schema: &TableSchema, filter: Filter) -> Result<Expr> {
     let table = schema.name.as_str();
     Ok(match filter {
         Filter::Compare { column, op, value } => {
@@ -230,17 +280,13 @@ fn condition<D: Dialect>(dialect: &D, schema: &TableSchema, filter: Filter) -> R
 }
 
 /// The key column of `schema` and the value of `id` as that column's parameter.
-fn key_condition<D: Dialect>(dialect: &D, schema: &TableSchema, id: &Value) -> Result<Expr> {
+fn key_condition(dialect: &dyn Dialect, schema: &TableSchema, id: &Value) -> Result<Expr> {
     let key = schema.require_primary_key()?;
     Ok(Expr::col(ident(&key.name)).eq(key_value(dialect, schema, id)?))
 }
 
 /// The parameter value of `id` for the key column of `schema`.
-fn key_value<D: Dialect>(
-    dialect: &D,
-    schema: &TableSchema,
-    id: &Value,
-) -> Result<sea_query::Value> {
+fn key_value(dialect: &dyn Dialect, schema: &TableSchema, id: &Value) -> Result<sea_query::Value> {
     let key = schema.require_primary_key()?;
     if id.is_null() {
         return Err(Error::invalid_record(&schema.name, "the id is null"));
@@ -248,7 +294,7 @@ fn key_value<D: Dialect>(
     bind_value(dialect, &schema.name, key, id.clone())
 }
 
-fn write_literal(sql: &mut String, n: impl std::fmt::Display) {
+pub(crate) fn write_literal(sql: &mut String, n: impl std::fmt::Display) {
     // Writing to a String cannot fail.
     let _ = write!(sql, "{n}");
 }

@@ -2,9 +2,7 @@
 
 use sea_query::{Expr, Order, Query};
 
-use super::postgres::PostgresDialect;
 use super::shape::{self, RenderedSql};
-use super::sqlite::SqliteDialect;
 use super::{Backend, Dialect, Statement, condition, ident};
 use crate::error::{Error, Result};
 use crate::query::{Direction, Filter, QueryOptions};
@@ -16,13 +14,13 @@ impl Backend {
     /// An offset without a limit is `LIMIT -1 OFFSET n` on SQLite and `OFFSET n` on PostgreSQL.
     ///
     /// ```
-    /// use memtable::sql::Backend;
+    /// use memtable::sql::Backend::{Postgres, Sqlite};
     /// use memtable::{Column, ColumnType, Constraint, OrderBy, QueryOptions, TableSchema};
     ///
     /// let schema = TableSchema::new("t", vec![Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey)]);
     /// let options = QueryOptions::new().order_by(OrderBy::desc("id")).offset(20);
-    /// assert_eq!(Backend::Sqlite.select(&schema, &options)?.sql(), r#"SELECT "id" FROM "t" ORDER BY "id" DESC LIMIT -1 OFFSET 20"#);
-    /// assert_eq!(Backend::Postgres.select(&schema, &options)?.sql(), r#"SELECT "id" FROM "t" ORDER BY "id" DESC OFFSET 20"#);
+    /// assert_eq!(Sqlite.select(&schema, &options)?.sql(), r#"SELECT "id" FROM "t" ORDER BY "id" DESC LIMIT -1 OFFSET 20"#);
+    /// assert_eq!(Postgres.select(&schema, &options)?.sql(), r#"SELECT "id" FROM "t" ORDER BY "id" DESC OFFSET 20"#);
     /// # Ok::<(), memtable::Error>(())
     /// ```
     pub fn select(self, schema: &TableSchema, options: &QueryOptions) -> Result<Statement> {
@@ -37,10 +35,7 @@ impl Backend {
         options: QueryOptions,
     ) -> Result<Statement> {
         let options = options.resolve(schema)?;
-        match self {
-            Backend::Sqlite => select(&SqliteDialect, schema, options),
-            Backend::Postgres => select(&PostgresDialect, schema, options),
-        }
+        select(self.dialect(), schema, options)
     }
 
     /// [`render_select`](Self::render_select), reusing the SQL text `rendered` holds for the
@@ -56,10 +51,7 @@ impl Backend {
         if let Some(sql) = rendered.get(&key) {
             return self.reuse(schema, &sql, options.filter);
         }
-        let statement = match self {
-            Backend::Sqlite => select(&SqliteDialect, schema, options),
-            Backend::Postgres => select(&PostgresDialect, schema, options),
-        }?;
+        let statement = select(self.dialect(), schema, options)?;
         rendered.put(key, statement.sql());
         Ok(statement)
     }
@@ -68,10 +60,7 @@ impl Backend {
     pub fn count(self, schema: &TableSchema, filter: Option<&Filter>) -> Result<Statement> {
         schema.validate()?;
         let filter = filter.cloned().map(|f| f.resolve(schema)).transpose()?;
-        match self {
-            Backend::Sqlite => count(&SqliteDialect, schema, filter),
-            Backend::Postgres => count(&PostgresDialect, schema, filter),
-        }
+        count(self.dialect(), schema, filter)
     }
 
     /// [`count`](Self::count) for a schema already validated, taking the filter, and reusing
@@ -87,10 +76,7 @@ impl Backend {
         if let Some(sql) = rendered.get(&key) {
             return self.reuse(schema, &sql, filter);
         }
-        let statement = match self {
-            Backend::Sqlite => count(&SqliteDialect, schema, filter),
-            Backend::Postgres => count(&PostgresDialect, schema, filter),
-        }?;
+        let statement = count(self.dialect(), schema, filter)?;
         rendered.put(key, statement.sql());
         Ok(statement)
     }
@@ -98,15 +84,12 @@ impl Backend {
     /// The statement of SQL text rendered before for a filter of the same shape, binding this
     /// filter's values.
     fn reuse(self, schema: &TableSchema, sql: &str, filter: Option<Filter>) -> Result<Statement> {
-        match self {
-            Backend::Sqlite => reuse(&SqliteDialect, schema, sql, filter),
-            Backend::Postgres => reuse(&PostgresDialect, schema, sql, filter),
-        }
+        reuse(self.dialect(), schema, sql, filter)
     }
 }
 
-fn reuse<D: Dialect>(
-    dialect: &D,
+fn reuse(
+    dialect: &dyn Dialect,
     schema: &TableSchema,
     sql: &str,
     filter: Option<Filter>,
@@ -122,11 +105,7 @@ fn reuse<D: Dialect>(
     )
 }
 
-fn select<D: Dialect>(
-    dialect: &D,
-    schema: &TableSchema,
-    options: QueryOptions,
-) -> Result<Statement> {
+fn select(dialect: &dyn Dialect, schema: &TableSchema, options: QueryOptions) -> Result<Statement> {
     let mut query = Query::select();
     query
         .columns(schema.columns.iter().map(|c| ident(&c.name)))
@@ -142,29 +121,25 @@ fn select<D: Dialect>(
         };
         query.order_by(ident(&order.column), direction);
     }
-    let (mut sql, values) = query.build(dialect.builder());
+    let (mut sql, values) = dialect.build_select(&query);
     dialect.write_page(&mut sql, options.limit, options.offset);
     within_bind_limit(dialect, schema, Statement::new(sql, values))
 }
 
-fn count<D: Dialect>(
-    dialect: &D,
-    schema: &TableSchema,
-    filter: Option<Filter>,
-) -> Result<Statement> {
+fn count(dialect: &dyn Dialect, schema: &TableSchema, filter: Option<Filter>) -> Result<Statement> {
     let mut query = Query::select();
     query.expr(Expr::cust("COUNT(*)")).from(ident(&schema.name));
     if let Some(filter) = filter {
         query.and_where(condition(dialect, schema, filter)?);
     }
-    let (sql, values) = query.build(dialect.builder());
+    let (sql, values) = dialect.build_select(&query);
     within_bind_limit(dialect, schema, Statement::new(sql, values))
 }
 
 /// A filter with more values than the backend can bind (a huge `$in` list) is refused here
 /// rather than by the database.
-fn within_bind_limit<D: Dialect>(
-    dialect: &D,
+fn within_bind_limit(
+    dialect: &dyn Dialect,
     schema: &TableSchema,
     statement: Statement,
 ) -> Result<Statement> {

@@ -188,8 +188,8 @@ pub(super) fn check_like(table: &str, column: &str, column_type: ColumnType) -> 
 
 /// The values a resolved filter binds, in the order of its placeholders: the order in which
 /// [`super::condition`] hands them to sea-query.
-pub(super) fn filter_values<D: Dialect>(
-    dialect: &D,
+pub(super) fn filter_values(
+    dialect: &dyn Dialect,
     schema: &TableSchema,
     filter: Filter,
     values: &mut Vec<sea_query::Value>,

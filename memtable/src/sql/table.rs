@@ -10,45 +10,36 @@ impl Backend {
     /// `CREATE TABLE` followed by one `CREATE [UNIQUE] INDEX` per index of a validated schema.
     ///
     /// ```
-    /// use memtable::sql::Backend;
+    /// use memtable::sql::Backend::{Postgres, Sqlite};
     /// use memtable::TableSchema;
     ///
     /// let schema = TableSchema::from_json_str(r#"{"name": "kv", "columns": [
     ///     {"name": "id", "type": "bigint", "constraints": ["primary_key", "auto_increment"]},
     ///     {"name": "key", "type": "text", "constraints": ["not_null", "unique"]},
     ///     {"name": "value", "type": "json"}]}"#)?;
-    /// let sqlite = Backend::Sqlite.create_table(&schema)?;
+    /// let sqlite = Sqlite.create_table(&schema)?;
     /// assert_eq!(sqlite[0].sql(), r#"CREATE TABLE "kv" ( "id" INTEGER PRIMARY KEY AUTOINCREMENT, "key" TEXT NOT NULL UNIQUE, "value" TEXT )"#);
-    /// let postgres = Backend::Postgres.create_table(&schema)?;
+    /// let postgres = Postgres.create_table(&schema)?;
     /// assert_eq!(postgres[0].sql(), r#"CREATE TABLE "kv" ( "id" BIGINT PRIMARY KEY GENERATED ALWAYS AS IDENTITY, "key" TEXT NOT NULL UNIQUE, "value" JSONB )"#);
     /// # Ok::<(), memtable::Error>(())
     /// ```
     pub fn create_table(self, schema: &TableSchema) -> Result<Vec<Statement>> {
         schema.validate()?;
-        Ok(self.dispatch(
-            |d| create_table(d, schema, false),
-            |d| create_table(d, schema, false),
-        ))
+        Ok(create_table(self.dialect(), schema, false))
     }
 
     /// As [`create_table`](Self::create_table), with `IF NOT EXISTS` on the table and every
     /// index.
     pub fn create_table_if_not_exists(self, schema: &TableSchema) -> Result<Vec<Statement>> {
         schema.validate()?;
-        Ok(self.dispatch(
-            |d| create_table(d, schema, true),
-            |d| create_table(d, schema, true),
-        ))
+        Ok(create_table(self.dialect(), schema, true))
     }
 
     /// `DROP TABLE "name"`.
     pub fn drop_table(self, table: &str) -> Result<Statement> {
         validate_identifier(IdentifierKind::Table, table)?;
         let statement = Table::drop().table(ident(table)).to_owned();
-        Ok(self.dispatch(
-            |d| Statement::ddl(statement.build(d.builder())),
-            |d| Statement::ddl(statement.build(d.builder())),
-        ))
+        Ok(Statement::ddl(self.dialect().build_table_drop(&statement)))
     }
 
     /// The query that returns `table`'s name when it exists (in the current schema, on
@@ -56,22 +47,23 @@ impl Backend {
     /// regard to case, so compare the name returned to tell `t` from `T`.
     pub fn table_exists(self, table: &str) -> Result<Statement> {
         validate_identifier(IdentifierKind::Table, table)?;
-        Ok(self.dispatch(
-            |d| Statement::from_query(d, &d.table_exists(table)),
-            |d| Statement::from_query(d, &d.table_exists(table)),
-        ))
+        let dialect = self.dialect();
+        Ok(Statement::from_query(dialect, &dialect.table_exists(table)))
     }
 }
 
 impl Statement {
-    fn from_query<D: Dialect>(dialect: &D, query: &sea_query::SelectStatement) -> Statement {
-        let (sql, values) = query.build(dialect.builder());
+    pub(crate) fn from_query(
+        dialect: &dyn Dialect,
+        query: &sea_query::SelectStatement,
+    ) -> Statement {
+        let (sql, values) = dialect.build_select(query);
         Statement::new(sql, values)
     }
 }
 
-fn create_table<D: Dialect>(
-    dialect: &D,
+fn create_table(
+    dialect: &dyn Dialect,
     schema: &TableSchema,
     if_not_exists: bool,
 ) -> Vec<Statement> {
@@ -83,7 +75,7 @@ fn create_table<D: Dialect>(
     for column in &schema.columns {
         table.col(column_def(dialect, column));
     }
-    let mut statements = vec![Statement::ddl(table.build(dialect.builder()))];
+    let mut statements = vec![Statement::ddl(dialect.build_table_create(&table))];
     for index in &schema.indexes {
         let mut create = Index::create();
         create.name(index.name.clone()).table(ident(&schema.name));
@@ -96,12 +88,12 @@ fn create_table<D: Dialect>(
         if if_not_exists {
             create.if_not_exists();
         }
-        statements.push(Statement::ddl(create.build(dialect.builder())));
+        statements.push(Statement::ddl(dialect.build_index_create(&create)));
     }
     statements
 }
 
-fn column_def<D: Dialect>(dialect: &D, column: &Column) -> ColumnDef {
+fn column_def(dialect: &dyn Dialect, column: &Column) -> ColumnDef {
     let mut def = ColumnDef::new(ident(&column.name));
     if column.is_auto_increment() {
         def.custom(dialect.column_type(column.column_type));

@@ -11,8 +11,7 @@ use crate::value::Record;
 use sea_query::Value as V;
 use serde_json::json;
 
-const SQLITE: Backend = Backend::Sqlite;
-const POSTGRES: Backend = Backend::Postgres;
+use Backend::{Postgres as POSTGRES, Sqlite as SQLITE};
 const BOTH: [Backend; 2] = [SQLITE, POSTGRES];
 
 /// A mixed-case table with a text key, every column type, reserved-word columns (`order`,
@@ -111,8 +110,8 @@ fn text(s: &str) -> V {
 /// The number of placeholders in `sql`, checking on PostgreSQL that they are `$1…$n` in order.
 fn placeholders(backend: Backend, sql: &str) -> usize {
     match backend {
-        Backend::Sqlite => sql.matches('?').count(),
-        Backend::Postgres => {
+        SQLITE => sql.matches('?').count(),
+        POSTGRES => {
             let mut count = 0;
             for (at, _) in sql.match_indices('$') {
                 let digits: String = sql[at + 1..]

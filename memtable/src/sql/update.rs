@@ -15,14 +15,14 @@ impl Backend {
     /// An empty record, or one that sets an `auto_increment` key, is [`Error::InvalidRecord`].
     ///
     /// ```
-    /// use memtable::sql::Backend;
+    /// use memtable::sql::Backend::Sqlite;
     /// use memtable::{Column, ColumnType, Constraint, Record, TableSchema, Value};
     ///
     /// let schema = TableSchema::new("t", vec![
     ///     Column::new("id", ColumnType::Bigint).with(Constraint::PrimaryKey),
     ///     Column::new("order", ColumnType::Integer),
     /// ]);
-    /// let update = Backend::Sqlite.update(&schema, &Value::Integer(7), &Record::new().with("order", 2))?;
+    /// let update = Sqlite.update(&schema, &Value::Integer(7), &Record::new().with("order", 2))?;
     /// assert_eq!(update.sql(), r#"UPDATE "t" SET "order" = ? WHERE "id" = ?"#);
     /// # Ok::<(), memtable::Error>(())
     /// ```
@@ -39,10 +39,7 @@ impl Backend {
         record: Record,
     ) -> Result<Statement> {
         let record = checked(schema, record)?;
-        match self {
-            Backend::Sqlite => update(&super::sqlite::SqliteDialect, schema, id, record),
-            Backend::Postgres => update(&super::postgres::PostgresDialect, schema, id, record),
-        }
+        update(self.dialect(), schema, id, record)
     }
 
     /// [`render_update`](Self::render_update), reusing the SQL text `rendered` holds for
@@ -66,17 +63,9 @@ impl Backend {
             }))
             .collect();
         if let Some(sql) = rendered.get(&shape) {
-            return match self {
-                Backend::Sqlite => reuse(&super::sqlite::SqliteDialect, schema, &sql, id, record),
-                Backend::Postgres => {
-                    reuse(&super::postgres::PostgresDialect, schema, &sql, id, record)
-                }
-            };
+            return reuse(self.dialect(), schema, &sql, id, record);
         }
-        let statement = match self {
-            Backend::Sqlite => update(&super::sqlite::SqliteDialect, schema, id, record),
-            Backend::Postgres => update(&super::postgres::PostgresDialect, schema, id, record),
-        }?;
+        let statement = update(self.dialect(), schema, id, record)?;
         rendered.put(shape, statement.sql());
         Ok(statement)
     }
@@ -104,8 +93,8 @@ fn checked(schema: &TableSchema, record: Record) -> Result<Record> {
 
 /// The values of an update of SQL text rendered before: the set columns in schema order, as
 /// [`update`] binds them, then the id.
-fn reuse<D: Dialect>(
-    dialect: &D,
+fn reuse(
+    dialect: &dyn Dialect,
     schema: &TableSchema,
     sql: &str,
     id: &Value,
@@ -121,8 +110,8 @@ fn reuse<D: Dialect>(
     Ok(Statement::new(sql.to_owned(), sea_query::Values(values)))
 }
 
-fn update<D: Dialect>(
-    dialect: &D,
+fn update(
+    dialect: &dyn Dialect,
     schema: &TableSchema,
     id: &Value,
     mut record: Record,
@@ -137,6 +126,6 @@ fn update<D: Dialect>(
         }
     }
     update.and_where(key_condition(dialect, schema, id)?);
-    let (sql, values) = update.build(dialect.builder());
+    let (sql, values) = dialect.build_update(&update);
     Ok(Statement::new(sql, values))
 }

@@ -1,6 +1,6 @@
 //! Writing a batch (`insert_many`) in one transaction, with memtable's work and the database's
-//! overlapping: the records are coerced and encoded a chunk at a time, the next chunk while the
-//! database stores the one before (SQLite on sqlx's worker thread, PostgreSQL in the server).
+//! overlapping: the records are coerced a chunk at a time, the next chunk while the database
+//! stores the one before (SQLite on the blocking pool, PostgreSQL in the server).
 //!
 //! The outcome is the one of checking every record against the limits, then coercing every
 //! record, before writing any: a record past a limit is the error, wherever it is in the batch;
@@ -10,49 +10,18 @@
 
 use std::sync::Arc;
 
+use super::Store;
 use super::cache::Table;
-use super::driver_error::from_sqlx;
-use super::{Conn, Store, Tx};
+use crate::backend::driver::{Connection, Write, WriteFailure};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::schema::{Column, ColumnType};
-use crate::sql::{Backend, Batch, BatchForm};
+use crate::sql::{Batch, BatchForm};
 use crate::value::{Record, Value};
 
-/// Rows coerced and encoded at a time for a `COPY`: some hundred kilobytes of data, so that a
-/// message costs little next to its rows and the server has rows to store while the next are
-/// made.
-#[cfg(feature = "postgres")]
+/// Rows coerced at a time for a `COPY`: some hundred kilobytes of data, so that a message
+/// costs little next to its rows and the server has rows to store while the next are made.
 const COPY_ROWS: usize = 1_000;
-
-/// Why a batch was not written.
-pub(super) enum Failure {
-    /// A record cannot be written (past a limit, a value that does not fit, a missing key, …);
-    /// `database` is what the database said when the write was abandoned, if it failed.
-    Record {
-        error: Error,
-        database: Option<Box<sqlx::Error>>,
-    },
-    /// The database failed.
-    Database(sqlx::Error),
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        Failure::Record {
-            error,
-            database: None,
-        }
-    }
-}
-
-/// The arguments bound for one insert of a batch, for the store's backend.
-pub(super) enum Arguments {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::sqlite::SqliteArguments),
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::postgres::PgArguments),
-}
 
 /// What a batch wrote.
 pub(super) struct Written {
@@ -68,7 +37,7 @@ impl Store {
     /// against the store's limits as it comes.
     pub(super) async fn write_batch(
         &self,
-        conn: &mut Conn<'_>,
+        conn: &mut dyn Connection,
         table: &Table,
         batch: &Batch<'_>,
         records: Vec<Record>,
@@ -86,47 +55,45 @@ impl Store {
             returned: Vec::new(),
         };
         let outcome = async {
-            let mut tx = conn.begin_write().await.map_err(Failure::Database)?;
+            conn.begin_write().await.map_err(WriteFailure::Database)?;
             match &batch.form {
                 BatchForm::Values(statements) => {
-                    let bind = |values: &mut [Value]| self.arguments(&batch.types, values);
-                    let (tx, ids) = (&mut tx, &mut written.ids);
-                    written.returned =
-                        write_statements(tx, &mut source, statements, ids, key_type, bind).await?;
+                    written.returned = write_statements(
+                        conn,
+                        &mut source,
+                        statements,
+                        &mut written.ids,
+                        key_type,
+                        false,
+                    )
+                    .await?;
                 }
-                #[cfg(feature = "postgres")]
                 BatchForm::Arrays(statements) => {
-                    let bind = |values: &mut [Value]| {
-                        super::postgres::array_arguments(&batch.types, values)
-                            .map(Arguments::Postgres)
-                    };
-                    let (tx, ids) = (&mut tx, &mut written.ids);
-                    written.returned =
-                        write_statements(tx, &mut source, statements, ids, key_type, bind).await?;
+                    written.returned = write_statements(
+                        conn,
+                        &mut source,
+                        statements,
+                        &mut written.ids,
+                        key_type,
+                        true,
+                    )
+                    .await?;
                 }
-                #[cfg(feature = "postgres")]
                 BatchForm::Copy(sql) => {
-                    copy(&mut tx, &mut source, sql, &mut written.ids).await?;
-                }
-                #[cfg(not(feature = "postgres"))]
-                BatchForm::Arrays(_) | BatchForm::Copy(_) => {
-                    return Err(Failure::Database(sqlx::Error::Configuration(
-                        "memtable was built without PostgreSQL".into(),
-                    )));
+                    copy(conn, &mut source, sql, &mut written.ids).await?;
                 }
             }
-            tx.commit().await.map_err(Failure::Database)
+            conn.commit().await.map_err(WriteFailure::Database)
         }
         .await;
+        if outcome.is_err() {
+            conn.rollback().await;
+        }
         let (error, database) = match outcome {
             Ok(()) => return Ok(written),
-            Err(Failure::Record { error, database }) => (Some(error), database.map(|e| *e)),
-            Err(Failure::Database(database)) => (None, Some(database)),
+            Err(WriteFailure::Record { error, database }) => (Some(error), database.map(|e| *e)),
+            Err(WriteFailure::Database(database)) => (None, Some(database)),
         };
-        let database = database.map(Err::<(), _>);
-        if let Some(database) = &database {
-            conn.note(database);
-        }
         // As if every record had been checked, then coerced, before the database was asked.
         if let Some(error) = error {
             source.check_rest_limits()?;
@@ -134,112 +101,85 @@ impl Store {
         }
         source.check_rest()?;
         match database {
-            Some(Err(error)) => Err(self.classify(error, &table.schema.name, Some(&table.schema))),
-            _ => Err(Error::invalid_record(
+            Some(error) => Err(self.classify(error, &table.schema.name, Some(&table.schema))),
+            None => Err(Error::invalid_record(
                 &table.schema.name,
                 "the batch failed without an error",
             )),
         }
     }
-
-    /// The arguments of one multi-row `INSERT … VALUES` of `values`, row by row, of `types`.
-    pub(super) fn arguments(
-        &self,
-        types: &[ColumnType],
-        values: &mut [Value],
-    ) -> Result<Arguments, sqlx::Error> {
-        // SQLite's storage classes do not depend on the column's declared type.
-        #[cfg(not(feature = "postgres"))]
-        let _ = types;
-        match self.inner.backend {
-            #[cfg(feature = "sqlite")]
-            Backend::Sqlite => super::sqlite::arguments(values).map(Arguments::Sqlite),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres => super::postgres::arguments(types, values).map(Arguments::Postgres),
-            #[allow(unreachable_patterns)]
-            _ => Err(sqlx::Error::Configuration(
-                "memtable was built without this backend".into(),
-            )),
-        }
-    }
 }
 
-/// Runs `statements` (how many rows each writes, and its SQL) over the records, each with the
-/// arguments `bind` makes of its rows' values, binding the next statement's while the database
-/// runs one. Returns the rows each statement returned.
-async fn write_statements<I: Iterator<Item = Record>>(
-    tx: &mut Tx<'_>,
+/// Runs `statements` (how many rows each writes, and its SQL) over the records, coercing the
+/// next statement's values while the database runs one. Returns the rows each statement
+/// returned.
+async fn write_statements<I: Iterator<Item = Record> + Send>(
+    conn: &mut dyn Connection,
     source: &mut Source<'_, I>,
     statements: &[(usize, Arc<str>)],
     ids: &mut Vec<String>,
     key_type: Option<ColumnType>,
-    mut bind: impl FnMut(&mut [Value]) -> Result<Arguments, sqlx::Error>,
-) -> Result<Vec<Vec<Vec<Value>>>, Failure> {
-    let mut values = Vec::new();
+    arrays: bool,
+) -> Result<Vec<Vec<Vec<Value>>>, WriteFailure> {
     let (key, width) = (source.batch.key, source.batch.types.len());
-    let mut prepare = |rows: usize| -> Result<Arguments, Failure> {
-        values.clear();
+    let types = &source.batch.types;
+    let mut prepare = |rows: usize| -> Result<Vec<Value>, WriteFailure> {
+        let mut values = Vec::with_capacity(rows.saturating_mul(width));
         source.next_rows(rows, &mut values)?;
         if let Some(key) = key {
             ids.extend(values.iter().skip(key).step_by(width).map(Value::to_id));
         }
-        bind(&mut values).map_err(Failure::Database)
+        Ok(values)
     };
     let mut returned = Vec::with_capacity(statements.len());
     let mut statements = statements.iter();
     let mut next = statements
         .next()
-        .map(|(rows, sql)| prepare(*rows).map(|args| (sql.clone(), args)))
+        .map(|(rows, sql)| prepare(*rows).map(|values| (sql.clone(), values)))
         .transpose()?;
-    while let Some((sql, args)) = next.take() {
+    while let Some((sql, values)) = next.take() {
         let following = statements.next();
-        let mut db = tx.db();
-        let (ran, prepared) = tokio::join!(db.insert_batch(sql, args, key_type), async {
+        let write = Write {
+            sql,
+            types,
+            values,
+            arrays,
+            returning: key_type,
+            bulk: true,
+        };
+        let (ran, prepared) = tokio::join!(conn.write(write), async {
             following
-                .map(|(rows, sql)| prepare(*rows).map(|args| (sql.clone(), args)))
+                .map(|(rows, sql)| prepare(*rows).map(|values| (sql.clone(), values)))
                 .transpose()
         });
         // A record that cannot be written wins over the database's error.
         next = prepared?;
-        returned.push(ran.map_err(Failure::Database)?);
+        returned.push(ran.map_err(WriteFailure::Database)?);
     }
     Ok(returned)
 }
 
-/// Writes the records by one binary `COPY`, coercing and encoding them a chunk at a time while
-/// the server stores the chunks sent before; collects their keys, which the batch holds.
-#[cfg(feature = "postgres")]
-async fn copy<I: Iterator<Item = Record>>(
-    tx: &mut Tx<'_>,
+/// Writes the records by one bulk copy, coercing them a chunk at a time while the server
+/// stores the chunks sent before; collects their keys, which the batch holds.
+async fn copy<I: Iterator<Item = Record> + Send>(
+    conn: &mut dyn Connection,
     source: &mut Source<'_, I>,
     sql: &str,
     ids: &mut Vec<String>,
-) -> Result<(), Failure> {
-    let (key, types) = (source.batch.key, &source.batch.types);
-    let width = types.len().max(1);
-    let mut values = Vec::with_capacity(COPY_ROWS * width);
+) -> Result<(), WriteFailure> {
+    let (key, width) = (source.batch.key, source.batch.types.len().max(1));
+    let types = source.batch.types.clone();
     let mut remaining = source.batch.rows;
-    let fill = |buffer: &mut Vec<u8>| -> Result<bool> {
+    let mut fill = |values: &mut Vec<Value>| -> Result<bool> {
         let rows = remaining.min(COPY_ROWS);
         remaining -= rows;
-        source.next_rows(rows, &mut values)?;
-        for row in values.chunks_mut(width) {
-            super::copy::row(buffer, types, row).map_err(|e| from_sqlx(sqlx::Error::Encode(e)))?;
-            if let Some(key) = key
-                && let Some(value) = row.get_mut(key)
-            {
-                // Taken, not copied: the row is done with.
-                ids.push(match std::mem::take(value) {
-                    Value::Text(id) => id,
-                    other => other.to_id(),
-                });
-            }
+        source.next_rows(rows, values)?;
+        if let Some(key) = key {
+            ids.extend(values.iter().skip(key).step_by(width).map(Value::to_id));
         }
-        // Freed here, while the server stores the rows sent before.
-        values.clear();
         Ok(remaining > 0)
     };
-    tx.db().copy_in(sql, fill).await.map(drop)
+    conn.copy_in(sql, &types, &mut fill).await.map(drop)
 }
 
 /// The records of a batch not yet written, taken a chunk at a time.

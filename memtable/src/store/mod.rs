@@ -20,16 +20,7 @@
 mod batch;
 mod cache;
 mod catalog;
-#[cfg(feature = "postgres")]
-mod copy;
-mod driver;
-mod driver_error;
-mod pool;
-#[cfg(feature = "postgres")]
-mod postgres;
 mod rows;
-#[cfg(feature = "sqlite")]
-mod sqlite;
 mod tables;
 
 use std::sync::Arc;
@@ -39,13 +30,14 @@ use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
 use self::cache::{SchemaCache, Table};
-use self::driver_error::from_sqlx;
-use crate::error::{DatabaseError, Error, IdentifierKind, Result, SchemaProblem};
+use crate::backend::ConnectOptions;
+use crate::backend::driver::{Connection, Driver, Rows};
+use crate::error::{Error, IdentifierKind, Result, SchemaProblem};
 use crate::limits::Limits;
 use crate::schema::{
     CATALOG_TABLE, ColumnType, DEFAULT_PROTECTED_TABLES, TableSchema, validate_identifier,
 };
-use crate::sql::{Backend, Statement};
+use crate::sql::Backend;
 use crate::value::{Record, Value};
 
 /// A handle on one database: SQLite (a file or memory) or PostgreSQL.
@@ -58,7 +50,7 @@ pub struct Store {
 
 struct Inner {
     backend: Backend,
-    pool: Pool,
+    driver: Box<dyn Driver>,
     /// Compared regardless of ASCII case: SQLite's table names are, so `Memories` is the
     /// `memories` table there; refusing every spelling keeps the rule the same on PostgreSQL.
     protected: Vec<String>,
@@ -161,31 +153,13 @@ impl StoreBuilder {
     /// the first table (or by [`Store::create_catalog`]), never here: a role that may only
     /// read connects and reads.
     pub async fn connect(self) -> Result<Store> {
-        let url = self.url.trim();
-        let (backend, pool) = if url.starts_with("sqlite:") {
-            #[cfg(feature = "sqlite")]
-            {
-                let pool = sqlite::connect(url, self.max_connections, self.busy_timeout).await?;
-                (Backend::Sqlite, Pool::Sqlite(pool))
-            }
-            #[cfg(not(feature = "sqlite"))]
-            return Err(unsupported_url("sqlite"));
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            #[cfg(feature = "postgres")]
-            {
-                let pool =
-                    postgres::connect(url, self.max_connections, self.transaction_pooled).await?;
-                (Backend::Postgres, Pool::Postgres(pool))
-            }
-            #[cfg(not(feature = "postgres"))]
-            return Err(unsupported_url("postgres"));
-        } else {
-            return Err(Error::Connection(DatabaseError::new(
-                "the database URL must start with sqlite: or postgres://",
-                None,
-                false,
-            )));
+        let options = ConnectOptions {
+            max_connections: self.max_connections,
+            busy_timeout: self.busy_timeout,
+            transaction_pooled: self.transaction_pooled,
         };
+        let driver = crate::backend::connect(self.url.trim(), &options).await?;
+        let backend = driver.backend();
         let mut protected = self.protected;
         protected.push(CATALOG_TABLE.to_owned());
         let catalog = catalog::schema();
@@ -194,7 +168,7 @@ impl StoreBuilder {
         let store = Store {
             inner: Arc::new(Inner {
                 backend,
-                pool,
+                driver,
                 protected,
                 tables,
                 catalog,
@@ -205,15 +179,6 @@ impl StoreBuilder {
         store.load_catalog_into_cache().await?;
         Ok(store)
     }
-}
-
-#[allow(dead_code)]
-fn unsupported_url(feature: &str) -> Error {
-    Error::Connection(DatabaseError::new(
-        format!("memtable was built without the {feature:?} feature"),
-        None,
-        false,
-    ))
 }
 
 impl Store {
@@ -263,12 +228,7 @@ impl Store {
 
     /// Closes every connection; operations after this fail.
     pub async fn close(&self) {
-        match &self.inner.pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => pool.close().await,
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => pool.close().await,
-        }
+        self.inner.driver.close().await;
     }
 
     // ---- internals shared by the operations ----
@@ -325,18 +285,13 @@ impl Store {
     }
 
     /// A connection for one operation.
-    async fn acquire(&self) -> Result<Conn<'_>> {
-        Ok(match &self.inner.pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => Conn::Sqlite(pool.acquire().await?),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
-        })
+    async fn acquire(&self) -> Result<Box<dyn Connection + '_>> {
+        self.inner.driver.acquire().await
     }
 
     /// The table `name`: from the cache, else the catalog, else the database's own catalog
     /// (for tables memtable did not create). A missing table is [`Error::TableNotFound`].
-    async fn table(&self, db: &mut Db<'_, '_>, name: &str) -> Result<Arc<Table>> {
+    async fn table(&self, db: &mut dyn Connection, name: &str) -> Result<Arc<Table>> {
         if let Some(table) = self.inner.tables.get(name) {
             return Ok(table);
         }
@@ -365,7 +320,7 @@ impl Store {
     }
 
     /// The catalog's entry for `name`, if memtable created that table.
-    async fn catalog_entry(&self, db: &mut Db<'_, '_>, name: &str) -> Result<Option<Table>> {
+    async fn catalog_entry(&self, db: &mut dyn Connection, name: &str) -> Result<Option<Table>> {
         let catalog = &self.inner.catalog;
         let lookup = self
             .inner
@@ -398,7 +353,8 @@ impl Store {
             .backend
             .select(catalog, &crate::query::QueryOptions::new())?;
         let mut conn = self.acquire().await?;
-        let rows = match conn.db().fetch(statement, &column_types(catalog)).await {
+        let types = column_types(catalog);
+        let rows = match conn.fetch(statement, &types, Rows::Unbounded).await {
             Ok(rows) => rows,
             Err(error) => {
                 return match self.classify(error, CATALOG_TABLE, None) {
@@ -436,11 +392,14 @@ impl Store {
         loop {
             let created = async {
                 let mut conn = self.acquire().await?;
-                let mut tx = conn.begin_write().await.map_err(from_sqlx)?;
+                conn.begin_write().await?;
                 for statement in statements.clone() {
-                    tx.db().execute(statement).await.map_err(from_sqlx)?;
+                    if let Err(error) = conn.execute(statement).await {
+                        conn.rollback().await;
+                        return Err(error);
+                    }
                 }
-                tx.commit().await.map_err(from_sqlx)
+                conn.commit().await
             }
             .await;
             match created {
@@ -458,38 +417,21 @@ impl Store {
         Ok(())
     }
 
-    /// The memtable error a database error stands for (constraint violations, missing tables),
-    /// else what [`from_sqlx`] makes of it.
-    fn classify(&self, error: sqlx::Error, table: &str, schema: Option<&TableSchema>) -> Error {
-        if let sqlx::Error::Database(db) = &error {
-            let classified = match self.inner.backend {
-                #[cfg(feature = "sqlite")]
-                Backend::Sqlite => sqlite::classify(db.as_ref(), table, schema),
-                #[cfg(feature = "postgres")]
-                Backend::Postgres => postgres::classify(db.as_ref(), table, schema),
-                #[allow(unreachable_patterns)]
-                _ => None,
-            };
-            if let Some(classified) = classified {
-                if matches!(classified, Error::TableNotFound { .. }) && table != CATALOG_TABLE {
-                    // Dropped behind this store's back: forget what it knew.
-                    self.inner.tables.remove(table);
+    /// The memtable error a driver's error stands for: a constraint violation or a missing
+    /// table where the backend says so; a refused privilege names the table.
+    fn classify(&self, error: Error, table: &str, schema: Option<&TableSchema>) -> Error {
+        match error {
+            Error::Database(db) => match self.inner.driver.classify(&db, table, schema) {
+                Some(classified) => {
+                    if matches!(classified, Error::TableNotFound { .. }) && table != CATALOG_TABLE {
+                        // Dropped behind this store's back: forget what it knew.
+                        self.inner.tables.remove(table);
+                    }
+                    classified
                 }
-                return classified;
-            }
-        }
-        match from_sqlx(error) {
-            Error::PermissionDenied {
-                operation,
-                message,
-                code,
-                ..
-            } => Error::PermissionDenied {
-                table: Some(table.to_owned()),
-                operation,
-                message,
-                code,
+                None => Error::Database(db),
             },
+            error @ Error::PermissionDenied { .. } => error.for_operation("", table),
             other => other,
         }
     }
@@ -506,286 +448,4 @@ fn to_record(schema: &TableSchema, row: Vec<Value>) -> Record {
         .map(|c| c.name.clone())
         .zip(row)
         .collect()
-}
-
-enum Pool {
-    #[cfg(feature = "sqlite")]
-    Sqlite(pool::Connections<sqlx::SqliteConnection>),
-    #[cfg(feature = "postgres")]
-    Postgres(pool::Connections<sqlx::PgConnection>),
-}
-
-/// A connection held for one operation.
-enum Conn<'p> {
-    #[cfg(feature = "sqlite")]
-    Sqlite(pool::Lease<'p, sqlx::SqliteConnection>),
-    #[cfg(feature = "postgres")]
-    Postgres(pool::Lease<'p, sqlx::PgConnection>),
-}
-
-/// A write transaction on a held connection; dropped without commit, it rolls back.
-enum Tx<'c> {
-    #[cfg(feature = "sqlite")]
-    Sqlite(sqlx::Transaction<'c, sqlx::Sqlite>),
-    /// With whether its statements may be prepared by name (not behind a transaction-mode
-    /// pooler).
-    #[cfg(feature = "postgres")]
-    Postgres(sqlx::Transaction<'c, sqlx::Postgres>, bool),
-}
-
-/// Where a statement runs: a held connection (which notes failures that make it unusable) or a
-/// transaction on one.
-enum Db<'a, 'p> {
-    #[cfg(feature = "sqlite")]
-    Sqlite(&'a mut pool::Lease<'p, sqlx::SqliteConnection>),
-    #[cfg(feature = "sqlite")]
-    SqliteTx(&'a mut sqlx::SqliteConnection),
-    #[cfg(feature = "postgres")]
-    Postgres(&'a mut pool::Lease<'p, sqlx::PgConnection>),
-    #[cfg(feature = "postgres")]
-    PostgresTx(&'a mut sqlx::PgConnection, bool),
-}
-
-impl<'p> Conn<'p> {
-    fn db(&mut self) -> Db<'_, 'p> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite(lease) => Db::Sqlite(lease),
-            #[cfg(feature = "postgres")]
-            Conn::Postgres(lease) => Db::Postgres(lease),
-        }
-    }
-
-    /// A write transaction: `BEGIN IMMEDIATE` on SQLite, so that concurrent writers queue on
-    /// the busy timeout instead of failing when they upgrade a read lock.
-    async fn begin_write(&mut self) -> Result<Tx<'_>, sqlx::Error> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite(lease) => sqlx::Connection::begin_with(&mut **lease, "BEGIN IMMEDIATE")
-                .await
-                .map(Tx::Sqlite),
-            #[cfg(feature = "postgres")]
-            Conn::Postgres(lease) => {
-                let persistent = !lease.transaction_pooled();
-                sqlx::Connection::begin(&mut **lease)
-                    .await
-                    .map(|tx| Tx::Postgres(tx, persistent))
-            }
-        }
-    }
-
-    /// Notes the outcome of work done in a transaction on this connection (see
-    /// [`pool::Lease::note`]).
-    fn note<T>(&mut self, result: &Result<T, sqlx::Error>) {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite(lease) => lease.note(result),
-            #[cfg(feature = "postgres")]
-            Conn::Postgres(lease) => lease.note(result),
-        }
-    }
-}
-
-impl Tx<'_> {
-    fn db(&mut self) -> Db<'_, '_> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => Db::SqliteTx(tx),
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx, persistent) => Db::PostgresTx(tx, *persistent),
-        }
-    }
-
-    async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => tx.commit().await,
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx, _) => tx.commit().await,
-        }
-    }
-
-    async fn rollback(self) {
-        // A failed rollback leaves nothing to undo: the transaction ends with the connection.
-        let _ = match self {
-            #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => tx.rollback().await,
-            #[cfg(feature = "postgres")]
-            Tx::Postgres(tx, _) => tx.rollback().await,
-        };
-    }
-}
-
-impl Db<'_, '_> {
-    /// Whether statements here run inside a write transaction.
-    fn in_transaction(&self) -> bool {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(_) => false,
-            #[cfg(feature = "sqlite")]
-            Db::SqliteTx(_) => true,
-            #[cfg(feature = "postgres")]
-            Db::Postgres(_) => false,
-            #[cfg(feature = "postgres")]
-            Db::PostgresTx(..) => true,
-        }
-    }
-
-    /// Runs a statement and decodes every row's columns as `types`.
-    async fn fetch(
-        &mut self,
-        statement: Statement,
-        types: &[ColumnType],
-    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(lease) => {
-                let result = driver::fetch::<sqlx::Sqlite>(lease, statement, types, true).await;
-                lease.note(&result);
-                result
-            }
-            #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => driver::fetch::<sqlx::Sqlite>(conn, statement, types, true).await,
-            #[cfg(feature = "postgres")]
-            Db::Postgres(lease) => {
-                postgres::autocommit(lease, async |conn, persistent| {
-                    driver::fetch::<sqlx::Postgres>(conn, statement, types, persistent).await
-                })
-                .await
-            }
-            #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn, persistent) => {
-                driver::fetch::<sqlx::Postgres>(conn, statement, types, *persistent).await
-            }
-        }
-    }
-
-    /// Runs a query and decodes its first row, if any (for queries that return at most one:
-    /// cheaper than [`fetch`](Self::fetch)). Never for writes: the statement is reset after its
-    /// first row, so a failed commit would go unreported.
-    async fn fetch_first(
-        &mut self,
-        statement: Statement,
-        types: &[ColumnType],
-    ) -> Result<Option<Vec<Value>>, sqlx::Error> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(lease) => {
-                let result =
-                    driver::fetch_first::<sqlx::Sqlite>(lease, statement, types, true).await;
-                lease.note(&result);
-                result
-            }
-            #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => {
-                driver::fetch_first::<sqlx::Sqlite>(conn, statement, types, true).await
-            }
-            #[cfg(feature = "postgres")]
-            Db::Postgres(lease) => {
-                postgres::autocommit(lease, async |conn, persistent| {
-                    driver::fetch_first::<sqlx::Postgres>(conn, statement, types, persistent).await
-                })
-                .await
-            }
-            #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn, persistent) => {
-                driver::fetch_first::<sqlx::Postgres>(conn, statement, types, *persistent).await
-            }
-        }
-    }
-
-    /// Runs one insert (a statement of a batch, or a single row or upsert) with its arguments;
-    /// returns the keys, decoded as `key_type`, when it has `RETURNING`.
-    async fn insert_batch(
-        &mut self,
-        sql: Arc<str>,
-        args: batch::Arguments,
-        key_type: Option<ColumnType>,
-    ) -> Result<Vec<Vec<Value>>, sqlx::Error> {
-        match (self, args) {
-            #[cfg(feature = "sqlite")]
-            (Db::Sqlite(lease), batch::Arguments::Sqlite(args)) => {
-                let result = driver::insert::<sqlx::Sqlite>(lease, sql, args, key_type, true).await;
-                lease.note(&result);
-                result
-            }
-            #[cfg(feature = "sqlite")]
-            (Db::SqliteTx(conn), batch::Arguments::Sqlite(args)) => {
-                driver::insert::<sqlx::Sqlite>(conn, sql, args, key_type, true).await
-            }
-            #[cfg(feature = "postgres")]
-            (Db::Postgres(lease), batch::Arguments::Postgres(args)) => {
-                postgres::autocommit(lease, async |conn, persistent| {
-                    driver::insert::<sqlx::Postgres>(conn, sql, args, key_type, persistent).await
-                })
-                .await
-            }
-            #[cfg(feature = "postgres")]
-            (Db::PostgresTx(conn, persistent), batch::Arguments::Postgres(args)) => {
-                driver::insert::<sqlx::Postgres>(conn, sql, args, key_type, *persistent).await
-            }
-            #[allow(unreachable_patterns)]
-            _ => Err(sqlx::Error::Configuration(
-                "arguments bound for another backend".into(),
-            )),
-        }
-    }
-
-    /// Writes rows by binary COPY on PostgreSQL (see [`postgres::copy_in`]).
-    #[cfg(feature = "postgres")]
-    async fn copy_in(
-        &mut self,
-        sql: &str,
-        fill: impl FnMut(&mut Vec<u8>) -> Result<bool, Error>,
-    ) -> Result<u64, batch::Failure> {
-        match self {
-            Db::Postgres(lease) => postgres::copy_in(lease, sql, fill).await,
-            Db::PostgresTx(conn, _) => postgres::copy_in(conn, sql, fill).await,
-            #[allow(unreachable_patterns)]
-            _ => Err(batch::Failure::Database(sqlx::Error::Configuration(
-                "COPY is PostgreSQL's only".into(),
-            ))),
-        }
-    }
-
-    /// Runs a statement and returns the number of rows it affected.
-    async fn execute(&mut self, statement: Statement) -> Result<u64, sqlx::Error> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(lease) => {
-                let result = driver::execute::<sqlx::Sqlite>(lease, statement, true).await;
-                lease.note(&result);
-                result
-            }
-            #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => driver::execute::<sqlx::Sqlite>(conn, statement, true).await,
-            #[cfg(feature = "postgres")]
-            Db::Postgres(lease) => {
-                postgres::autocommit(lease, async |conn, persistent| {
-                    driver::execute::<sqlx::Postgres>(conn, statement, persistent).await
-                })
-                .await
-            }
-            #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn, persistent) => {
-                driver::execute::<sqlx::Postgres>(conn, statement, *persistent).await
-            }
-        }
-    }
-
-    /// The schema of a table memtable did not create, from the database's own catalog.
-    async fn introspect(&mut self, table: &str) -> Result<Option<TableSchema>> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(lease) => sqlite::introspect(lease, table).await,
-            #[cfg(feature = "sqlite")]
-            Db::SqliteTx(conn) => sqlite::introspect(conn, table).await,
-            #[cfg(feature = "postgres")]
-            Db::Postgres(lease) => postgres::introspect_outside_transaction(lease, table).await,
-            #[cfg(feature = "postgres")]
-            Db::PostgresTx(conn, persistent) => {
-                postgres::introspect(conn, table, *persistent).await
-            }
-        }
-    }
 }

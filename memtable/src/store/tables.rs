@@ -1,8 +1,8 @@
 //! Table-level operations: create, exists, drop, and what the store knows of a table.
 
 use super::cache::Table;
-use super::driver_error::from_sqlx;
 use super::{Store, catalog};
+use crate::backend::driver::Rows;
 use crate::error::{DatabaseError, Error, IdentifierKind, Result};
 use crate::schema::{ColumnType, TableSchema, validate_identifier};
 use crate::value::Value;
@@ -38,23 +38,28 @@ impl Store {
             let insert_entry =
                 backend.insert(&self.inner.catalog, &catalog::entry(schema, owner))?;
             let mut conn = self.acquire().await?;
-            let mut tx = conn.begin_write().await.map_err(from_sqlx)?;
+            conn.begin_write().await?;
             // Read inside the write transaction: another process may have just created it.
-            if let Some(existing) = self.catalog_entry(&mut tx.db(), &schema.name).await? {
-                tx.rollback().await;
+            let found = self.catalog_entry(&mut *conn, &schema.name).await;
+            if !matches!(found, Ok(None)) {
+                conn.rollback().await;
+            }
+            if let Some(existing) = found? {
                 same_table(&existing, &wanted)?;
                 self.inner.tables.insert(existing);
                 return Ok(false);
             }
             let created = async {
                 for statement in statements {
-                    tx.db().execute(statement).await?;
+                    conn.execute(statement).await?;
                 }
-                tx.db().execute(insert_entry).await?;
-                tx.commit().await
+                conn.execute(insert_entry).await?;
+                conn.commit().await
             }
             .await;
-            conn.note(&created);
+            if created.is_err() {
+                conn.rollback().await;
+            }
             drop(conn);
             match created {
                 Ok(()) => {
@@ -66,7 +71,7 @@ impl Store {
                 Err(error) => {
                     // Another process may have created it meanwhile: compare with what it made.
                     let mut conn = self.acquire().await?;
-                    match self.catalog_entry(&mut conn.db(), &schema.name).await {
+                    match self.catalog_entry(&mut *conn, &schema.name).await {
                         Ok(Some(existing)) => {
                             same_table(&existing, &wanted)?;
                             self.inner.tables.insert(existing);
@@ -106,8 +111,7 @@ impl Store {
             let statement = self.inner.backend.table_exists(table)?;
             let mut conn = self.acquire().await?;
             let rows = conn
-                .db()
-                .fetch(statement, &[ColumnType::Text])
+                .fetch(statement, &[ColumnType::Text], Rows::Bounded)
                 .await
                 .map_err(|e| self.classify(e, table, None))?;
             // Exactly this name: memtable's names are case-sensitive on every backend.
@@ -134,23 +138,27 @@ impl Store {
             self.create_catalog().await?;
             let mut conn = self.acquire().await?;
             let dropped = async {
-                let mut tx = conn.begin_write().await?;
+                conn.begin_write().await?;
                 // SQLite matches table names regardless of case: `DROP TABLE "Notes"` would
                 // drop `notes` and leave its catalog entry behind. Drop exactly this name.
-                let found = tx.db().fetch(exists, &[ColumnType::Text]).await?;
+                let found = conn
+                    .fetch(exists, &[ColumnType::Text], Rows::Bounded)
+                    .await?;
                 if !found
                     .iter()
                     .any(|row| row.first().and_then(Value::as_str) == Some(table))
                 {
-                    tx.rollback().await;
+                    conn.rollback().await;
                     return Ok(false);
                 }
-                tx.db().execute(drop).await?;
-                tx.db().execute(remove_entry).await?;
-                tx.commit().await.map(|()| true)
+                conn.execute(drop).await?;
+                conn.execute(remove_entry).await?;
+                conn.commit().await.map(|()| true)
             }
             .await;
-            conn.note(&dropped);
+            if dropped.is_err() {
+                conn.rollback().await;
+            }
             self.inner.tables.remove(table);
             match dropped {
                 Ok(true) => Ok(()),
@@ -172,14 +180,14 @@ impl Store {
     /// [`Error::InvalidSchema`] ([`SchemaProblem::NoPrimaryKey`](crate::SchemaProblem)).
     pub async fn table_schema(&self, table: &str) -> Result<TableSchema> {
         let mut conn = self.acquire().await?;
-        Ok(self.table(&mut conn.db(), table).await?.schema.clone())
+        Ok(self.table(&mut *conn, table).await?.schema.clone())
     }
 
     /// The owner recorded for `table` ([`create_owned_table`](Self::create_owned_table)), or
     /// `None` for a table created without one or not created by memtable.
     pub async fn table_owner(&self, table: &str) -> Result<Option<String>> {
         let mut conn = self.acquire().await?;
-        Ok(self.table(&mut conn.db(), table).await?.owner.clone())
+        Ok(self.table(&mut *conn, table).await?.owner.clone())
     }
 
     /// The names of the tables memtable created (the catalog's content), in name order.

@@ -1,29 +1,21 @@
-//! Running a statement on either backend: the same four calls on any sqlx database, each
-//! backend's file supplying only how its rows decode and how many rows a statement affected.
+//! Running a statement on a sqlx database: the same four calls for each, the backend
+//! supplying only how its rows decode and how many rows a statement affected.
 //!
 //! `persistent: false` runs a statement unnamed, never cached: what a transaction-mode pooler
-//! can carry (see `postgres::in_transaction`).
+//! can carry (see `SqlxConnection`).
 
 use std::sync::Arc;
 
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, Executor, IntoArguments};
 
+use super::SqlxBackend as Driver;
 use crate::schema::ColumnType;
 use crate::sql::Statement;
 use crate::value::Value;
 
-/// What differs between the backends when running statements.
-pub(super) trait Driver: sqlx::Database + sqlx::database::HasStatementCache {
-    /// A row's values, read as the declared `types` of its columns.
-    fn decode(row: &Self::Row, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error>;
-
-    /// The rows a statement inserted, updated or deleted.
-    fn rows_affected(result: &Self::QueryResult) -> u64;
-}
-
 /// Runs a statement and decodes every row it returns.
-pub(super) async fn fetch<DB: Driver>(
+pub(crate) async fn fetch<DB: Driver>(
     conn: &mut DB::Connection,
     statement: Statement,
     types: &[ColumnType],
@@ -44,7 +36,7 @@ where
 /// Runs a statement and decodes its first row only: one message from the database instead of
 /// a stream (on SQLite, one hop to the connection's worker thread instead of two). For reads:
 /// a write must run to completion (see [`fetch`]).
-pub(super) async fn fetch_first<DB: Driver>(
+pub(crate) async fn fetch_first<DB: Driver>(
     conn: &mut DB::Connection,
     statement: Statement,
     types: &[ColumnType],
@@ -63,7 +55,7 @@ where
 }
 
 /// Runs a statement that returns no rows; returns the rows it affected.
-pub(super) async fn execute<DB: Driver>(
+pub(crate) async fn execute<DB: Driver>(
     conn: &mut DB::Connection,
     statement: Statement,
     persistent: bool,
@@ -82,7 +74,7 @@ where
 
 /// Runs one insert (a statement of a batch, or a single row or upsert) with its arguments
 /// already bound; returns the keys, decoded as `key_type`, when it has `RETURNING`.
-pub(super) async fn insert<DB: Driver>(
+pub(crate) async fn insert<DB: Driver>(
     conn: &mut DB::Connection,
     sql: Arc<str>,
     args: DB::Arguments,

@@ -3,19 +3,29 @@
 
 use sea_query::{Expr, ExprTrait as _, Query, SqliteQueryBuilder};
 
-use super::{Dialect, canonical_json, write_literal};
+use crate::backend::{BulkForms, Capabilities};
 use crate::schema::ColumnType;
+use crate::sql::{Dialect, Statement, canonical_json, write_literal};
 use crate::value::Value;
 
 /// SQLite's dialect.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SqliteDialect;
 
-impl Dialect for SqliteDialect {
-    type Builder = SqliteQueryBuilder;
+/// Multi-row VALUES only; DDL is transactional.
+static CAPABILITIES: Capabilities = Capabilities {
+    bulk: BulkForms {
+        arrays: false,
+        copy: false,
+    },
+    transactional_ddl: true,
+};
 
-    fn builder(&self) -> SqliteQueryBuilder {
-        SqliteQueryBuilder
+impl Dialect for SqliteDialect {
+    crate::sql::sea_query_builder!(SqliteQueryBuilder);
+
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
     }
 
     fn column_type(&self, column_type: ColumnType) -> &'static str {
@@ -90,7 +100,7 @@ impl Dialect for SqliteDialect {
 #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 impl SqliteDialect {
     /// `name, type, notnull, pk` of every column of `table`, in order; the name is bound.
-    pub(crate) fn table_info(table: &str) -> super::Statement {
+    pub(crate) fn table_info(table: &str) -> Statement {
         let query = Query::select()
             .columns(["name", "type", "notnull", "pk"])
             .from_function(
@@ -99,6 +109,6 @@ impl SqliteDialect {
             )
             .to_owned();
         let (sql, values) = query.build(SqliteQueryBuilder);
-        super::Statement::new(sql, values)
+        Statement::new(sql, values)
     }
 }

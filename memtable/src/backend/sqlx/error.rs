@@ -52,7 +52,8 @@ fn from_database(db: Box<dyn sqlx::error::DatabaseError>) -> Error {
         };
     }
     let transient = is_transient_code(code_str);
-    let error = DatabaseError::new(message, code, transient);
+    // Kept: the backends classify constraint violations from the driver's own error.
+    let error = DatabaseError::new(message, code, transient).with_source(sqlx::Error::Database(db));
     // Authentication (class 28), a missing database (3D000), a connection exception (08), a
     // server that cannot accept connections yet (57P03).
     if code_str.starts_with("28")
@@ -110,6 +111,16 @@ fn is_transient_code(code: &str) -> bool {
         || code.starts_with("08")
         || code.starts_with("53")
         || code.starts_with("57P0")
+}
+
+/// The driver's own database error behind `error`, when it came from sqlx.
+pub(crate) fn sqlx_database_error(
+    error: &DatabaseError,
+) -> Option<&dyn sqlx::error::DatabaseError> {
+    match error.driver_error()?.downcast_ref::<sqlx::Error>()? {
+        sqlx::Error::Database(db) => Some(db.as_ref()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

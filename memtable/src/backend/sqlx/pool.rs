@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::driver_error::from_sqlx;
+use super::error::from_sqlx;
 use crate::error::Result;
 
 /// Attempts at opening a connection while the database reports itself locked.
@@ -54,7 +54,7 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 pub(crate) struct Connections<C: Connection> {
     options: C::Options,
-    /// Behind a transaction-mode pooler (see `postgres::autocommit`).
+    /// Behind a transaction-mode pooler (see `SqlxConnection`).
     transaction_pooled: bool,
     idle: Mutex<Vec<(C, Instant)>>,
     permits: Semaphore,
@@ -124,6 +124,14 @@ pub(crate) struct Lease<'a, C: Connection> {
     home: &'a Connections<C>,
     broken: bool,
     _permit: SemaphorePermit<'a>,
+}
+
+impl<C: Connection> Lease<'_, C> {
+    /// Closes the connection with the lease instead of returning it (a transaction left open
+    /// ends with it on the server).
+    pub(crate) fn discard(&mut self) {
+        self.conn = None;
+    }
 }
 
 impl<C: Connection> Lease<'_, C> {

@@ -3,19 +3,29 @@
 
 use sea_query::{Expr, ExprTrait as _, PostgresQueryBuilder, Query};
 
-use super::{Dialect, write_literal};
+use crate::backend::{BulkForms, Capabilities};
 use crate::schema::ColumnType;
+use crate::sql::{Dialect, Statement, write_literal};
 use crate::value::Value;
 
 /// PostgreSQL's dialect.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PostgresDialect;
 
-impl Dialect for PostgresDialect {
-    type Builder = PostgresQueryBuilder;
+/// Arrays and binary COPY for bulk writes; DDL is transactional.
+static CAPABILITIES: Capabilities = Capabilities {
+    bulk: BulkForms {
+        arrays: true,
+        copy: true,
+    },
+    transactional_ddl: true,
+};
 
-    fn builder(&self) -> PostgresQueryBuilder {
-        PostgresQueryBuilder
+impl Dialect for PostgresDialect {
+    crate::sql::sea_query_builder!(PostgresQueryBuilder);
+
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
     }
 
     fn column_type(&self, column_type: ColumnType) -> &'static str {
@@ -92,7 +102,7 @@ impl Dialect for PostgresDialect {
 impl PostgresDialect {
     /// `column_name, data_type, is_nullable` of every column of `table` in the current schema,
     /// in order; the name is bound.
-    pub(crate) fn columns(table: &str) -> super::Statement {
+    pub(crate) fn columns(table: &str) -> Statement {
         let query = Query::select()
             .columns(["column_name", "data_type", "is_nullable"])
             .from(("information_schema", "columns"))
@@ -101,13 +111,13 @@ impl PostgresDialect {
             .order_by("ordinal_position", sea_query::Order::Asc)
             .to_owned();
         let (sql, values) = query.build(PostgresQueryBuilder);
-        super::Statement::new(sql, values)
+        Statement::new(sql, values)
     }
 
     /// The columns of `table`'s primary key; the name is bound. Read from `pg_catalog`, not
     /// `information_schema`, whose constraint views show only the tables the role owns: a role
     /// that may only read must still find the key.
-    pub(crate) fn primary_key(table: &str) -> super::Statement {
+    pub(crate) fn primary_key(table: &str) -> Statement {
         let query = Query::select()
             .expr(Expr::cust("a.attname::text"))
             .from_as(("pg_catalog", "pg_index"), "i")
@@ -136,6 +146,6 @@ impl PostgresDialect {
             .and_where(Expr::col(("c", "relname")).eq(table))
             .to_owned();
         let (sql, values) = query.build(PostgresQueryBuilder);
-        super::Statement::new(sql, values)
+        Statement::new(sql, values)
     }
 }

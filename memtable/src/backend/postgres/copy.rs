@@ -9,9 +9,74 @@
 //! written this way: `json`, for one, takes no version byte.
 
 use sqlx::error::BoxDynError;
+use sqlx::postgres::PgConnection;
 
+use crate::backend::driver::{CopySource, WriteFailure};
+use crate::backend::sqlx::error::from_sqlx;
 use crate::schema::ColumnType;
 use crate::value::Value;
+
+/// Writes rows with `sql`, a `COPY … FROM STDIN (FORMAT binary)`: `fill` appends the data of
+/// the next rows to the buffer it is given and says whether rows remain. The data goes to the
+/// server as it is made, so that the server stores some rows while `fill` makes the next. A
+/// failure of `fill` ends the COPY with the rows sent before, for the caller to roll back.
+/// Returns the rows written.
+pub(super) async fn copy_in(
+    conn: &mut PgConnection,
+    sql: &str,
+    types: &[ColumnType],
+    source: CopySource<'_>,
+) -> Result<u64, WriteFailure> {
+    let mut copy = conn
+        .copy_in_raw(sql)
+        .await
+        .map_err(|e| WriteFailure::Database(from_sqlx(e)))?;
+    let mut buffer = Vec::with_capacity(COPY_BUFFER);
+    let mut values = Vec::new();
+    header(&mut buffer);
+    let width = types.len().max(1);
+    loop {
+        let filled = source(&mut values).and_then(|more| {
+            for row_values in values.chunks(width) {
+                row(&mut buffer, types, row_values)
+                    .map_err(|e| from_sqlx(sqlx::Error::Encode(e)))?;
+            }
+            // Freed here, while the server stores the rows sent before.
+            values.clear();
+            Ok(more)
+        });
+        let more = match filled {
+            Ok(more) => more,
+            Err(error) => {
+                // Ended with what was sent (whole rows), which the transaction's rollback
+                // throws away. Not `abort`: after the server has failed the COPY on its own (a
+                // duplicate key, say), sqlx's `abort` leaves its ReadyForQuery unread, and the
+                // connection's next statement would read it as its own.
+                let ended = copy.finish().await;
+                return Err(WriteFailure::Record {
+                    error,
+                    database: ended.err().map(|e| Box::new(from_sqlx(e))),
+                });
+            }
+        };
+        if !more {
+            trailer(&mut buffer);
+        }
+        copy.send(buffer.as_slice())
+            .await
+            .map_err(|e| WriteFailure::Database(from_sqlx(e)))?;
+        buffer.clear();
+        if !more {
+            return copy
+                .finish()
+                .await
+                .map_err(|e| WriteFailure::Database(from_sqlx(e)));
+        }
+    }
+}
+
+/// The room the COPY buffer starts with: about what one call of `fill` makes.
+const COPY_BUFFER: usize = 256 * 1024;
 
 /// The signature, the flags (none: no OIDs) and the length of the header extension (none).
 const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -20,22 +85,18 @@ const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 const TRAILER: i16 = -1;
 
 /// Appends the header that starts the data.
-pub(super) fn header(buffer: &mut Vec<u8>) {
+fn header(buffer: &mut Vec<u8>) {
     buffer.extend_from_slice(HEADER);
 }
 
 /// Appends the trailer that ends the data.
-pub(super) fn trailer(buffer: &mut Vec<u8>) {
+fn trailer(buffer: &mut Vec<u8>) {
     buffer.extend_from_slice(&TRAILER.to_be_bytes());
 }
 
 /// Appends one row: `row` holds a value (coerced to its column's type, or `Null`) for each
 /// column of `types`, in order.
-pub(super) fn row(
-    buffer: &mut Vec<u8>,
-    types: &[ColumnType],
-    row: &[Value],
-) -> Result<(), BoxDynError> {
+fn row(buffer: &mut Vec<u8>, types: &[ColumnType], row: &[Value]) -> Result<(), BoxDynError> {
     let fields = i16::try_from(row.len())?;
     buffer.extend_from_slice(&fields.to_be_bytes());
     for (value, column_type) in row.iter().zip(types) {

@@ -1,0 +1,163 @@
+//! The driver trait: what the store asks of a database, written once for every backend.
+//!
+//! A [`Driver`] hands out [`Connection`]s, one per operation; a connection runs rendered
+//! statements, decodes rows by the declared column types, holds a write transaction, writes
+//! bulk rows and reads the schema of a table memtable did not create. Its errors are already
+//! memtable errors ([`Error::Database`], [`Error::Connection`], [`Error::PermissionDenied`]);
+//! [`Driver::classify`] then says which database errors mean a constraint violation or a
+//! missing table.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::error::{DatabaseError, Error, Result};
+use crate::schema::{ColumnType, TableSchema};
+use crate::sql::{Backend, Statement};
+use crate::value::Value;
+
+/// A boxed future, so that the traits stay object-safe.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How many rows a read can return: whether it is bounded work (a point read, a page), which
+/// a driver may run on the calling task, or unbounded work (a full scan), which must not
+/// hold a runtime thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rows {
+    /// At most a few hundred rows.
+    Bounded,
+    /// No bound known.
+    Unbounded,
+}
+
+impl Rows {
+    /// The bound of a read with `limit`.
+    pub(crate) fn of_limit(limit: Option<u64>) -> Rows {
+        match limit {
+            Some(limit) if limit <= BOUNDED_ROWS => Rows::Bounded,
+            _ => Rows::Unbounded,
+        }
+    }
+}
+
+/// The most rows a read may return and still count as bounded work.
+const BOUNDED_ROWS: u64 = 500;
+
+/// One `INSERT` (a single row, an upsert, or one statement of a batch) with its values,
+/// already coerced to `types`, to bind in order.
+pub(crate) struct Write<'a> {
+    /// The SQL text.
+    pub(crate) sql: Arc<str>,
+    /// The column type of each value, cycling (row-major values of `types.len()` columns).
+    pub(crate) types: &'a [ColumnType],
+    /// The values, row by row.
+    pub(crate) values: Vec<Value>,
+    /// Bound as one array per column (`INSERT … SELECT UNNEST(…)`) rather than row by row.
+    pub(crate) arrays: bool,
+    /// The type of the key the statement returns, when it has `RETURNING`.
+    pub(crate) returning: Option<ColumnType>,
+    /// Part of a bulk write (unbounded work), not a single row.
+    #[allow(
+        dead_code,
+        reason = "only a driver that runs bounded work inline reads it"
+    )]
+    pub(crate) bulk: bool,
+}
+
+/// Why a bulk write did not go through.
+pub(crate) enum WriteFailure {
+    /// A record cannot be written (past a limit, a value that does not fit, a missing key,
+    /// …); `database` is what the database said when the write was abandoned, if it failed.
+    Record {
+        /// What is wrong with the record.
+        error: Error,
+        /// The database's error, if the abandoned write failed too.
+        database: Option<Box<Error>>,
+    },
+    /// The database failed.
+    Database(Error),
+}
+
+impl From<Error> for WriteFailure {
+    fn from(error: Error) -> Self {
+        WriteFailure::Record {
+            error,
+            database: None,
+        }
+    }
+}
+
+/// Hands the rows of a bulk copy to the driver: appends the next rows' values (coerced to the
+/// copy's types, row by row) to the vector it is given and says whether more rows remain.
+pub(crate) type CopySource<'a> = &'a mut (dyn FnMut(&mut Vec<Value>) -> Result<bool> + Send);
+
+/// A database, as the store sees it.
+pub(crate) trait Driver: Send + Sync + 'static {
+    /// The backend, for rendering statements in its dialect.
+    fn backend(&self) -> Backend;
+
+    /// A connection for one operation; waits while every connection is in use.
+    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Connection + '_>>>;
+
+    /// Closes every idle connection and refuses new ones.
+    fn close(&self) -> BoxFuture<'_, ()>;
+
+    /// The memtable error `error` stands for on `table` (whose schema, when known, names
+    /// the columns of a constraint): a constraint violation or a missing table; else `None`.
+    fn classify(
+        &self,
+        error: &DatabaseError,
+        table: &str,
+        schema: Option<&TableSchema>,
+    ) -> Option<Error>;
+}
+
+/// One connection, held for one operation. Dropped inside a write transaction, it rolls the
+/// transaction back before another operation uses it.
+pub(crate) trait Connection: Send {
+    /// Runs a query and decodes every row's columns as `types`.
+    fn fetch<'a>(
+        &'a mut self,
+        statement: Statement,
+        types: &'a [ColumnType],
+        rows: Rows,
+    ) -> BoxFuture<'a, Result<Vec<Vec<Value>>>>;
+
+    /// Runs a query that returns at most one row, and decodes it. Never for writes.
+    fn fetch_first<'a>(
+        &'a mut self,
+        statement: Statement,
+        types: &'a [ColumnType],
+    ) -> BoxFuture<'a, Result<Option<Vec<Value>>>>;
+
+    /// Runs a statement; returns the rows it affected.
+    fn execute(&mut self, statement: Statement) -> BoxFuture<'_, Result<u64>>;
+
+    /// Runs one insert with its values bound; returns the rows of its `RETURNING`.
+    fn write<'a>(&'a mut self, write: Write<'a>) -> BoxFuture<'a, Result<Vec<Vec<Value>>>>;
+
+    /// Writes rows by the driver's bulk copy (`sql` the copy statement, `types` the columns'
+    /// types); returns the rows written. Only where the dialect's capabilities say so.
+    fn copy_in<'a>(
+        &'a mut self,
+        sql: &'a str,
+        types: &'a [ColumnType],
+        source: CopySource<'a>,
+    ) -> BoxFuture<'a, Result<u64, WriteFailure>>;
+
+    /// Begins a write transaction (on SQLite `BEGIN IMMEDIATE`: concurrent writers queue).
+    fn begin_write(&mut self) -> BoxFuture<'_, Result<()>>;
+
+    /// Commits the write transaction.
+    fn commit(&mut self) -> BoxFuture<'_, Result<()>>;
+
+    /// Rolls the write transaction back; a failure leaves nothing to undo.
+    fn rollback(&mut self) -> BoxFuture<'_, ()>;
+
+    /// Whether a write transaction is open.
+    fn in_transaction(&self) -> bool;
+
+    /// The schema of `table` as the database declares it, or `None` when there is no such
+    /// table.
+    fn introspect<'a>(&'a mut self, table: &'a str) -> BoxFuture<'a, Result<Option<TableSchema>>>;
+}

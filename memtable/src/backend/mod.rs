@@ -1,0 +1,75 @@
+//! One folder per database: what that database's SQL dialect, types and driver do
+//! differently. Everything else (rendering in `sql/`, the operations in `store/`) is written
+//! once against [`Dialect`](crate::sql::Dialect) and the driver trait, and asks a backend
+//! what it can do ([`Capabilities`]), never which one it is.
+//!
+//! Adding a backend is one folder here (its `dialect.rs`, its driver) and one line in each
+//! of the two functions of the registration point below.
+
+mod capability;
+pub(crate) mod driver;
+pub(crate) mod postgres;
+pub(crate) mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sqlx;
+
+use std::time::Duration;
+
+pub(crate) use self::capability::{BulkForms, Capabilities};
+use self::driver::Driver;
+use crate::error::{DatabaseError, Error, Result};
+use crate::sql::{Backend, Dialect};
+
+/// How the store wants its connections.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectOptions {
+    /// The most connections to open (`None`: the backend's default).
+    pub(crate) max_connections: Option<u32>,
+    /// How long a SQLite writer waits for another.
+    pub(crate) busy_timeout: Duration,
+    /// PostgreSQL behind a transaction-mode pooler.
+    pub(crate) transaction_pooled: bool,
+}
+
+// ---- the registration point ------------------------------------------------------------
+
+/// Opens the driver `url` names.
+pub(crate) async fn connect(url: &str, options: &ConnectOptions) -> Result<Box<dyn Driver>> {
+    let _ = options;
+    if url.starts_with("sqlite:") {
+        #[cfg(feature = "sqlite")]
+        return sqlite::connect(url, options.max_connections, options.busy_timeout).await;
+        #[cfg(not(feature = "sqlite"))]
+        return Err(not_built("sqlite"));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return postgres::connect(url, options.max_connections, options.transaction_pooled).await;
+        #[cfg(not(feature = "postgres"))]
+        return Err(not_built("postgres"));
+    }
+    Err(Error::Connection(DatabaseError::new(
+        "the database URL must start with sqlite: or postgres://",
+        None,
+        false,
+    )))
+}
+
+#[allow(dead_code, reason = "used when a backend's feature is off")]
+fn not_built(feature: &str) -> Error {
+    Error::Connection(DatabaseError::new(
+        format!("memtable was built without the {feature:?} feature"),
+        None,
+        false,
+    ))
+}
+
+impl Backend {
+    /// The dialect statements are rendered in for this backend.
+    pub(crate) fn dialect(self) -> &'static dyn Dialect {
+        match self {
+            Backend::Sqlite => &sqlite::SqliteDialect,
+            Backend::Postgres => &postgres::PostgresDialect,
+        }
+    }
+}
