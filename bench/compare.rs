@@ -1,6 +1,7 @@
 //! memtable against hand-written sqlx doing the same work on the same database, in the same
-//! run, with rounds interleaved and medians reported; plus the bulk ceilings (rusqlite
-//! multi-row VALUES on SQLite, COPY on PostgreSQL).
+//! run, with rounds interleaved and medians reported; on SQLite also against hand-written
+//! rusqlite (synchronous, called directly: no worker thread), in the same rounds; plus the bulk
+//! ceilings (rusqlite multi-row VALUES on SQLite, COPY on PostgreSQL).
 //!
 //! ```sh
 //! cargo bench -p memtable-bench                                  # SQLite file only
@@ -9,8 +10,11 @@
 //! MEMTABLE_BENCH_SKIP_SQLITE=1 MEMTABLE_BENCH_POSTGRES_URL=postgres://… cargo bench -p memtable-bench   # PostgreSQL only
 //! ```
 //!
-//! The hand-written side holds one connection (the fastest way to use sqlx), uses sqlx's
-//! statement cache, and decodes rows into a tuple; memtable goes through its public API.
+//! The hand-written sqlx side holds one connection (the fastest way to use sqlx), uses sqlx's
+//! statement cache, and decodes rows into a tuple; the rusqlite side (SQLite only, its own
+//! file, the same settings) holds one `rusqlite::Connection`, uses `prepare_cached` and decodes
+//! into the same tuple; memtable goes through its public API. The SQLite table adds rusqlite's
+//! µs and memtable's rate as a fraction of rusqlite's (rusqlite time / memtable time).
 //!
 //! With `node` on PATH and `bash bench/ts-provider/setup` done, an optimized run also runs
 //! `bench/ts-provider/provider.mjs` after the Rust rounds of each backend: the seed's
@@ -161,6 +165,14 @@ type DecodedPg = (
 
 const COLUMNS: &str = "id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at";
 
+// The SQLite statements of both hand-written sides (sqlx and rusqlite), the same text.
+const SQLITE_INSERT: &str = "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const SQLITE_SELECT: &str = "SELECT id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at FROM bench_tokens WHERE user_id = ? AND provider = ? LIMIT 1";
+const SQLITE_UPDATE: &str = "UPDATE bench_tokens SET access_token = ?, updated_at = ? WHERE id = ?";
+const SQLITE_UPDATE_ALL: &str = "UPDATE bench_tokens SET user_id = ?, provider = ?, access_token = ?, refresh_token = ?, expires_at = ?, scope = ?, token_data = ?, created_at = ?, updated_at = ? WHERE id = ?";
+const SQLITE_DELETE: &str = "DELETE FROM bench_tokens WHERE id = ?";
+const SQLITE_UPSERT: &str = "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, scope = excluded.scope, token_data = excluded.token_data, created_at = excluded.created_at, updated_at = excluded.updated_at RETURNING id";
+
 /// Hand-written sqlx on one held connection.
 enum Hand {
     Sqlite(SqliteConnection),
@@ -171,14 +183,20 @@ impl Hand {
     async fn insert(&mut self, t: &Token) {
         match self {
             Hand::Sqlite(c) => {
-                sqlx::query(
-                    "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&t.id).bind(&t.user_id).bind(t.provider).bind(&t.access_token).bind(&t.refresh_token)
-                .bind(t.expires_at).bind(t.scope).bind(t.token_data.to_string()).bind(t.created_at).bind(t.updated_at)
-                .execute(&mut *c)
-                .await
-                .unwrap();
+                sqlx::query(SQLITE_INSERT)
+                    .bind(&t.id)
+                    .bind(&t.user_id)
+                    .bind(t.provider)
+                    .bind(&t.access_token)
+                    .bind(&t.refresh_token)
+                    .bind(t.expires_at)
+                    .bind(t.scope)
+                    .bind(t.token_data.to_string())
+                    .bind(t.created_at)
+                    .bind(t.updated_at)
+                    .execute(&mut *c)
+                    .await
+                    .unwrap();
             }
             Hand::Postgres(c) => {
                 sqlx::query(
@@ -196,14 +214,12 @@ impl Hand {
     async fn select(&mut self, user_id: &str) -> String {
         match self {
             Hand::Sqlite(c) => {
-                let row: Decoded = sqlx::query_as(
-                    "SELECT id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at FROM bench_tokens WHERE user_id = ? AND provider = ? LIMIT 1",
-                )
-                .bind(user_id)
-                .bind("github")
-                .fetch_one(&mut *c)
-                .await
-                .unwrap();
+                let row: Decoded = sqlx::query_as(SQLITE_SELECT)
+                    .bind(user_id)
+                    .bind("github")
+                    .fetch_one(&mut *c)
+                    .await
+                    .unwrap();
                 let _doc: Option<serde_json::Value> =
                     row.7.as_deref().map(|t| serde_json::from_str(t).unwrap());
                 row.0
@@ -224,9 +240,7 @@ impl Hand {
 
     async fn update(&mut self, id: &str, i: usize) {
         let sql = match self {
-            Hand::Sqlite(_) => {
-                "UPDATE bench_tokens SET access_token = ?, updated_at = ? WHERE id = ?"
-            }
+            Hand::Sqlite(_) => SQLITE_UPDATE,
             Hand::Postgres(_) => {
                 "UPDATE bench_tokens SET access_token = $1, updated_at = $2 WHERE id = $3"
             }
@@ -256,7 +270,7 @@ impl Hand {
     async fn update_all(&mut self, t: &Token, i: usize) {
         let affected = match self {
             Hand::Sqlite(c) => sqlx::query(
-                "UPDATE bench_tokens SET user_id = ?, provider = ?, access_token = ?, refresh_token = ?, expires_at = ?, scope = ?, token_data = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                SQLITE_UPDATE_ALL,
             )
             .bind(&t.user_id).bind(t.provider).bind(format!("new_{i}")).bind(&t.refresh_token)
             .bind(t.expires_at).bind(t.scope).bind(t.token_data.to_string()).bind(t.created_at).bind(i as i64)
@@ -281,7 +295,7 @@ impl Hand {
 
     async fn delete(&mut self, id: &str) {
         let affected = match self {
-            Hand::Sqlite(c) => sqlx::query("DELETE FROM bench_tokens WHERE id = ?")
+            Hand::Sqlite(c) => sqlx::query(SQLITE_DELETE)
                 .bind(id)
                 .execute(&mut *c)
                 .await
@@ -303,7 +317,7 @@ impl Hand {
         match self {
             Hand::Sqlite(c) if to_completion => {
                 let ids: Vec<String> = sqlx::query_scalar(
-                    "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, scope = excluded.scope, token_data = excluded.token_data, created_at = excluded.created_at, updated_at = excluded.updated_at RETURNING id",
+                    SQLITE_UPSERT,
                 )
                 .bind(&t.id).bind(&t.user_id).bind(t.provider).bind(&t.access_token).bind(&t.refresh_token)
                 .bind(t.expires_at).bind(t.scope).bind(t.token_data.to_string()).bind(t.created_at).bind(t.updated_at)
@@ -313,7 +327,7 @@ impl Hand {
                 ids.into_iter().next().unwrap()
             }
             Hand::Sqlite(c) => sqlx::query_scalar(
-                "INSERT INTO bench_tokens (id, user_id, provider, access_token, refresh_token, expires_at, scope, token_data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, provider) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token, expires_at = excluded.expires_at, scope = excluded.scope, token_data = excluded.token_data, created_at = excluded.created_at, updated_at = excluded.updated_at RETURNING id",
+                SQLITE_UPSERT,
             )
             .bind(&t.id).bind(&t.user_id).bind(t.provider).bind(&t.access_token).bind(&t.refresh_token)
             .bind(t.expires_at).bind(t.scope).bind(t.token_data.to_string()).bind(t.created_at).bind(t.updated_at)
@@ -402,44 +416,176 @@ impl Hand {
     }
 }
 
-/// rusqlite with cached statements: the ceiling of SQLite from Rust.
-fn rusqlite_bulk(path: &str, rows: &[Token]) {
-    let mut conn = rusqlite::Connection::open(path).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .unwrap();
-    let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; 500].join(", ");
-    let full = format!("INSERT INTO bench_tokens ({COLUMNS}) VALUES {placeholders}");
-    for chunk in rows.chunks(500) {
-        let sql = if chunk.len() == 500 {
-            full.clone()
-        } else {
-            format!(
-                "INSERT INTO bench_tokens ({COLUMNS}) VALUES {}",
-                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            )
-        };
-        let mut statement = tx.prepare_cached(&sql).unwrap();
-        let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::with_capacity(chunk.len() * 10);
-        for t in chunk {
-            params.push(Box::new(t.id.clone()));
-            params.push(Box::new(t.user_id.clone()));
-            params.push(Box::new(t.provider));
-            params.push(Box::new(t.access_token.clone()));
-            params.push(Box::new(t.refresh_token.clone()));
-            params.push(Box::new(t.expires_at));
-            params.push(Box::new(t.scope));
-            params.push(Box::new(t.token_data.to_string()));
-            params.push(Box::new(t.created_at));
-            params.push(Box::new(t.updated_at));
-        }
-        statement
-            .execute(rusqlite::params_from_iter(params.iter()))
+/// Hand-written rusqlite on one held connection (SQLite only), on its own file with the same
+/// settings as the sqlx side. rusqlite is synchronous and is called directly from the async
+/// benchmark code: no worker thread, no hop; statements cached (`prepare_cached`), rows
+/// decoded into the same tuple as the sqlx side. Its multi-row VALUES insert is the bulk
+/// ceiling of SQLite from Rust.
+struct Rusqlite(rusqlite::Connection);
+
+impl Rusqlite {
+    fn open(path: &str) -> Self {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        conn.pragma_update(None, "cache_size", -16000).unwrap();
+        Rusqlite(conn)
+    }
+
+    fn insert(&mut self, t: &Token) {
+        self.0
+            .prepare_cached(SQLITE_INSERT)
+            .unwrap()
+            .execute(rusqlite::params![
+                t.id,
+                t.user_id,
+                t.provider,
+                t.access_token,
+                t.refresh_token,
+                t.expires_at,
+                t.scope,
+                t.token_data.to_string(),
+                t.created_at,
+                t.updated_at
+            ])
             .unwrap();
     }
-    tx.commit().unwrap();
+
+    fn select(&mut self, user_id: &str) -> String {
+        let row: Decoded = self
+            .0
+            .prepare_cached(SQLITE_SELECT)
+            .unwrap()
+            .query_row(rusqlite::params![user_id, "github"], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            })
+            .unwrap();
+        let _doc: Option<serde_json::Value> =
+            row.7.as_deref().map(|t| serde_json::from_str(t).unwrap());
+        row.0
+    }
+
+    fn update(&mut self, id: &str, i: usize) {
+        let affected = self
+            .0
+            .prepare_cached(SQLITE_UPDATE)
+            .unwrap()
+            .execute(rusqlite::params![format!("new_{i}"), i as i64, id])
+            .unwrap();
+        assert_eq!(affected, 1);
+    }
+
+    fn update_all(&mut self, t: &Token, i: usize) {
+        let affected = self
+            .0
+            .prepare_cached(SQLITE_UPDATE_ALL)
+            .unwrap()
+            .execute(rusqlite::params![
+                t.user_id,
+                t.provider,
+                format!("new_{i}"),
+                t.refresh_token,
+                t.expires_at,
+                t.scope,
+                t.token_data.to_string(),
+                t.created_at,
+                i as i64,
+                t.id
+            ])
+            .unwrap();
+        assert_eq!(affected, 1);
+    }
+
+    fn delete(&mut self, id: &str) {
+        let affected = self
+            .0
+            .prepare_cached(SQLITE_DELETE)
+            .unwrap()
+            .execute([id])
+            .unwrap();
+        assert_eq!(affected, 1);
+    }
+
+    /// As the sqlx side: `to_completion` steps the statement to its end (its commit's error,
+    /// if any, is seen); otherwise `query_row`, which resets it after the first row.
+    fn upsert(&mut self, t: &Token, to_completion: bool) -> String {
+        let mut statement = self.0.prepare_cached(SQLITE_UPSERT).unwrap();
+        let json = t.token_data.to_string();
+        let params = rusqlite::params![
+            t.id,
+            t.user_id,
+            t.provider,
+            t.access_token,
+            t.refresh_token,
+            t.expires_at,
+            t.scope,
+            json,
+            t.created_at,
+            t.updated_at
+        ];
+        if to_completion {
+            let mut rows = statement.query(params).unwrap();
+            let id: String = rows.next().unwrap().unwrap().get(0).unwrap();
+            while rows.next().unwrap().is_some() {}
+            id
+        } else {
+            statement.query_row(params, |r| r.get(0)).unwrap()
+        }
+    }
+
+    /// Multi-row VALUES, 500 rows a statement, cached statements, one transaction.
+    fn bulk(&mut self, rows: &[Token]) {
+        let tx = self
+            .0
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; 500].join(", ");
+        let full = format!("INSERT INTO bench_tokens ({COLUMNS}) VALUES {placeholders}");
+        for chunk in rows.chunks(500) {
+            let sql = if chunk.len() == 500 {
+                full.clone()
+            } else {
+                format!(
+                    "INSERT INTO bench_tokens ({COLUMNS}) VALUES {}",
+                    vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+                )
+            };
+            let mut statement = tx.prepare_cached(&sql).unwrap();
+            let mut params: Vec<Box<dyn rusqlite::ToSql>> = Vec::with_capacity(chunk.len() * 10);
+            for t in chunk {
+                params.push(Box::new(t.id.clone()));
+                params.push(Box::new(t.user_id.clone()));
+                params.push(Box::new(t.provider));
+                params.push(Box::new(t.access_token.clone()));
+                params.push(Box::new(t.refresh_token.clone()));
+                params.push(Box::new(t.expires_at));
+                params.push(Box::new(t.scope));
+                params.push(Box::new(t.token_data.to_string()));
+                params.push(Box::new(t.created_at));
+                params.push(Box::new(t.updated_at));
+            }
+            statement
+                .execute(rusqlite::params_from_iter(params.iter()))
+                .unwrap();
+        }
+        tx.commit().unwrap();
+    }
 }
 
 struct Settings {
@@ -467,10 +613,19 @@ async fn time<F: Future<Output = ()>>(n: usize, work: F) -> f64 {
     started.elapsed().as_secs_f64() * 1e6 / n as f64
 }
 
+/// µs per unit of `n` units of synchronous work (the rusqlite side).
+fn time_sync(n: usize, work: impl FnOnce()) -> f64 {
+    let started = Instant::now();
+    work();
+    started.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
 struct Line {
     operation: &'static str,
     ours: Vec<f64>,
     theirs: Vec<f64>,
+    /// Hand-written rusqlite (SQLite only; empty on PostgreSQL).
+    rusqlite: Vec<f64>,
     baseline: &'static str,
     /// The key of the same work in the TypeScript provider's output, if it does it.
     ts: Option<&'static str>,
@@ -482,6 +637,7 @@ impl Line {
             operation,
             ours: Vec::new(),
             theirs: Vec::new(),
+            rusqlite: Vec::new(),
             baseline,
             ts: None,
         }
@@ -639,9 +795,12 @@ fn upsert_record(t: &Token) -> Record {
     record
 }
 
+/// One round of every single-row operation on each side: memtable, sqlx and (SQLite only)
+/// rusqlite, the side that goes first turning with the rounds.
 async fn single_row_round(
     store: &Store,
     hand: &mut Hand,
+    mut rusqlite: Option<&mut Rusqlite>,
     round: usize,
     ops: usize,
     lines: &mut [Line],
@@ -653,9 +812,10 @@ async fn single_row_round(
         .map(|i| typed(&token(&format!("tm{round}"), i)))
         .collect();
     let theirs_typed: Vec<Token> = (0..ops).map(|i| token(&format!("ts{round}"), i)).collect();
-    let memtable_first = round.is_multiple_of(2);
-    for step in 0..2 {
-        if (step == 0) == memtable_first {
+    let sides = if rusqlite.is_some() { 3 } else { 2 };
+    for step in 0..sides {
+        let side = (step + round) % sides;
+        if side == 0 {
             let mut typed_ids = Vec::with_capacity(ops);
             lines[INSERT_TYPED].ours.push(
                 time(ops, async {
@@ -778,7 +938,7 @@ async fn single_row_round(
                 })
                 .await,
             );
-        } else {
+        } else if side == 1 {
             lines[INSERT_TYPED].theirs.push(
                 time(ops, async {
                     for t in &theirs_typed {
@@ -871,8 +1031,77 @@ async fn single_row_round(
                 })
                 .await,
             );
+        } else if let Some(rusqlite) = rusqlite.as_deref_mut() {
+            rusqlite_round(rusqlite, round, ops, lines);
         }
     }
+}
+
+/// The rusqlite side of a round: the same operations in the same order as the sqlx side, on
+/// its own file (rows of its own prefix), called directly.
+fn rusqlite_round(conn: &mut Rusqlite, round: usize, ops: usize, lines: &mut [Line]) {
+    let rows: Vec<Token> = (0..ops).map(|i| token(&format!("r{round}"), i)).collect();
+    let typed_rows: Vec<Token> = (0..ops).map(|i| token(&format!("tr{round}"), i)).collect();
+    lines[INSERT_TYPED].rusqlite.push(time_sync(ops, || {
+        for t in &typed_rows {
+            conn.insert(t);
+        }
+    }));
+    lines[INSERT].rusqlite.push(time_sync(ops, || {
+        for t in &rows {
+            conn.insert(t);
+        }
+    }));
+    lines[SELECT].rusqlite.push(time_sync(ops, || {
+        for t in &rows {
+            conn.select(&t.user_id);
+        }
+    }));
+    lines[SELECT_TYPED].rusqlite.push(time_sync(ops, || {
+        for t in &typed_rows {
+            conn.select(&t.user_id);
+        }
+    }));
+    lines[UPDATE].rusqlite.push(time_sync(ops, || {
+        for (i, t) in rows.iter().enumerate() {
+            conn.update(&t.id, i);
+        }
+    }));
+    lines[UPDATE_TYPED].rusqlite.push(time_sync(ops, || {
+        for (i, t) in typed_rows.iter().enumerate() {
+            conn.update_all(t, i);
+        }
+    }));
+    // New keys: the conflict is on (user_id, provider), the existing rows keep theirs.
+    let upserts: Vec<Token> = (0..ops).map(|i| token(&format!("r{round}"), i)).collect();
+    lines[UPSERT].rusqlite.push(time_sync(ops, || {
+        for t in &upserts {
+            conn.upsert(t, false);
+        }
+    }));
+    lines[UPSERT_TO_COMPLETION]
+        .rusqlite
+        .push(time_sync(ops, || {
+            for t in &upserts {
+                conn.upsert(t, true);
+            }
+        }));
+    let typed_upserts: Vec<Token> = (0..ops).map(|i| token(&format!("tr{round}"), i)).collect();
+    lines[UPSERT_TYPED].rusqlite.push(time_sync(ops, || {
+        for t in &typed_upserts {
+            conn.upsert(t, false);
+        }
+    }));
+    lines[DELETE].rusqlite.push(time_sync(ops, || {
+        for t in &rows {
+            conn.delete(&t.id);
+        }
+    }));
+    lines[DELETE_TYPED].rusqlite.push(time_sync(ops, || {
+        for t in &typed_rows {
+            conn.delete(&t.id);
+        }
+    }));
 }
 
 async fn clear(store: &Store) {
@@ -880,16 +1109,17 @@ async fn clear(store: &Store) {
     store.create_table(&schema()).await.unwrap();
 }
 
-/// Runs every comparison; memtable works on `url`, the hand-written side on `hand_url` (on
-/// SQLite a second file with the same settings, so that each side pays for its own WAL
-/// checkpoints; on PostgreSQL the same database), `sqlite_path` being that second file.
-/// After the Rust rounds, the TypeScript provider runs on `ts_target` (a third SQLite file, or
+/// Runs every comparison; memtable works on `url`, the hand-written sqlx side on `hand_url`
+/// (on SQLite a second file with the same settings, so that each side pays for its own WAL
+/// checkpoints; on PostgreSQL the same database). On SQLite, `rusqlite_path` is a third file
+/// with the same settings for the hand-written rusqlite side (`None` on PostgreSQL).
+/// After the Rust rounds, the TypeScript provider runs on `ts_target` (another SQLite file, or
 /// its own table in the same PostgreSQL database).
 async fn run(
     label: &str,
     url: &str,
     hand_url: &str,
-    sqlite_path: Option<&str>,
+    rusqlite_path: Option<&str>,
     ts_target: &str,
     ts: &TsProvider,
     settings: &Settings,
@@ -902,7 +1132,19 @@ async fn run(
         }
         store.create_table(&schema()).await.unwrap();
     }
-    let mut hand = match sqlite_path {
+    let sqlite = rusqlite_path.is_some();
+    // On SQLite, the rusqlite side's file gets its table from memtable too (the same DDL), and
+    // that store clears it between bulk rounds.
+    let rusqlite_store = match rusqlite_path {
+        Some(path) => {
+            let store = Store::connect(&format!("sqlite://{path}")).await.unwrap();
+            store.create_table(&schema()).await.unwrap();
+            Some(store)
+        }
+        None => None,
+    };
+    let mut rusqlite = rusqlite_path.map(Rusqlite::open);
+    let mut hand = match rusqlite_path {
         Some(_) => {
             let options = SqliteConnectOptions::from_str(hand_url)
                 .unwrap()
@@ -918,31 +1160,40 @@ async fn run(
 
     let mut lines = single_row_lines();
     // A warm-up round, not counted: statement caches and the file fill.
-    single_row_round(&store, &mut hand, 99, settings.ops / 4 + 1, &mut lines).await;
+    single_row_round(
+        &store,
+        &mut hand,
+        rusqlite.as_mut(),
+        99,
+        settings.ops / 4 + 1,
+        &mut lines,
+    )
+    .await;
     for line in &mut lines {
         line.ours.clear();
         line.theirs.clear();
+        line.rusqlite.clear();
     }
     for round in 0..settings.rounds {
-        single_row_round(&store, &mut hand, round, settings.ops, &mut lines).await;
+        single_row_round(
+            &store,
+            &mut hand,
+            rusqlite.as_mut(),
+            round,
+            settings.ops,
+            &mut lines,
+        )
+        .await;
     }
 
     let mut bulk = Line::new(
         "insert_many, µs per row",
-        if sqlite_path.is_some() {
-            "sqlx multi-row"
-        } else {
-            "COPY"
-        },
+        if sqlite { "sqlx multi-row" } else { "COPY" },
     )
     .ts("bulk");
     let mut ceiling = Line::new(
         "insert_many vs ceiling, µs per row",
-        if sqlite_path.is_some() {
-            "rusqlite"
-        } else {
-            "COPY"
-        },
+        if sqlite { "rusqlite" } else { "COPY" },
     );
     // On PostgreSQL, the same rows into a table memtable did not create: memtable writes it
     // with `INSERT … SELECT UNNEST(…)` (one array per column) instead of binary COPY, which
@@ -964,8 +1215,11 @@ async fn run(
         let rows: Vec<Token> = (0..settings.bulk)
             .map(|i| token(&format!("b{round}"), i))
             .collect();
-        for step in 0..2 {
-            if (step == 0) == round.is_multiple_of(2) {
+        // The side that goes first turns with the rounds, as in the single-row rounds.
+        let sides = if sqlite { 3 } else { 2 };
+        for step in 0..sides {
+            let side = (step + round) % sides;
+            if side == 0 {
                 clear(&store).await;
                 let records: Vec<Record> = rows.iter().map(record).collect();
                 let ours = time(rows.len(), async {
@@ -995,27 +1249,25 @@ async fn run(
                         .await,
                     );
                 }
-            } else {
+            } else if side == 1 {
                 clear(&hand_store).await;
                 let theirs = time(rows.len(), hand.bulk(&rows)).await;
                 bulk.theirs.push(theirs);
                 unnest.theirs.push(theirs);
-                clear(&hand_store).await;
-                match sqlite_path {
-                    Some(path) => {
-                        let started = Instant::now();
-                        rusqlite_bulk(path, &rows);
-                        ceiling
-                            .theirs
-                            .push(started.elapsed().as_secs_f64() * 1e6 / rows.len() as f64);
-                    }
-                    None => ceiling.theirs.push(theirs),
+                if !sqlite {
+                    ceiling.theirs.push(theirs);
                 }
+            } else if let (Some(conn), Some(rusqlite_store)) = (&mut rusqlite, &rusqlite_store) {
+                clear(rusqlite_store).await;
+                let theirs = time_sync(rows.len(), || conn.bulk(&rows));
+                bulk.rusqlite.push(theirs);
+                ceiling.theirs.push(theirs);
+                ceiling.rusqlite.push(theirs);
             }
         }
     }
     lines.push(bulk);
-    if sqlite_path.is_some() {
+    if sqlite {
         lines.push(ceiling);
     } else {
         lines.push(unnest);
@@ -1032,22 +1284,37 @@ async fn run(
         "\n{label}: median of {} rounds of {} operations (bulk: {} rounds of {} rows)",
         settings.rounds, settings.ops, bulk_rounds, settings.bulk
     );
-    println!("| operation | memtable µs | baseline | baseline µs | memtable / baseline (time) |");
-    println!("|---|---|---|---|---|");
+    if sqlite {
+        // rusqlite / memtable (time) is memtable's rate as a fraction of rusqlite's.
+        println!(
+            "| operation | memtable µs | baseline | baseline µs | memtable / baseline (time) \
+             | rusqlite µs | memtable's rate / rusqlite's (rusqlite time / memtable time) |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+    } else {
+        println!(
+            "| operation | memtable µs | baseline | baseline µs | memtable / baseline (time) |"
+        );
+        println!("|---|---|---|---|---|");
+    }
     for line in &lines {
         let (ours, theirs) = (median(line.ours.clone()), median(line.theirs.clone()));
+        let rusqlite = if !sqlite {
+            String::new()
+        } else if line.rusqlite.is_empty() {
+            " | | |".to_owned()
+        } else {
+            let rusqlite = median(line.rusqlite.clone());
+            format!(" {rusqlite:.1} | {:.2} |", rusqlite / ours)
+        };
         println!(
-            "| {} | {ours:.1} | {} | {theirs:.1} | {:.2} |",
+            "| {} | {ours:.1} | {} | {theirs:.1} | {:.2} |{rusqlite}",
             line.operation,
             line.baseline,
             ours / theirs
         );
     }
-    let kind = if sqlite_path.is_some() {
-        "sqlite"
-    } else {
-        "postgres"
-    };
+    let kind = if sqlite { "sqlite" } else { "postgres" };
     if let Some(report) = ts.run(kind, ts_target, settings) {
         print_ts_table(&lines, &report);
     }
@@ -1072,6 +1339,7 @@ fn main() {
         let ours = dir.path().join("memtable.db");
         let theirs = dir.path().join("sqlx.db");
         let theirs = theirs.to_str().unwrap().to_owned();
+        let rusqlite = dir.path().join("rusqlite.db");
         let ts_file = dir.path().join("ts-provider.db");
         // `MEMTABLE_BENCH_SKIP_SQLITE=1`: PostgreSQL only.
         if std::env::var_os("MEMTABLE_BENCH_SKIP_SQLITE").is_none() {
@@ -1079,7 +1347,7 @@ fn main() {
                 "SQLite file (WAL, synchronous=NORMAL)",
                 &format!("sqlite://{}", ours.display()),
                 &format!("sqlite://{theirs}"),
-                Some(&theirs),
+                Some(rusqlite.to_str().unwrap()),
                 ts_file.to_str().unwrap(),
                 &ts,
                 &settings,
