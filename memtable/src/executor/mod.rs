@@ -66,6 +66,8 @@ mod outcome;
 pub mod params;
 mod registry;
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -79,7 +81,7 @@ use crate::error::{Error, IdentifierKind, Result, truncate};
 use crate::limits::{LimitKind, json_depth};
 use crate::query::QueryOptions;
 use crate::schema::{TableSchema, validate_identifier};
-use crate::store::Store;
+use crate::store::{Store, Table as KnownTable};
 use crate::value::Record;
 
 /// The names of every executor, in the order of the documentation.
@@ -219,7 +221,7 @@ impl Executors {
 
     /// The schema of `table`, if this set can see it; else [`Error::TableNotFound`].
     pub async fn table_schema(&self, table: &str) -> Result<TableSchema> {
-        self.visible_schema(table).await
+        Ok(self.visible_table(table).await?.schema.clone())
     }
 
     async fn run(&self, name: &str, params: Value) -> Result<Value, Failure> {
@@ -308,8 +310,8 @@ impl Executors {
 
     async fn insert_into_table(&self, params: InsertParams) -> Result<Value, Failure> {
         let table = params.table_name;
-        let schema = self.writable_schema(&table).await?;
-        let record = Record::from_json(&schema, &Value::Object(params.data))?;
+        let info = self.writable_table(&table).await?;
+        let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
         let id = self.store.insert_into_table(&table, record).await?;
         Ok(json!({
             "message": format!("inserted record {:?} into table {table:?}", truncate(&id)),
@@ -320,8 +322,8 @@ impl Executors {
     async fn update_table_record(&self, params: UpdateParams) -> Result<Value, Failure> {
         let table = params.table_name;
         let id = params.id.as_id();
-        let schema = self.writable_schema(&table).await?;
-        let record = Record::from_json(&schema, &Value::Object(params.data))?;
+        let info = self.writable_table(&table).await?;
+        let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
         self.store.update_table_record(&table, &id, record).await?;
         Ok(json!({
             "message": format!("updated record {:?} of table {table:?}", truncate(&id)),
@@ -330,9 +332,9 @@ impl Executors {
 
     async fn query_table(&self, params: QueryParams) -> Result<Value, Failure> {
         let table = params.table_name;
-        let schema = self.visible_schema(&table).await?;
+        let info = self.visible_table(&table).await?;
         let mut options = match &params.query_options {
-            Some(options) => QueryOptions::from_json(&schema, &options.to_json())?,
+            Some(options) => QueryOptions::from_json(&info.schema, &options.to_json())?,
             None => QueryOptions::new(),
         };
         // Past the cap, one row more than it tells whether the cap cut anything off.
@@ -367,7 +369,7 @@ impl Executors {
     async fn delete_from_table(&self, params: DeleteParams) -> Result<Value, Failure> {
         let table = params.table_name;
         let id = params.id.as_id();
-        self.writable_schema(&table).await?;
+        self.writable_table(&table).await?;
         self.store.delete_from_table(&table, &id).await?;
         Ok(json!({
             "message": format!("deleted record {:?} from table {table:?}", truncate(&id)),
@@ -389,7 +391,7 @@ impl Executors {
     async fn drop_table(&self, params: TableParams) -> Result<Value, Failure> {
         let table = params.table_name;
         if self.plugin.is_some() {
-            self.visible_schema(&table).await?;
+            self.visible_table(&table).await?;
         }
         self.store.drop_table(&table).await?;
         Ok(json!({
@@ -398,9 +400,9 @@ impl Executors {
         }))
     }
 
-    /// The schema of a table this set may write: as [`visible_schema`](Self::visible_schema),
-    /// with a protected table refused first (as the store would) outside a plugin scope.
-    async fn writable_schema(&self, table: &str) -> Result<TableSchema> {
+    /// A table this set may write: as [`visible_table`](Self::visible_table), with a
+    /// protected table refused first (as the store would) outside a plugin scope.
+    async fn writable_table(&self, table: &str) -> Result<Arc<KnownTable>> {
         if self.plugin.is_none() {
             validate_identifier(IdentifierKind::Table, table)?;
             if self.store.is_protected(table) {
@@ -409,32 +411,31 @@ impl Executors {
                 });
             }
         }
-        self.visible_schema(table).await
+        self.visible_table(table).await
     }
 
-    /// The schema of `table` if this set can see it: any table outside a plugin scope, else
-    /// only the plugin's own; [`Error::TableNotFound`] otherwise.
-    async fn visible_schema(&self, table: &str) -> Result<TableSchema> {
-        if self.plugin.is_some() {
-            validate_identifier(IdentifierKind::Table, table)?;
-            if !self.owns(table).await? {
-                return Err(Error::TableNotFound {
-                    table: table.to_owned(),
-                });
-            }
+    /// `table` if this set can see it (any table outside a plugin scope, else only the
+    /// plugin's own), from one lookup of the store's cache; [`Error::TableNotFound`] otherwise.
+    async fn visible_table(&self, table: &str) -> Result<Arc<KnownTable>> {
+        let Some(plugin) = &self.plugin else {
+            return self.store.known_table(table).await;
+        };
+        validate_identifier(IdentifierKind::Table, table)?;
+        match self.store.known_table(table).await {
+            Ok(info) if info.owner.as_deref() == Some(plugin.as_str()) => Ok(info),
+            Err(error @ (Error::Database(_) | Error::Connection(_))) => Err(error),
+            _ => Err(Error::TableNotFound {
+                table: table.to_owned(),
+            }),
         }
-        self.store.table_schema(table).await
     }
 
     /// Whether `table` exists and belongs to this set's plugin. Database failures are errors;
     /// anything else that stops the lookup (no such table, a table memtable cannot read) means
     /// "not the plugin's".
     async fn owns(&self, table: &str) -> Result<bool> {
-        let Some(plugin) = &self.plugin else {
-            return Ok(false);
-        };
-        match self.store.table_owner(table).await {
-            Ok(owner) => Ok(owner.as_deref() == Some(plugin.as_str())),
+        match self.visible_table(table).await {
+            Ok(_) => Ok(self.plugin.is_some()),
             Err(error @ (Error::Database(_) | Error::Connection(_))) => Err(error),
             Err(_) => Ok(false),
         }

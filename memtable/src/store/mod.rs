@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument as _;
 
-use self::cache::{SchemaCache, Table};
+use self::cache::SchemaCache;
+pub(crate) use self::cache::Table;
 use crate::backend::ConnectOptions;
 use crate::backend::driver::{Connection, Driver, Rows};
 use crate::error::{Error, IdentifierKind, Result, SchemaProblem};

@@ -1,5 +1,7 @@
 //! Table-level operations: create, exists, drop, and what the store knows of a table.
 
+use std::sync::Arc;
+
 use super::cache::Table;
 use super::{Store, catalog};
 use crate::backend::driver::Rows;
@@ -179,15 +181,23 @@ impl Store {
     /// operations that address rows by id (insert, update, delete, upsert) refuse it with
     /// [`Error::InvalidSchema`] ([`SchemaProblem::NoPrimaryKey`](crate::SchemaProblem)).
     pub async fn table_schema(&self, table: &str) -> Result<TableSchema> {
-        let mut conn = self.acquire().await?;
-        Ok(self.table(&mut *conn, table).await?.schema.clone())
+        Ok(self.known_table(table).await?.schema.clone())
     }
 
     /// The owner recorded for `table` ([`create_owned_table`](Self::create_owned_table)), or
     /// `None` for a table created without one or not created by memtable.
     pub async fn table_owner(&self, table: &str) -> Result<Option<String>> {
+        Ok(self.known_table(table).await?.owner.clone())
+    }
+
+    /// The table `name` as the store knows it: from the cache without a connection, else
+    /// looked up as [`table_schema`](Self::table_schema) says.
+    pub(crate) async fn known_table(&self, name: &str) -> Result<Arc<Table>> {
+        if let Some(table) = self.inner.tables.get(name) {
+            return Ok(table);
+        }
         let mut conn = self.acquire().await?;
-        Ok(self.table(&mut *conn, table).await?.owner.clone())
+        self.table(&mut *conn, name).await
     }
 
     /// The names of the tables memtable created (the catalog's content), in name order.
