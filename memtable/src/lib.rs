@@ -25,6 +25,7 @@
 //! JSON Schemas of their parameters, plugin scopes and read-only sets); with the feature `mcp`
 //! they are served as MCP tools, and the feature `cli` builds the `memtable` command.
 
+mod backend;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod error;
