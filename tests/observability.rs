@@ -1,12 +1,12 @@
 //! What memtable tells `tracing`, on a SQLite file and on PostgreSQL: a span per operation with
-//! its name, table, rows and duration (never a value), and, through sqlx's own per-statement
-//! events (target `sqlx::query`, DEBUG), that each row operation sends exactly one statement once
-//! the table is known: no existence query per call.
+//! its name, table, rows and duration (never a value), and, through the drivers' own
+//! per-statement events (DEBUG; target `sqlx::query` on PostgreSQL, `memtable::statement` from
+//! the SQLite driver), that each row operation sends exactly one statement once the table is
+//! known: no existence query per call.
 //!
-//! One capturing subscriber is installed for the whole process (SQLite statements run on sqlx's
-//! worker threads, which a thread-local subscriber would miss). Tests run in parallel, so each
-//! runs its body inside a root span of its own and reads only what happened under it: sqlx's
-//! SQLite worker enters the caller's span, so its events land under that root too.
+//! One capturing subscriber is installed for the whole process (unbounded SQLite work runs on
+//! the blocking pool, which a thread-local subscriber would miss). Tests run in parallel, so
+//! each runs its body inside a root span of its own and reads only what happened under it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -240,13 +240,18 @@ impl Recorder {
         (serial, span)
     }
 
-    /// The statements sqlx sent since `mark` (its `sqlx::query` events), by summary.
+    /// The statements the driver sent since `mark` (its per-statement events).
     fn statements_since(&self, mark: Mark) -> Vec<EventRec> {
         self.events_since(mark)
             .into_iter()
-            .filter(|e| e.target == "sqlx::query")
+            .filter(is_statement)
             .collect()
     }
+}
+
+/// A driver's event for one statement sent: sqlx's (PostgreSQL), or the SQLite driver's.
+fn is_statement(event: &EventRec) -> bool {
+    event.target == "sqlx::query" || event.target == "memtable::statement"
 }
 
 fn statement_text(event: &EventRec) -> String {
@@ -445,7 +450,7 @@ both_backends! {
             assert_eq!(operations, ["create_table", "table_exists", "insert_into_table",
                 "update_table_record", "query_table", "insert_into_table", "delete_from_table",
                 "delete_from_table", "drop_table"]);
-            assert!(events.iter().any(|e| e.target == "sqlx::query"), "sqlx's statements are recorded too");
+            assert!(events.iter().any(is_statement), "the driver's statements are recorded too");
             assert_no_secret(&spans, &events);
         }).await;
     }

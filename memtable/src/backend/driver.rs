@@ -45,6 +45,10 @@ const BOUNDED_ROWS: u64 = 500;
 
 /// One `INSERT` (a single row, an upsert, or one statement of a batch) with its values,
 /// already coerced to `types`, to bind in order.
+#[cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, reason = "each driver reads the fields it needs")
+)]
 pub(crate) struct Write<'a> {
     /// The SQL text.
     pub(crate) sql: Arc<str>,

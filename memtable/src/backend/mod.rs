@@ -10,7 +10,7 @@ mod capability;
 pub(crate) mod driver;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(feature = "postgres")]
 pub(crate) mod sqlx;
 
 use std::time::Duration;
@@ -22,20 +22,29 @@ use crate::sql::{Backend, Dialect};
 
 /// How the store wants its connections.
 #[derive(Debug, Clone)]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, reason = "no backend built")
+)]
 pub(crate) struct ConnectOptions {
     /// The most connections to open (`None`: the backend's default).
     pub(crate) max_connections: Option<u32>,
     /// How long a SQLite writer waits for another.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) busy_timeout: Duration,
     /// PostgreSQL behind a transaction-mode pooler.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) transaction_pooled: bool,
 }
 
 // ---- the registration point ------------------------------------------------------------
 
 /// Opens the driver `url` names.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(unused_variables, reason = "no backend built")
+)]
 pub(crate) async fn connect(url: &str, options: &ConnectOptions) -> Result<Box<dyn Driver>> {
-    let _ = options;
     if url.starts_with("sqlite:") {
         #[cfg(feature = "sqlite")]
         return sqlite::connect(url, options.max_connections, options.busy_timeout).await;

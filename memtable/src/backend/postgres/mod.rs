@@ -1,6 +1,7 @@
 //! PostgreSQL: its dialect, its type table, and its driver on sqlx (the pool, TLS through
 //! rustls, statements a transaction-mode pooler can carry, errors, introspection, COPY).
 
+#[cfg(feature = "postgres")]
 mod copy;
 mod dialect;
 #[cfg(feature = "postgres")]

@@ -1,13 +1,28 @@
-//! SQLite: its dialect, its errors, introspection, and its driver.
+//! SQLite: its dialect, and its driver on rusqlite (bundled SQLite): URLs, the one SQLite
+//! type table (binding and decoding), errors and their classification, introspection, and
+//! the connections.
+//!
+//! Bounded statements run on the calling task, unbounded work on tokio's blocking pool, and a
+//! busy database is waited for with an asynchronous back-off (SQLite's own `busy_timeout` is
+//! 0), so no runtime thread is ever blocked by SQLite.
 
+#[cfg(feature = "sqlite")]
+mod connection;
 mod dialect;
 #[cfg(feature = "sqlite")]
-mod errors;
+mod driver;
+#[cfg(feature = "sqlite")]
+mod error;
 #[cfg(feature = "sqlite")]
 mod introspect;
 #[cfg(feature = "sqlite")]
-mod sqlx_driver;
+mod url;
+#[cfg(feature = "sqlite")]
+mod values;
+
+#[cfg(test)]
+mod tests;
 
 pub(crate) use self::dialect::SqliteDialect;
 #[cfg(feature = "sqlite")]
-pub(crate) use self::sqlx_driver::connect;
+pub(crate) use self::driver::connect;
