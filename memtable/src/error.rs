@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use crate::limits::LimitKind;
-use crate::schema::ColumnType;
+use crate::kinds::{ColumnType, LimitKind};
 
 pub use self::kind::ErrorKind;
 

@@ -30,6 +30,7 @@ mod backend;
 pub mod cli;
 pub mod error;
 pub mod executor;
+mod kinds;
 pub mod limits;
 #[cfg(feature = "mcp")]
 pub mod mcp;

@@ -31,9 +31,8 @@
 //! # }).unwrap();
 //! ```
 
-use std::fmt;
-
 use crate::error::{Error, Result};
+pub use crate::kinds::LimitKind;
 use crate::query::Filter;
 use crate::schema::TableSchema;
 use crate::value::{Record, Value};
@@ -52,51 +51,6 @@ pub const MAX_FILTER_DEPTH: usize = 64;
 /// The ceiling of [`Limits::max_filter_conditions`]: SQLite refuses an expression more than
 /// 1,000 levels deep, and ANDed conditions nest one level each.
 pub const MAX_FILTER_CONDITIONS: usize = 512;
-
-/// One of the limits of [`Limits`], as named in [`Error::LimitExceeded`] and in executor
-/// results (`"limit": "record_size"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum LimitKind {
-    /// The length of a table, column or index name, in bytes.
-    IdentifierLength,
-    /// The number of columns of a table.
-    Columns,
-    /// The number of indexes of a table.
-    Indexes,
-    /// The number of columns of one index.
-    IndexColumns,
-    /// The size of one record: the bytes of its text, blob and serialized json values.
-    RecordSize,
-    /// The nesting depth of a json value (a scalar is 0, `[]` is 1, `[[]]` is 2).
-    JsonDepth,
-    /// The nesting depth of a filter (a condition is 1, an `And` of conditions 2).
-    FilterDepth,
-    /// The number of conditions in one filter.
-    FilterConditions,
-}
-
-impl LimitKind {
-    /// The snake_case name used in executor results (`record_size`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LimitKind::IdentifierLength => "identifier_length",
-            LimitKind::Columns => "columns",
-            LimitKind::Indexes => "indexes",
-            LimitKind::IndexColumns => "index_columns",
-            LimitKind::RecordSize => "record_size",
-            LimitKind::JsonDepth => "json_depth",
-            LimitKind::FilterDepth => "filter_depth",
-            LimitKind::FilterConditions => "filter_conditions",
-        }
-    }
-}
-
-impl fmt::Display for LimitKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// The limits a [`Store`](crate::Store) enforces (see the [module documentation](self) for the
 /// table of defaults and ceilings). Set them with
@@ -350,6 +304,35 @@ impl Limits {
             self.max_json_depth,
             json_depth(json),
         )
+    }
+}
+
+// Defined here, not in schema.rs, so that the schema model does not import the limits.
+impl TableSchema {
+    /// [`validate`](Self::validate), then checks the schema against `limits`: the length of its
+    /// names, the number of its columns and indexes and of each index's columns. A limit passed
+    /// is [`Error::LimitExceeded`].
+    ///
+    /// `validate` alone checks only the rules every table follows, so that a table created
+    /// under other limits (or not by memtable) can still be read; the store checks the limits
+    /// of a schema it is asked to create.
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint, Error, LimitKind, Limits, TableSchema};
+    ///
+    /// let schema = TableSchema::new("t", vec![
+    ///     Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey),
+    ///     Column::new("a", ColumnType::Text),
+    /// ]);
+    /// assert!(schema.validate_with(&Limits::default()).is_ok());
+    /// assert!(matches!(
+    ///     schema.validate_with(&Limits::default().with_max_columns(1)),
+    ///     Err(Error::LimitExceeded { limit: LimitKind::Columns, max: 1, actual: 2, .. })
+    /// ));
+    /// ```
+    pub fn validate_with(&self, limits: &Limits) -> Result<()> {
+        self.validate()?;
+        limits.check_schema(self)
     }
 }
 

@@ -33,7 +33,8 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::schema::{ColumnType, TableSchema};
+use crate::kinds::ColumnType;
+use crate::schema::TableSchema;
 use crate::value::Value;
 
 /// A comparison operator of a [`Filter::Compare`].

@@ -22,11 +22,11 @@
 //! ```
 
 use std::collections::HashSet;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IdentifierKind, IdentifierProblem, Result, SchemaProblem, truncate};
+pub use crate::kinds::ColumnType;
 
 /// The table in which memtable keeps the logical schema of every table it created.
 pub const CATALOG_TABLE: &str = "_memtable_catalog";
@@ -63,52 +63,6 @@ pub struct Column {
     /// Constraints on the column; none means a nullable, non-unique column.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constraints: Vec<Constraint>,
-}
-
-/// The logical type of a column; see the crate documentation for its storage on each backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColumnType {
-    /// UTF-8 text.
-    Text,
-    /// A 32-bit signed integer.
-    Integer,
-    /// A 64-bit signed integer.
-    Bigint,
-    /// A 64-bit float.
-    Real,
-    /// Bytes (base64 text in JSON).
-    Blob,
-    /// Any JSON document.
-    Json,
-    /// `true` or `false`.
-    Boolean,
-}
-
-impl ColumnType {
-    /// The name used in the JSON form (`text`, `integer`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ColumnType::Text => "text",
-            ColumnType::Integer => "integer",
-            ColumnType::Bigint => "bigint",
-            ColumnType::Real => "real",
-            ColumnType::Blob => "blob",
-            ColumnType::Json => "json",
-            ColumnType::Boolean => "boolean",
-        }
-    }
-
-    /// Whether the type holds whole numbers (and so may be `auto_increment`).
-    pub fn is_integral(self) -> bool {
-        matches!(self, ColumnType::Integer | ColumnType::Bigint)
-    }
-}
-
-impl fmt::Display for ColumnType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A constraint on a single column.
@@ -353,32 +307,6 @@ impl TableSchema {
             }
         }
         Ok(())
-    }
-
-    /// [`validate`](Self::validate), then checks the schema against `limits`: the length of its
-    /// names, the number of its columns and indexes and of each index's columns. A limit passed
-    /// is [`Error::LimitExceeded`].
-    ///
-    /// `validate` alone checks only the rules every table follows, so that a table created
-    /// under other limits (or not by memtable) can still be read; the store checks the limits
-    /// of a schema it is asked to create.
-    ///
-    /// ```
-    /// use memtable::{Column, ColumnType, Constraint, Error, LimitKind, Limits, TableSchema};
-    ///
-    /// let schema = TableSchema::new("t", vec![
-    ///     Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey),
-    ///     Column::new("a", ColumnType::Text),
-    /// ]);
-    /// assert!(schema.validate_with(&Limits::default()).is_ok());
-    /// assert!(matches!(
-    ///     schema.validate_with(&Limits::default().with_max_columns(1)),
-    ///     Err(Error::LimitExceeded { limit: LimitKind::Columns, max: 1, actual: 2, .. })
-    /// ));
-    /// ```
-    pub fn validate_with(&self, limits: &crate::limits::Limits) -> Result<()> {
-        self.validate()?;
-        limits.check_schema(self)
     }
 
     /// Describes how `other` differs from this schema, or `None` when the two define the same

@@ -28,7 +28,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::schema::{Column, ColumnType, TableSchema};
+use crate::kinds::ColumnType;
+use crate::schema::{Column, TableSchema};
 
 /// Standard base64, padded on output and accepted with or without padding on input.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
