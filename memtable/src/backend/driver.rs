@@ -40,8 +40,28 @@ impl Rows {
     }
 }
 
-/// The most rows a read may return and still count as bounded work.
-const BOUNDED_ROWS: u64 = 500;
+/// The most rows a read may return and still count as bounded work: past this, decoding a
+/// result (or turning it into records) goes to the blocking pool too.
+pub(crate) const BOUNDED_ROWS: u64 = 500;
+
+/// Runs `work` on tokio's blocking pool: CPU work on a result too large to run on a runtime
+/// thread without keeping other tasks waiting.
+pub(crate) async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| {
+        Error::Database(DatabaseError::new(
+            format!("work on the blocking pool failed: {error}"),
+            None,
+            false,
+        ))
+    })
+}
+
+/// Whether a result of `rows` rows is too large to handle on a runtime thread.
+pub(crate) fn is_large(rows: usize) -> bool {
+    u64::try_from(rows).map_or(true, |rows| rows > BOUNDED_ROWS)
+}
 
 /// One `INSERT` (a single row, an upsert, or one statement of a batch) with its values,
 /// already coerced to `types`, to bind in order.

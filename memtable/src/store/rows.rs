@@ -2,7 +2,7 @@
 
 use super::cache::Table;
 use super::{Store, column_types, to_record};
-use crate::backend::driver::{Connection, Rows, Write};
+use crate::backend::driver::{Connection, Rows, Write, is_large, off_runtime};
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
 use crate::schema::{Column, ColumnType};
@@ -257,10 +257,20 @@ impl Store {
                     .await
             }
             .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
-            Ok(rows
-                .into_iter()
-                .map(|row| to_record(&info.schema, row))
-                .collect())
+            if !is_large(rows.len()) {
+                return Ok(rows
+                    .into_iter()
+                    .map(|row| to_record(&info.schema, row))
+                    .collect());
+            }
+            // A full scan: its records made off the runtime's threads.
+            let info = info.clone();
+            off_runtime(move || {
+                rows.into_iter()
+                    .map(|row| to_record(&info.schema, row))
+                    .collect()
+            })
+            .await
         };
         self.traced("query_table", table, work, |rows: &Vec<Record>| {
             rows.len() as u64

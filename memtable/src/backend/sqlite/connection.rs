@@ -21,6 +21,30 @@ use crate::error::{DatabaseError, Error};
 use crate::schema::ColumnType;
 use crate::value::Value;
 
+/// The longest a thread runs statements on the calling task before it gives the thread back
+/// to the runtime's other tasks (see [`share_thread`]).
+const INLINE_SLICE: Duration = Duration::from_millis(2);
+
+thread_local! {
+    /// When this thread began running statements inline without giving itself back.
+    static INLINE_SINCE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// A statement run on the calling task never waits, so a task running one after the other
+/// would never give its thread back to the runtime: after [`INLINE_SLICE`] of that, it
+/// yields. One clock read a statement; release builds run hundreds of statements a slice.
+async fn share_thread() {
+    let now = Instant::now();
+    match INLINE_SINCE.get() {
+        None => INLINE_SINCE.set(Some(now)),
+        Some(since) if now.saturating_duration_since(since) >= INLINE_SLICE => {
+            INLINE_SINCE.set(None);
+            tokio::task::yield_now().await;
+        }
+        Some(_) => {}
+    }
+}
+
 /// Prepared statements kept per connection: a few shapes per operation per table.
 const STATEMENT_CACHE: usize = 512;
 /// Connections to a file when the builder does not say.
@@ -32,8 +56,13 @@ const FIRST_PAUSE: Duration = Duration::from_millis(1);
 const MAX_PAUSE: Duration = Duration::from_millis(20);
 
 /// The settings every connection gets, after `journal_mode` (see [`open_connection`]).
+///
+/// `wal_autocheckpoint = 0`: SQLite would checkpoint inside the commit that crosses 1,000 WAL
+/// pages, on whatever thread runs it (a runtime thread, for a point write); the driver runs
+/// the checkpoints on the blocking pool instead (see `driver.rs`).
 const SETTINGS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-     PRAGMA cache_size = -16000; PRAGMA case_sensitive_like = ON;";
+     PRAGMA cache_size = -16000; PRAGMA case_sensitive_like = ON; \
+     PRAGMA wal_autocheckpoint = 0;";
 
 /// One event per statement run, with its SQL text (never its values).
 fn trace(sql: &str) {
@@ -359,6 +388,7 @@ impl Lease<'_> {
         mut op: impl FnMut(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, Error> {
         trace(sql);
+        share_thread().await;
         let mut backoff: Option<Backoff> = None;
         loop {
             let (retry_busy, outcome) = {

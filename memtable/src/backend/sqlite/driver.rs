@@ -1,6 +1,7 @@
 //! The SQLite driver: the store's [`Driver`] on the rusqlite connections of `connection.rs`,
 //! without a thread hop for bounded statements (see there).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::connection::{Connections, Lease};
@@ -21,11 +22,20 @@ pub(crate) async fn connect(
     busy_timeout: Duration,
 ) -> Result<Box<dyn Driver>> {
     let connections = Connections::open(url, max_connections, busy_timeout).await?;
-    Ok(Box::new(SqliteDriver { connections }))
+    Ok(Box::new(SqliteDriver {
+        connections,
+        writes: AtomicU64::new(0),
+    }))
 }
+
+/// Write statements (and commits) between two checkpoints: about SQLite's own 1,000 WAL pages
+/// for rows of a few pages each.
+const CHECKPOINT_EVERY: u64 = 256;
 
 struct SqliteDriver {
     connections: Connections,
+    /// Writes committed since the store opened, to checkpoint every [`CHECKPOINT_EVERY`].
+    writes: AtomicU64,
 }
 
 impl Driver for SqliteDriver {
@@ -36,7 +46,11 @@ impl Driver for SqliteDriver {
     fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Connection + '_>>> {
         Box::pin(async move {
             let lease = self.connections.acquire().await?;
-            Ok(Box::new(SqliteConnection { lease }) as Box<dyn Connection + '_>)
+            Ok(Box::new(SqliteConnection {
+                lease,
+                writes: &self.writes,
+                bulk_written: false,
+            }) as Box<dyn Connection + '_>)
         })
     }
 
@@ -57,6 +71,29 @@ impl Driver for SqliteDriver {
 /// One leased connection. Dropped inside a transaction, the lease rolls it back.
 struct SqliteConnection<'a> {
     lease: Lease<'a>,
+    writes: &'a AtomicU64,
+    /// A bulk write is in the open transaction: checkpoint once it commits.
+    bulk_written: bool,
+}
+
+impl SqliteConnection<'_> {
+    /// Counts a committed write; every [`CHECKPOINT_EVERY`] writes, and after a bulk write,
+    /// moves the WAL into the database file on the blocking pool (`PASSIVE`: it waits for no
+    /// reader or writer, and does what it can).
+    async fn written(&mut self, bulk: bool) {
+        let count = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if bulk || count.is_multiple_of(CHECKPOINT_EVERY) {
+            // A checkpoint that cannot run now (a read-only file, a busy database) runs at a
+            // later one; nothing is lost by skipping it.
+            let _ = self
+                .lease
+                .blocking(|conn| {
+                    conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                        .map_err(super::error::to_error)
+                })
+                .await;
+        }
+    }
 }
 
 impl Connection for SqliteConnection<'_> {
@@ -93,21 +130,30 @@ impl Connection for SqliteConnection<'_> {
     fn execute(&mut self, statement: Statement) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
             let (sql, values) = statement.into_parts();
-            self.lease.execute(&sql, &values.0).await
+            let affected = self.lease.execute(&sql, &values.0).await?;
+            if !self.lease.in_transaction() {
+                self.written(false).await;
+            }
+            Ok(affected)
         })
     }
 
     fn write<'a>(&'a mut self, write: Write<'a>) -> BoxFuture<'a, Result<Vec<Vec<Value>>>> {
         Box::pin(async move {
-            if write.bulk {
+            let rows = if write.bulk {
+                self.bulk_written = true;
                 self.lease
                     .execute_values_unbounded(write.sql, write.values, write.returning)
-                    .await
+                    .await?
             } else {
                 self.lease
                     .execute_values(&write.sql, &write.values, write.returning)
-                    .await
+                    .await?
+            };
+            if !self.lease.in_transaction() {
+                self.written(false).await;
             }
+            Ok(rows)
         })
     }
 
@@ -132,11 +178,19 @@ impl Connection for SqliteConnection<'_> {
     }
 
     fn commit(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.lease.commit())
+        Box::pin(async move {
+            self.lease.commit().await?;
+            let bulk = std::mem::take(&mut self.bulk_written);
+            self.written(bulk).await;
+            Ok(())
+        })
     }
 
     fn rollback(&mut self) -> BoxFuture<'_, ()> {
-        Box::pin(self.lease.rollback())
+        Box::pin(async move {
+            self.bulk_written = false;
+            self.lease.rollback().await;
+        })
     }
 
     fn in_transaction(&self) -> bool {

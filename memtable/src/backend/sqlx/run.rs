@@ -9,12 +9,17 @@ use std::sync::Arc;
 use sea_query_sqlx::SqlxValues;
 use sqlx::{AssertSqlSafe, Executor, IntoArguments};
 
+use futures_core::Stream as _;
+
 use super::SqlxBackend as Driver;
 use crate::schema::ColumnType;
 use crate::sql::Statement;
 use crate::value::Value;
 
-/// Runs a statement and decodes every row it returns.
+/// Rows decoded between two yields to the runtime.
+const YIELD_EVERY: usize = 256;
+
+/// Runs a statement and decodes every row it returns, as they arrive.
 pub(crate) async fn fetch<DB: Driver>(
     conn: &mut DB::Connection,
     statement: Statement,
@@ -26,15 +31,24 @@ where
     SqlxValues: IntoArguments<DB>,
 {
     let (sql, values) = statement.into_parts();
-    let rows = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
+    let stream = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
         .persistent(persistent)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter().map(|row| DB::decode(row, types)).collect()
+        .fetch(&mut *conn);
+    let mut stream = std::pin::pin!(stream);
+    let mut decoded = Vec::new();
+    while let Some(row) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        decoded.push(DB::decode(&row?, types)?);
+        // Rows already buffered come without a wait: a large result read in one go would
+        // keep the runtime's thread from every other task. Let them run now and then.
+        if decoded.len().is_multiple_of(YIELD_EVERY) {
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok(decoded)
 }
 
 /// Runs a statement and decodes its first row only: one message from the database instead of
-/// a stream (on SQLite, one hop to the connection's worker thread instead of two). For reads:
+/// a stream . For reads:
 /// a write must run to completion (see [`fetch`]).
 pub(crate) async fn fetch_first<DB: Driver>(
     conn: &mut DB::Connection,
