@@ -30,8 +30,10 @@
 //! # Ok::<(), memtable::Error>(())
 //! ```
 
+mod batch;
 mod delete;
 mod insert;
+mod rows;
 mod select;
 pub(crate) mod shape;
 mod table;
@@ -41,7 +43,7 @@ use std::fmt::Write as _;
 
 use sea_query::{Alias, Expr, ExprTrait as _};
 
-pub(crate) use insert::{Batch, BatchForm};
+pub(crate) use batch::{Batch, BatchForm};
 
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Filter};

@@ -3,7 +3,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
 use super::cache::Table;
+use super::{Store, column_types, to_record};
+use crate::backend::driver::{Connection, Rows};
 use crate::error::{Error, Result, SchemaProblem};
 use crate::query::{Filter, QueryOptions};
 use crate::schema::{CATALOG_TABLE, Column, ColumnType, Constraint, TableSchema};
@@ -60,4 +65,104 @@ pub(crate) fn parse(record: &Record) -> Result<Table> {
     let schema = TableSchema::from_json_str(text)?;
     let owner = record.get(OWNER).and_then(Value::as_str).map(str::to_owned);
     Ok(Table::new(schema, owner))
+}
+
+impl Store {
+    /// The catalog's entry for `name`, if memtable created that table.
+    pub(super) async fn catalog_entry(
+        &self,
+        db: &mut dyn Connection,
+        name: &str,
+    ) -> Result<Option<Table>> {
+        let catalog = &self.inner.catalog;
+        let lookup = self.inner.backend.render_select(catalog, lookup(name))?;
+        // Without a catalog (none created yet, or one this role may not read), every table is
+        // read as the database declares it.
+        if !self.inner.catalog_exists.load(Ordering::Relaxed) && !db.in_transaction() {
+            return Ok(None);
+        }
+        let row = match db.fetch_first(lookup, &column_types(catalog)).await {
+            Ok(row) => row,
+            Err(error) => {
+                return match self.classify(error, CATALOG_TABLE, None) {
+                    Error::TableNotFound { .. } | Error::PermissionDenied { .. } => Ok(None),
+                    other => Err(other),
+                };
+            }
+        };
+        row.map(|row| parse(&to_record(catalog, row))).transpose()
+    }
+
+    /// Every table the catalog lists: none when there is no catalog, or when this role may not
+    /// read it.
+    pub(super) async fn load_catalog(&self) -> Result<Vec<Table>> {
+        let catalog = &self.inner.catalog;
+        let statement = self
+            .inner
+            .backend
+            .select(catalog, &crate::query::QueryOptions::new())?;
+        let mut conn = self.acquire().await?;
+        let types = column_types(catalog);
+        let rows = match conn.fetch(statement, &types, Rows::Unbounded).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                return match self.classify(error, CATALOG_TABLE, None) {
+                    Error::TableNotFound { .. } | Error::PermissionDenied { .. } => Ok(Vec::new()),
+                    other => Err(other),
+                };
+            }
+        };
+        self.inner.catalog_exists.store(true, Ordering::Relaxed);
+        rows.into_iter()
+            .map(|row| parse(&to_record(catalog, row)))
+            .collect()
+    }
+
+    /// Fills the cache from the catalog, if there is one this role may read.
+    pub(super) async fn load_catalog_into_cache(&self) -> Result<()> {
+        for table in self.load_catalog().await? {
+            self.inner.tables.insert(table);
+        }
+        Ok(())
+    }
+
+    /// Creates memtable's catalog table if it is missing. [`create_table`](Self::create_table)
+    /// does this with the first table; a host that creates tables under a role of its own and
+    /// lets plugins read under another can call it up front.
+    pub async fn create_catalog(&self) -> Result<()> {
+        if self.inner.catalog_exists.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let statements = self
+            .inner
+            .backend
+            .create_table_if_not_exists(&self.inner.catalog)?;
+        let mut attempt = 0;
+        loop {
+            let created = async {
+                let mut conn = self.acquire().await?;
+                conn.begin_write().await?;
+                for statement in statements.clone() {
+                    if let Err(error) = conn.execute(statement).await {
+                        conn.rollback().await;
+                        return Err(error);
+                    }
+                }
+                conn.commit().await
+            }
+            .await;
+            match created {
+                Ok(()) => break,
+                // Two processes creating the catalog at once on PostgreSQL: one loses a race on
+                // the system catalogs even with IF NOT EXISTS. Once it exists, all is well.
+                Err(_) if attempt < 3 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                }
+                Err(error) => return Err(error.for_operation("create_catalog", CATALOG_TABLE)),
+            }
+        }
+        self.inner.catalog_exists.store(true, Ordering::Relaxed);
+        Ok(())
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! sqlx's `Pool` pings every connection when it is returned (and, by default, before it is
 //! handed out) and returns it from a spawned task: two extra round trips and a task per
-//! operation, which is more than a SQLite point select costs in all (see MEASUREMENTS.md). The
+//! operation, which is more than a point select costs in all (see BENCHMARKS.md). The
 //! store runs one operation per lease, so it needs none of that: a connection goes back to the
 //! idle list as soon as the operation ends, and is only checked when it has sat idle long enough
 //! for a server or a proxy to have dropped it. A connection that failed with an I/O or protocol

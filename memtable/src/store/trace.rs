@@ -1,0 +1,51 @@
+//! Every operation in a `tracing` span: its name, table, rows and duration, never a value.
+
+use std::time::Instant;
+
+use tracing::Instrument as _;
+
+use super::Store;
+use crate::error::Result;
+
+impl Store {
+    /// Runs one operation inside a `tracing` span recording the operation, the table, the rows
+    /// it touched and its duration (never values).
+    pub(super) async fn traced<T, F>(
+        &self,
+        operation: &'static str,
+        table: &str,
+        work: F,
+        rows: fn(&T) -> u64,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let span = tracing::debug_span!(
+            "memtable",
+            operation,
+            table = crate::error::truncate(table),
+            rows = tracing::field::Empty,
+            duration_us = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = work
+            .instrument(span.clone())
+            .await
+            .map_err(|error| error.for_operation(operation, table));
+        span.record("duration_us", started.elapsed().as_micros() as u64);
+        match &result {
+            Ok(value) => {
+                span.record("rows", rows(value));
+                tracing::debug!(parent: &span, "ok");
+            }
+            // The kind only: a message may quote an id or, from the database, a value.
+            Err(error) => tracing::debug!(
+                parent: &span,
+                error = error.kind().as_str(),
+                transient = error.is_transient(),
+                "failed"
+            ),
+        }
+        result
+    }
+}
