@@ -1103,7 +1103,7 @@ proptest! {
 }
 
 /// Whether validation must refuse `name`, a name of identifier shape, by the rules of
-/// DESIGN.md and `validate_identifier`'s documentation, written out independently: a reserved
+/// `validate_identifier`'s documentation, written out independently: a reserved
 /// prefix (`sqlite_`, `pg_`, any case) or one of PostgreSQL's system column names.
 fn reserved_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
