@@ -13,7 +13,7 @@ impl Backend {
     /// [`Value::from_id`]).
     ///
     /// ```
-    /// use memtable::sql::Backend::Postgres;
+    /// use memtable::sql::Backend::{Postgres, Sqlite};
     /// use memtable::{Column, ColumnType, Constraint, TableSchema, Value};
     ///
     /// let schema = TableSchema::new("t", vec![Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey)]);

@@ -114,7 +114,7 @@ impl Backend {
     /// index; anything else is refused, since the database needs a unique constraint there.
     ///
     /// ```
-    /// use memtable::sql::Backend::Postgres;
+    /// use memtable::sql::Backend::{Postgres, Sqlite};
     /// use memtable::{Column, ColumnType, Constraint, Record, TableSchema};
     ///
     /// let schema = TableSchema::new("kv", vec![

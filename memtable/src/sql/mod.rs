@@ -1,7 +1,7 @@
 //! Rendering of every statement memtable runs, through sea-query, for each backend. Pure: no I/O.
 //!
 //! Each statement family lives in its own file (`table`, `insert`, `select`, `update`,
-//! `delete`), written once against the [`Dialect`] trait; each backend's folder
+//! `delete`), written once against the crate's `Dialect` trait; each backend's folder
 //! (`backend/sqlite/dialect.rs`, `backend/postgres/dialect.rs`) overrides only what differs:
 //! type names, auto-increment keys, how values are bound, and LIMIT/OFFSET.
 //!

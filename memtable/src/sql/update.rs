@@ -15,7 +15,7 @@ impl Backend {
     /// An empty record, or one that sets an `auto_increment` key, is [`Error::InvalidRecord`].
     ///
     /// ```
-    /// use memtable::sql::Backend::Sqlite;
+    /// use memtable::sql::Backend::{Postgres, Sqlite};
     /// use memtable::{Column, ColumnType, Constraint, Record, TableSchema, Value};
     ///
     /// let schema = TableSchema::new("t", vec![
