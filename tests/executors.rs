@@ -187,6 +187,90 @@ every_backend! {
         assert_eq!(data["results"][0]["id"], 2);
     }
 
+    async fn where_combines_with_or_and_not(db, store) {
+        let agent = Executors::new(store.clone());
+        ok(&agent, "create_table", notes_schema("notes")).await;
+        for (title, views, done) in [
+            ("a", json!(1), json!(false)),
+            ("b", json!(5), json!(true)),
+            ("c", json!(null), json!(true)),
+            ("d", json!(9), json!(null)),
+        ] {
+            ok(&agent, "insert_into_table", json!({"tableName": "notes",
+                "data": {"title": title, "views": views, "done": done}})).await;
+        }
+        let titles = |data: &Value| -> Vec<String> {
+            data["results"].as_array().unwrap().iter()
+                .map(|r| r["title"].as_str().unwrap().to_owned()).collect()
+        };
+        let query = |query_options: Value| {
+            let agent = agent.clone();
+            async move {
+                let data = ok(&agent, "query_table",
+                    json!({"tableName": "notes", "queryOptions": query_options})).await;
+                titles(&data)
+            }
+        };
+        // $or, beside a plain column key (ANDed with it), and every orderBy form.
+        assert_eq!(query(json!({"where": {"$or": [{"views": {"$gte": 5}}, {"title": "a"}]},
+            "orderBy": "title"})).await, ["a", "b", "d"]);
+        assert_eq!(query(json!({"where": {"done": true, "$or": [{"views": {"$gte": 5}},
+            {"views": null}]}, "orderBy": {"column": "title", "direction": "desc"}})).await,
+            ["c", "b"]);
+        assert_eq!(query(json!({"where": {"$and": [{"views": {"$gt": 0}}, {"views": {"$lt": 9}}]},
+            "orderBy": [{"column": "views", "direction": "desc"}]})).await, ["b", "a"]);
+        // $not is every row its condition does not match, NULLs included.
+        assert_eq!(query(json!({"where": {"$not": {"done": true}}, "orderBy": "title"})).await,
+            ["a", "d"]);
+        assert_eq!(query(json!({"where": {"$not": {"$or": [{"title": "a"}, {"views": {"$gt": 4}}]}},
+            "orderBy": "title"})).await, ["c"]);
+        // A repeated shape with other values (the SQL text is reused).
+        assert_eq!(query(json!({"where": {"$or": [{"views": {"$gte": 9}}, {"title": "c"}]},
+            "orderBy": "title"})).await, ["c", "d"]);
+
+        // Bad input: a failed result naming the problem, nothing returned.
+        for (query_options, words) in [
+            (json!({"where": {"$or": []}}), vec!["$or", "at least one"]),
+            (json!({"where": {"$and": []}}), vec!["$and", "at least one"]),
+            (json!({"where": {"$or": {"title": "a"}}}), vec!["$or", "list of where objects"]),
+            (json!({"where": {"$not": "a"}}), vec!["$not", "where object"]),
+            (json!({"where": {"$nor": [{"title": "a"}]}}), vec!["$nor", "$and", "$or", "$not", "$gt"]),
+            (json!({"where": {"$or": [{"nope": 1}]}}), vec!["nope"]),
+            (json!({"orderBy": 7}), vec!["orderBy", "column name", "list"]),
+            (json!({"orderBy": ["title"]}), vec!["orderBy", "column name", "list"]),
+            (json!({"orderBy": {"column": "title", "dir": "asc"}}), vec!["orderBy", "dir"]),
+        ] {
+            let result = agent.execute("query_table",
+                json!({"tableName": "notes", "queryOptions": query_options.clone()})).await;
+            assert_eq!(result["success"], false, "{query_options}: {result}");
+            assert!(result["data"].get("results").is_none(), "{result}");
+            let kind = result["data"]["error"]["kind"].as_str().unwrap();
+            assert!(matches!(kind, "invalid_params" | "unknown_column"), "{result}");
+            let message = result["data"]["message"].as_str().unwrap();
+            for word in words {
+                assert!(message.contains(word), "{word:?} not in {message:?}");
+            }
+            assert!(!message.contains("untagged") && !message.contains("did not match"),
+                "{message}");
+        }
+        // Past the depth limit, as for nested $and.
+        let mut deep = json!({"title": "a"});
+        for _ in 0..40 {
+            deep = json!({"$not": deep});
+        }
+        fails(&agent, "query_table", json!({"tableName": "notes",
+            "queryOptions": {"where": deep}}), "limit_exceeded").await;
+        // The typed API: the same filters.
+        use memtable::{Filter, QueryOptions};
+        let rows = store.query_table("notes", &QueryOptions::new()
+            .filter(Filter::eq("title", "a").or(Filter::is_null("views")).negate())).await.unwrap();
+        let mut titles: Vec<_> = rows.iter().map(|r| r.get("title").unwrap().to_json()).collect();
+        titles.sort_by_key(|t| t.to_string());
+        assert_eq!(titles, [json!("b"), json!("d")]);
+        assert_eq!(store.count("notes", Some(&Filter::any([]))).await.unwrap(), 0);
+        assert_eq!(store.count("notes", Some(&Filter::all([]))).await.unwrap(), 4);
+    }
+
     async fn text_keys_are_generated_or_given(db, store) {
         let agent = Executors::new(store);
         ok(&agent, "create_table", tokens_schema()).await;
@@ -558,6 +642,16 @@ async fn the_registry_describes_every_executor() {
     let options = &query["properties"]["queryOptions"]["properties"];
     for key in ["where", "orderBy", "limit", "offset"] {
         assert!(options.get(key).is_some(), "queryOptions.{key}");
+    }
+    // orderBy takes three forms; where names its combinators.
+    let order_by = options["orderBy"].to_string();
+    for form in ["\"array\"", "\"object\"", "\"string\""] {
+        assert!(order_by.contains(form), "{order_by}");
+    }
+    let where_ = options["where"]["description"].as_str().unwrap();
+    let description = by_name("query_table").description;
+    for key in ["$or", "$and", "$not"] {
+        assert!(where_.contains(key) && description.contains(key), "{key}");
     }
     let types = by_name("create_table").parameters["properties"]["columns"]["items"]["properties"]
         ["type"]

@@ -260,6 +260,7 @@ async fn bystander(store: &Store) {
 
 const INVALID: &[&str] = &["invalid_identifier"];
 const UNKNOWN: &[&str] = &["unknown_column"];
+const INVALID_QUERY: &[&str] = &["invalid_params"];
 
 both_backends! {
     async fn invalid_identifiers_are_refused_everywhere(db, store) {
@@ -304,10 +305,12 @@ both_backends! {
                     json!({"tableName": table, "data": {"id": "new", name: "x"}}), UNKNOWN).await;
                 fails(set, "update_table_record",
                     json!({"tableName": table, "id": "row1", "data": {name: "x"}}), UNKNOWN).await;
+                // A `$` key of a where object is `$and`, `$or`, `$not` or refused as such.
+                let where_key = if name.starts_with('$') { INVALID_QUERY } else { UNKNOWN };
                 fails(set, "query_table",
-                    json!({"tableName": table, "queryOptions": {"where": {name: "x"}}}), UNKNOWN).await;
+                    json!({"tableName": table, "queryOptions": {"where": {name: "x"}}}), where_key).await;
                 fails(set, "query_table", json!({"tableName": table, "queryOptions":
-                    {"where": {name: {"$in": ["x"]}}}}), UNKNOWN).await;
+                    {"where": {name: {"$in": ["x"]}}}}), where_key).await;
                 fails(set, "query_table", json!({"tableName": table, "queryOptions":
                     {"orderBy": [{"column": name}]}}), UNKNOWN).await;
             }

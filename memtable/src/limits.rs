@@ -12,7 +12,7 @@
 //! | columns per index | 32 | 32 (PostgreSQL's) | `create_table` |
 //! | size of one record (bytes of its text, blob and serialized json values) | 1 MiB | — | every insert, upsert and update |
 //! | nesting depth of a json value | 64 | 127 (what serde_json reads back) | every write and filter |
-//! | nesting depth of a filter (`Filter::And` in `Filter::And` ...) | 32 | 64 | `query_table`, `count` |
+//! | nesting depth of a filter (`And`, `Or`, `Not` in one another: `$and`, `$or`, `$not`) | 32 | 64 | `query_table`, `count` |
 //! | conditions in one filter | 256 | 512 (SQLite's expression depth is 1,000) | `query_table`, `count` |
 //! | rows one `query_table` *executor* call returns | 1,000 | — | [`Executors`](crate::executor::Executors) |
 //!
@@ -260,7 +260,10 @@ impl Limits {
                 break;
             }
             match filter {
-                Filter::And(all) => pending.extend(all.iter().map(|f| (f, depth + 1))),
+                Filter::And(all) | Filter::Or(all) => {
+                    pending.extend(all.iter().map(|f| (f, depth + 1)));
+                }
+                Filter::Not(inner) => pending.push((inner, depth + 1)),
                 Filter::Compare { value, .. } => {
                     conditions += 1;
                     self.check_value(table, value)?;
@@ -516,6 +519,24 @@ mod tests {
         assert_eq!(kind_of(limits.check_filter("t", Some(&wide(256)))), None);
         assert!(matches!(
             kind_of(limits.check_filter("t", Some(&wide(257)))),
+            Some((LimitKind::FilterConditions, 256, _))
+        ));
+        // `Or` and `Not` nest as `And` does, and their leaves are conditions.
+        let mut mixed = Filter::eq("a", 1);
+        for i in 1..33 {
+            mixed = match i % 3 {
+                0 => Filter::And(vec![mixed]),
+                1 => Filter::Or(vec![mixed, Filter::eq("a", 2)]),
+                _ => mixed.negate(),
+            };
+        }
+        assert_eq!(
+            kind_of(limits.check_filter("t", Some(&mixed))),
+            Some((LimitKind::FilterDepth, 32, 33))
+        );
+        let wide_or = Filter::Or((0..257).map(|i| Filter::eq("a", i as i64)).collect());
+        assert!(matches!(
+            kind_of(limits.check_filter("t", Some(&wide_or.negate()))),
             Some((LimitKind::FilterConditions, 256, _))
         ));
         // Far past the limit, the walk stops early and still refuses.

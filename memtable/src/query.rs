@@ -93,6 +93,12 @@ pub enum Filter {
     },
     /// Every condition holds (an empty list matches every row).
     And(Vec<Filter>),
+    /// At least one condition holds (an empty list matches no row).
+    Or(Vec<Filter>),
+    /// The condition does not hold: exactly the rows the inner filter does not match, including
+    /// those where it compares with NULL (`NOT COALESCE(inner, 1 = 0)`), so that a row with a
+    /// NULL `n` matches `Filter::eq("n", 5).negate()`, unlike `Filter::ne("n", 5)`.
+    Not(Box<Filter>),
 }
 
 macro_rules! comparisons {
@@ -179,6 +185,32 @@ impl Filter {
             }
             first => Filter::And(vec![first, other]),
         }
+    }
+
+    /// This or `other` holds.
+    pub fn or(self, other: Filter) -> Filter {
+        match self {
+            Filter::Or(mut any) => {
+                any.push(other);
+                Filter::Or(any)
+            }
+            first => Filter::Or(vec![first, other]),
+        }
+    }
+
+    /// Every one of `filters` holds (none: every row).
+    pub fn all(filters: impl IntoIterator<Item = Filter>) -> Filter {
+        Filter::And(filters.into_iter().collect())
+    }
+
+    /// At least one of `filters` holds (none: no row).
+    pub fn any(filters: impl IntoIterator<Item = Filter>) -> Filter {
+        Filter::Or(filters.into_iter().collect())
+    }
+
+    /// This does not hold: the rows this filter does not match (also written `!filter`).
+    pub fn negate(self) -> Filter {
+        Filter::Not(Box::new(self))
     }
 
     /// Checks the filter against `schema` and converts every value to its column's type:
@@ -271,7 +303,22 @@ impl Filter {
                     .map(|f| f.resolve(schema))
                     .collect::<Result<Vec<_>>>()?,
             ),
+            Filter::Or(any) => Filter::Or(
+                any.into_iter()
+                    .map(|f| f.resolve(schema))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            Filter::Not(inner) => Filter::Not(Box::new(inner.resolve(schema)?)),
         })
+    }
+}
+
+impl std::ops::Not for Filter {
+    type Output = Filter;
+
+    /// [`Filter::negate`].
+    fn not(self) -> Filter {
+        self.negate()
     }
 }
 
@@ -400,8 +447,33 @@ impl QueryOptions {
     ///
     /// `where` maps columns to a value (equality; `null` means IS NULL) or to an operator object
     /// (`$eq $ne $lt $lte $gt $gte $in $nin $like $null`, several in one object are ANDed). On a
-    /// json column a plain object means equality with that document. `orderBy` is a list of
-    /// `{"column", "direction"}` (direction `asc` or `desc`, default `asc`), or one such object.
+    /// json column a plain object means equality with that document. Beside column keys,
+    /// `"$and": [where, ...]`, `"$or": [where, ...]` (each list not empty) and
+    /// `"$not": where` combine whole where objects ([`Filter::And`], [`Filter::Or`],
+    /// [`Filter::Not`]); every key of one object must hold. `orderBy` is a list of
+    /// `{"column", "direction"}` (direction `asc` or `desc`, default `asc`), one such object, or
+    /// a column name (ascending).
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint, Filter, OrderBy, QueryOptions, TableSchema};
+    /// use serde_json::json;
+    ///
+    /// let schema = TableSchema::new("tasks", vec![
+    ///     Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey),
+    ///     Column::new("owner", ColumnType::Text),
+    ///     Column::new("priority", ColumnType::Integer),
+    /// ]);
+    /// let options = QueryOptions::from_json(&schema, &json!({
+    ///     "where": {"owner": "u1", "$or": [{"priority": {"$gte": 3}}, {"$not": {"id": "t1"}}]},
+    ///     "orderBy": "priority"
+    /// }))?;
+    /// assert_eq!(options.filter, Some(Filter::And(vec![
+    ///     Filter::Or(vec![Filter::gte("priority", 3), Filter::eq("id", "t1").negate()]),
+    ///     Filter::eq("owner", "u1"),
+    /// ])));
+    /// assert_eq!(options.order_by, vec![OrderBy::asc("priority")]);
+    /// # Ok::<(), memtable::Error>(())
+    /// ```
     pub fn from_json(schema: &TableSchema, json: &serde_json::Value) -> Result<QueryOptions> {
         let table = schema.name.as_str();
         let object = match json {
@@ -453,15 +525,21 @@ fn parse_page_bound(table: &str, name: &str, json: &serde_json::Value) -> Result
     }
 }
 
+/// What `orderBy` accepts, for the message refusing anything else.
+pub(crate) const ORDER_BY_FORMS: &str = "orderBy must be a column name (\"created_at\"), one {\"column\", \
+                              \"direction\"} object, or a list of them ([{\"column\": \
+                              \"created_at\", \"direction\": \"desc\"}])";
+
 fn parse_order_by(table: &str, json: &serde_json::Value) -> Result<Vec<OrderBy>> {
     let items: Vec<&serde_json::Value> = match json {
         serde_json::Value::Null => return Ok(Vec::new()),
+        serde_json::Value::String(column) => return Ok(vec![OrderBy::asc(column.clone())]),
         serde_json::Value::Array(items) => items.iter().collect(),
         single @ serde_json::Value::Object(_) => vec![single],
-        _ => {
+        other => {
             return Err(Error::invalid_query(
                 table,
-                "orderBy must be a list of {column, direction}",
+                format!("{ORDER_BY_FORMS}; got {}", json_kind(other)),
             ));
         }
     };
@@ -471,7 +549,11 @@ fn parse_order_by(table: &str, json: &serde_json::Value) -> Result<Vec<OrderBy>>
             let Some(object) = item.as_object() else {
                 return Err(Error::invalid_query(
                     table,
-                    "each orderBy entry must be {column, direction}",
+                    format!(
+                        "each entry of an orderBy list must be a {{\"column\", \"direction\"}} \
+                         object; got {} ({ORDER_BY_FORMS})",
+                        json_kind(item)
+                    ),
                 ));
             };
             if let Some(extra) = object
@@ -516,51 +598,177 @@ fn parse_order_by(table: &str, json: &serde_json::Value) -> Result<Vec<OrderBy>>
         .collect()
 }
 
+/// What a JSON value is, in a message.
+pub(crate) fn json_kind(json: &serde_json::Value) -> &'static str {
+    match json {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The keys of a `where` object other than column names.
+const WHERE_KEYS: &str = "$and, $or, $not or a column name; the column operators ($eq $ne $lt \
+                          $lte $gt $gte $in $nin $like $null) go inside a column's condition, as \
+                          {\"n\": {\"$gt\": 1}}";
+
 fn parse_where(schema: &TableSchema, json: &serde_json::Value) -> Result<Option<Filter>> {
     let table = schema.name.as_str();
-    let object = match json {
-        serde_json::Value::Null => return Ok(None),
-        serde_json::Value::Object(object) => object,
-        _ => {
-            return Err(Error::invalid_query(
-                table,
-                "where must be an object of column conditions",
-            ));
-        }
-    };
+    match json {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Object(object) if object.is_empty() => Ok(None),
+        serde_json::Value::Object(object) => where_object(schema, object, 1).map(Some),
+        _ => Err(Error::invalid_query(
+            table,
+            "where must be an object of column conditions",
+        )),
+    }
+}
+
+/// The filter of one `where` object (its keys ANDed), `depth` levels of `$and`, `$or` and
+/// `$not` deep.
+fn where_object(
+    schema: &TableSchema,
+    object: &serde_json::Map<String, serde_json::Value>,
+    depth: usize,
+) -> Result<Filter> {
+    let table = schema.name.as_str();
+    // Bounds the recursion whatever the document; the store's own limit is checked later.
+    if depth > crate::limits::MAX_FILTER_DEPTH {
+        return Err(Error::LimitExceeded {
+            limit: crate::limits::LimitKind::FilterDepth,
+            table: crate::error::truncate(table),
+            max: crate::limits::MAX_FILTER_DEPTH,
+            actual: depth,
+        });
+    }
     let mut filters = Vec::with_capacity(object.len());
     for (name, condition) in object {
-        let column = schema.require_column(name)?;
-        let operators = condition
-            .as_object()
-            .filter(|o| !o.is_empty() && o.keys().all(|k| k.starts_with('$')));
-        match operators {
-            // A plain object on a json column is a document to compare with.
-            None => {
-                if let Some(o) = condition.as_object()
-                    && column.column_type != ColumnType::Json
-                    && o.keys().any(|k| k.starts_with('$'))
-                {
+        match name.as_str() {
+            "$and" | "$or" => {
+                let items = match condition {
+                    serde_json::Value::Array(items) => items,
+                    other => {
+                        return Err(Error::invalid_query(
+                            table,
+                            format!(
+                                "{name} must be a list of where objects, such as \
+                                 {{\"{name}\": [{{\"a\": 1}}, {{\"b\": {{\"$gt\": 2}}}}]}}; \
+                                 got {}",
+                                json_kind(other)
+                            ),
+                        ));
+                    }
+                };
+                if items.is_empty() {
                     return Err(Error::invalid_query(
                         table,
-                        format!("the condition on {name:?} mixes operators and plain keys"),
+                        format!(
+                            "{name} needs at least one condition: a list of where objects, such \
+                             as [{{\"a\": 1}}, {{\"b\": 2}}]"
+                        ),
                     ));
                 }
-                let value = Value::from_json(table, column, condition)?;
-                filters.push(Filter::eq(name.clone(), value));
+                let children = items
+                    .iter()
+                    .map(|item| match item {
+                        serde_json::Value::Object(o) if !o.is_empty() => {
+                            where_object(schema, o, depth + 1)
+                        }
+                        other => Err(Error::invalid_query(
+                            table,
+                            format!(
+                                "each entry of {name} must be a where object with at least one \
+                                 condition, such as {{\"a\": 1}}; got {}",
+                                if other.is_object() {
+                                    "an empty object"
+                                } else {
+                                    json_kind(other)
+                                }
+                            ),
+                        )),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                filters.push(if name == "$and" {
+                    Filter::And(children)
+                } else {
+                    Filter::Or(children)
+                });
             }
-            Some(operators) => {
-                for (op, operand) in operators {
-                    filters.push(parse_operator(schema, name, op, operand)?);
+            "$not" => match condition {
+                serde_json::Value::Object(o) if !o.is_empty() => {
+                    filters.push(where_object(schema, o, depth + 1)?.negate());
                 }
+                other => {
+                    return Err(Error::invalid_query(
+                        table,
+                        format!(
+                            "$not must be a where object with at least one condition, such as \
+                             {{\"$not\": {{\"a\": 1}}}}; got {}",
+                            if other.is_object() {
+                                "an empty object"
+                            } else {
+                                json_kind(other)
+                            }
+                        ),
+                    ));
+                }
+            },
+            unknown if unknown.starts_with('$') => {
+                return Err(Error::invalid_query(
+                    table,
+                    format!(
+                        "unknown key {:?} in where; valid: {WHERE_KEYS}",
+                        crate::error::truncate(unknown)
+                    ),
+                ));
             }
+            _ => column_condition(schema, name, condition, &mut filters)?,
         }
     }
     Ok(match filters.len() {
-        0 => None,
-        1 => filters.pop(),
-        _ => Some(Filter::And(filters)),
+        1 => filters.pop().unwrap_or(Filter::And(Vec::new())),
+        _ => Filter::And(filters),
     })
+}
+
+/// Appends the conditions `{name: condition}` of a `where` object sets on a column.
+fn column_condition(
+    schema: &TableSchema,
+    name: &str,
+    condition: &serde_json::Value,
+    filters: &mut Vec<Filter>,
+) -> Result<()> {
+    let table = schema.name.as_str();
+    let column = schema.require_column(name)?;
+    let operators = condition
+        .as_object()
+        .filter(|o| !o.is_empty() && o.keys().all(|k| k.starts_with('$')));
+    match operators {
+        // A plain object on a json column is a document to compare with.
+        None => {
+            if let Some(o) = condition.as_object()
+                && column.column_type != ColumnType::Json
+                && o.keys().any(|k| k.starts_with('$'))
+            {
+                return Err(Error::invalid_query(
+                    table,
+                    format!("the condition on {name:?} mixes operators and plain keys"),
+                ));
+            }
+            let value = Value::from_json(table, column, condition)?;
+            filters.push(Filter::eq(name, value));
+        }
+        Some(operators) => {
+            for (op, operand) in operators {
+                filters.push(parse_operator(schema, name, op, operand)?);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn parse_operator(
@@ -753,7 +961,111 @@ mod tests {
             .contains("asc")
         );
         reason(parse(json!({"orderBy": [{"column": "n", "dir": "asc"}]})));
-        reason(parse(json!({"orderBy": "n"})));
+        assert_eq!(
+            parse(json!({"orderBy": "n"})).unwrap().order_by,
+            vec![OrderBy::asc("n")]
+        );
+        for wrong in [
+            json!(1),
+            json!(true),
+            json!(["n"]),
+            json!([[{"column": "n"}]]),
+        ] {
+            let reason = reason(parse(json!({ "orderBy": wrong })));
+            assert!(
+                reason.contains("orderBy")
+                    && reason.contains("column name")
+                    && reason.contains("list"),
+                "{reason}"
+            );
+        }
+        assert!(matches!(
+            parse(json!({"orderBy": "nope"})),
+            Err(Error::UnknownColumn { .. })
+        ));
+    }
+
+    #[test]
+    fn where_combines_with_and_or_not() {
+        let options = parse(json!({"where": {
+            "id": "a",
+            "$or": [{"n": 1}, {"n": {"$gt": 5}, "flag": true}],
+            "$not": {"flag": null},
+            "$and": [{"n": {"$lt": 9}}]
+        }}))
+        .unwrap();
+        assert_eq!(
+            options.filter,
+            Some(Filter::And(vec![
+                Filter::And(vec![Filter::lt("n", 9)]),
+                Filter::eq("flag", Value::Null).negate(),
+                Filter::Or(vec![
+                    Filter::eq("n", 1),
+                    Filter::And(vec![Filter::eq("flag", true), Filter::gt("n", 5)]),
+                ]),
+                Filter::eq("id", "a"),
+            ]))
+        );
+        let options = parse(json!({"where": {"$not": {"$or": [{"n": 1}, {"n": 2}]}}})).unwrap();
+        assert_eq!(
+            options.filter,
+            Some(!Filter::eq("n", 1).or(Filter::eq("n", 2)))
+        );
+        // Values inside are checked against their columns as at the top.
+        assert!(matches!(
+            parse(json!({"where": {"$or": [{"n": "x"}]}})),
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert!(matches!(
+            parse(json!({"where": {"$not": {"nope": 1}}})),
+            Err(Error::UnknownColumn { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_combinations_say_what_is_expected() {
+        for (query, words) in [
+            (json!({"$or": []}), vec!["$or", "at least one"]),
+            (json!({"$and": []}), vec!["$and", "at least one"]),
+            (
+                json!({"$or": {"n": 1}}),
+                vec!["$or", "list of where objects", "an object"],
+            ),
+            (json!({"$and": "n"}), vec!["$and", "list", "a string"]),
+            (json!({"$or": [1]}), vec!["$or", "where object", "a number"]),
+            (json!({"$or": [{}]}), vec!["$or", "empty object"]),
+            (
+                json!({"$not": [{"n": 1}]}),
+                vec!["$not", "where object", "a list"],
+            ),
+            (json!({"$not": {}}), vec!["$not", "empty object"]),
+            (
+                json!({"$nor": [{"n": 1}]}),
+                vec!["$nor", "$and", "$or", "$not", "$gt", "$like"],
+            ),
+            (
+                json!({"$gt": 1}),
+                vec!["\"$gt\"", "$and", "inside a column"],
+            ),
+            (json!({"n": {"$or": [1]}}), vec!["unknown operator", "$nin"]),
+        ] {
+            let reason = reason(parse(json!({ "where": query })));
+            for word in words {
+                assert!(reason.contains(word), "{word:?} not in {reason:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn where_nesting_is_bounded_while_reading() {
+        let mut query = json!({"n": 1});
+        for _ in 0..200 {
+            query = json!({ "$not": query });
+        }
+        assert!(matches!(
+            parse(json!({ "where": query })),
+            Err(Error::LimitExceeded { .. })
+        ));
     }
 
     #[test]

@@ -142,6 +142,26 @@ fn query_options() -> BoxedStrategy<Value> {
         0..3,
     )
     .prop_map(|entries| Value::Object(entries.into_iter().collect()));
+    // Where objects combined by `$and`, `$or`, `$not` (or a misspelling), beside a column key.
+    let filter = filter.prop_recursive(3, 12, 3, |inner| {
+        (
+            prop::sample::select(vec!["$and", "$or", "$not", "$nor"]),
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                inner,
+                any_json(),
+            ],
+            prop::option::of((prop::sample::select(COLUMNS.to_vec()), condition())),
+        )
+            .prop_map(|(key, operand, column)| {
+                let mut object = serde_json::Map::new();
+                object.insert(key.to_owned(), operand);
+                if let Some((column, condition)) = column {
+                    object.insert(column.to_owned(), condition);
+                }
+                Value::Object(object)
+            })
+    });
     let order = prop::collection::vec(
         (
             prop::sample::select(COLUMNS.to_vec()),
@@ -154,7 +174,14 @@ fn query_options() -> BoxedStrategy<Value> {
     let bound = prop_oneof![(0_u64..5).prop_map(Value::from), any_json()];
     (
         maybe(filter.boxed()),
-        maybe(prop_oneof![order, any_json()].boxed()),
+        maybe(
+            prop_oneof![
+                order,
+                prop::sample::select(COLUMNS.to_vec()).prop_map(Value::from),
+                any_json()
+            ]
+            .boxed(),
+        ),
         maybe(bound.clone().boxed()),
         maybe(bound.boxed()),
     )

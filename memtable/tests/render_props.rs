@@ -390,7 +390,11 @@ fn filter(columns: &[Column]) -> BoxedStrategy<Filter> {
             .prop_map(|(column, is_null)| Filter::Null { column, is_null }),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
-        prop::collection::vec(inner, 0..4).prop_map(Filter::And)
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Filter::And),
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Filter::Or),
+            inner.prop_map(Filter::negate),
+        ]
     })
     .boxed()
 }
@@ -483,8 +487,20 @@ fn query_json(columns: &[Column]) -> impl Strategy<Value = serde_json::Value> + 
         )
         .prop_map(|entries| serde_json::Value::Object(entries.into_iter().collect())),
     ];
-    let where_json = prop::collection::vec((column_name(columns), condition), 0..4)
+    let flat_where = prop::collection::vec((column_name(columns), condition), 0..4)
         .prop_map(|entries| serde_json::Value::Object(entries.into_iter().collect()));
+    // `$and`, `$or`, `$not` (and misspellings) around where objects, or around arbitrary JSON.
+    let where_json = flat_where.prop_recursive(3, 12, 3, |inner| {
+        (
+            prop::sample::select(vec!["$and", "$or", "$not", "$nor", "$AND"]),
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
+                inner,
+                any_json(),
+            ],
+        )
+            .prop_map(|(key, operand)| json!({ key: operand }))
+    });
     let order_entry =
         (column_name(columns), any_json(), any::<bool>()).prop_map(|(column, other, desc)| {
             if desc {
@@ -496,6 +512,7 @@ fn query_json(columns: &[Column]) -> impl Strategy<Value = serde_json::Value> + 
     let order_json = prop_oneof![
         prop::collection::vec(order_entry.clone(), 0..3).prop_map(serde_json::Value::from),
         order_entry,
+        column_name(columns).prop_map(serde_json::Value::from),
         any_json(),
     ];
     let structured = (

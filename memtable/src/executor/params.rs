@@ -153,11 +153,14 @@ pub struct QueryOptionsParams {
     /// Conditions, ANDed: `{"column": value}` for equality (`null` means IS NULL), or
     /// `{"column": {"$op": operand}}` with `$eq $ne $lt $lte $gt $gte $in $nin $like $null`
     /// (`$in`/`$nin` take a list, `$like` a pattern with `%` and `_`, `$null` true or false).
+    /// Beside columns: `"$or": [where, ...]` (at least one holds), `"$and": [where, ...]` (all
+    /// hold; both lists not empty) and `"$not": where` (the rows it does not match).
     #[serde(rename = "where")]
     pub filter: Option<Map<String, Value>>,
-    /// Sort keys, most significant first.
+    /// Sort keys, most significant first: a list of `{column, direction}`, one such object, or a
+    /// column name (ascending).
     #[serde(rename = "orderBy")]
-    pub order_by: Option<Vec<OrderByParams>>,
+    pub order_by: Option<OrderByParam>,
     /// At most this many rows.
     pub limit: Option<u64>,
     /// Skip this many rows first.
@@ -172,18 +175,7 @@ impl QueryOptionsParams {
             object.insert("where".into(), Value::Object(filter.clone()));
         }
         if let Some(order_by) = &self.order_by {
-            let items = order_by
-                .iter()
-                .map(|o| {
-                    let mut item = Map::new();
-                    item.insert("column".into(), Value::String(o.column.clone()));
-                    if let Some(direction) = o.direction {
-                        item.insert("direction".into(), Value::String(direction.as_str().into()));
-                    }
-                    Value::Object(item)
-                })
-                .collect();
-            object.insert("orderBy".into(), Value::Array(items));
+            object.insert("orderBy".into(), order_by.to_json());
         }
         if let Some(limit) = self.limit {
             object.insert("limit".into(), limit.into());
@@ -192,6 +184,65 @@ impl QueryOptionsParams {
             object.insert("offset".into(), offset.into());
         }
         Value::Object(object)
+    }
+}
+
+/// The sort keys of a query, in any of three forms.
+#[derive(Debug, Clone, JsonSchema)]
+#[schemars(untagged)]
+pub enum OrderByParam {
+    /// Sort keys, most significant first.
+    Keys(Vec<OrderByParams>),
+    /// One sort key.
+    Key(OrderByParams),
+    /// A column name: ascending on that column.
+    Column(String),
+}
+
+impl OrderByParam {
+    /// The JSON form [`QueryOptions::from_json`](crate::QueryOptions::from_json) reads.
+    pub fn to_json(&self) -> Value {
+        match self {
+            OrderByParam::Keys(keys) => {
+                Value::Array(keys.iter().map(OrderByParams::to_json).collect())
+            }
+            OrderByParam::Key(key) => key.to_json(),
+            OrderByParam::Column(column) => Value::String(column.clone()),
+        }
+    }
+}
+
+/// Read by hand, so that a wrong form is refused naming `orderBy` and the forms it takes rather
+/// than in serde's words about untagged enums.
+impl<'de> Deserialize<'de> for OrderByParam {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let key = |value: Value| {
+            serde_json::from_value::<OrderByParams>(value)
+                .map_err(|e| D::Error::custom(format_args!("orderBy: {e}")))
+        };
+        match Value::deserialize(deserializer)? {
+            Value::String(column) => Ok(OrderByParam::Column(column)),
+            object @ Value::Object(_) => key(object).map(OrderByParam::Key),
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    object @ Value::Object(_) => key(object),
+                    other => Err(D::Error::custom(format_args!(
+                        "each entry of an orderBy list must be a {{\"column\", \"direction\"}} \
+                         object; got {} ({})",
+                        crate::query::json_kind(&other),
+                        crate::query::ORDER_BY_FORMS
+                    ))),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(OrderByParam::Keys),
+            other => Err(D::Error::custom(format_args!(
+                "{}; got {}",
+                crate::query::ORDER_BY_FORMS,
+                crate::query::json_kind(&other)
+            ))),
+        }
     }
 }
 
@@ -213,6 +264,17 @@ pub enum SortDirection {
     Asc,
     /// Descending.
     Desc,
+}
+
+impl OrderByParams {
+    fn to_json(&self) -> Value {
+        let mut item = Map::new();
+        item.insert("column".into(), Value::String(self.column.clone()));
+        if let Some(direction) = self.direction {
+            item.insert("direction".into(), Value::String(direction.as_str().into()));
+        }
+        Value::Object(item)
+    }
 }
 
 impl SortDirection {
@@ -289,6 +351,42 @@ mod tests {
                    {"column": "b"}], "limit": 5, "offset": 0})
         );
         assert_eq!(QueryOptionsParams::default().to_json(), json!({}));
+    }
+
+    #[test]
+    fn order_by_takes_three_forms_and_names_them_when_wrong() {
+        let read = |order_by: Value| {
+            serde_json::from_value::<QueryOptionsParams>(json!({ "orderBy": order_by }))
+                .map(|o| o.to_json()["orderBy"].clone())
+                .map_err(|e| e.to_string())
+        };
+        for form in [
+            json!("a"),
+            json!({"column": "a", "direction": "desc"}),
+            json!([{"column": "a"}, {"column": "b", "direction": "asc"}]),
+        ] {
+            assert_eq!(read(form.clone()), Ok(form));
+        }
+        for wrong in [
+            json!(1),
+            json!(true),
+            json!(["a"]),
+            json!([[{"column": "a"}]]),
+        ] {
+            let message = read(wrong).unwrap_err();
+            assert!(
+                message.contains("orderBy")
+                    && message.contains("column name")
+                    && message.contains("list")
+                    && !message.contains("untagged"),
+                "{message}"
+            );
+        }
+        let message = read(json!({"column": "a", "direction": "up"})).unwrap_err();
+        assert!(
+            message.starts_with("orderBy: ") && message.contains("desc"),
+            "{message}"
+        );
     }
 
     #[test]

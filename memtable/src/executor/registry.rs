@@ -138,8 +138,12 @@ impl Executor {
                  value for equality (null matches NULL) or to an operator object such as \
                  {\"$gt\": 10} or {\"$in\": [\"a\", \"b\"]} (operators $eq $ne $lt $lte $gt $gte \
                  $in $nin $like $null; several in one object must all hold; conditions on \
-                 several columns must all hold); orderBy is a list of {column, direction: asc | \
-                 desc}; limit and offset page through the rows. Returns {results, count}: the \
+                 several columns must all hold); beside columns, where takes \
+                 \"$or\": [where, ...] (at least one holds), \"$and\": [where, ...] (all hold) \
+                 and \"$not\": where (the rows it does not match), as in {\"status\": \"open\", \
+                 \"$or\": [{\"priority\": {\"$gte\": 3}}, {\"owner\": null}]}; orderBy is a \
+                 list of {column, direction: asc | desc}, one such object, or a column name; \
+                 limit and offset page through the rows. Returns {results, count}: the \
                  records as objects (blobs as base64, json columns as documents) and how many \
                  were returned. One call returns at most 1,000 rows unless configured \
                  otherwise: when more match, the result also has truncated: true and limit (the \

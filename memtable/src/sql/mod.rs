@@ -265,20 +265,37 @@ fn condition(dialect: &dyn Dialect, schema: &TableSchema, filter: Filter) -> Res
                 target.is_not_null()
             }
         }
-        Filter::And(all) => {
-            let mut conditions = all.into_iter().map(|f| condition(dialect, schema, f));
-            match conditions.next() {
-                None => Expr::cust("1 = 1"),
-                Some(first) => {
-                    let mut expr = first?;
-                    for next in conditions {
-                        expr = expr.and(next?);
-                    }
-                    expr
-                }
-            }
-        }
+        Filter::And(all) => joined(dialect, schema, all, "1 = 1", |a, b| a.and(b))?,
+        Filter::Or(any) => joined(dialect, schema, any, "1 = 0", |a, b| a.or(b))?,
+        // NULL (a comparison with a NULL column) counts as not matched, so that `NOT` matches
+        // exactly the rows the inner filter does not.
+        Filter::Not(inner) => Expr::from(sea_query::Func::coalesce([
+            condition(dialect, schema, *inner)?,
+            Expr::cust("1 = 0"),
+        ]))
+        .not(),
     })
+}
+
+/// The conditions of `filters` joined by `join` (`AND`, `OR`), in order; `empty` for none.
+fn joined(
+    dialect: &dyn Dialect,
+    schema: &TableSchema,
+    filters: Vec<Filter>,
+    empty: &'static str,
+    join: fn(Expr, Expr) -> Expr,
+) -> Result<Expr> {
+    let mut conditions = filters.into_iter().map(|f| condition(dialect, schema, f));
+    match conditions.next() {
+        None => Ok(Expr::cust(empty)),
+        Some(first) => {
+            let mut expr = first?;
+            for next in conditions {
+                expr = join(expr, next?);
+            }
+            Ok(expr)
+        }
+    }
 }
 
 /// The key column of `schema` and the value of `id` as that column's parameter.

@@ -110,6 +110,17 @@ pub(crate) fn filter(key: &mut String, filter: &Filter) {
             }
             key.push(')');
         }
+        Filter::Or(any) => {
+            key.push('{');
+            for f in any {
+                self::filter(key, f);
+            }
+            key.push('}');
+        }
+        Filter::Not(inner) => {
+            key.push('~');
+            self::filter(key, inner);
+        }
     }
 }
 
@@ -219,11 +230,12 @@ pub(super) fn filter_values(
         Filter::Null { column, .. } => {
             schema.require_column(&column)?;
         }
-        Filter::And(all) => {
+        Filter::And(all) | Filter::Or(all) => {
             for f in all {
                 filter_values(dialect, schema, f, values)?;
             }
         }
+        Filter::Not(inner) => filter_values(dialect, schema, *inner, values)?,
     }
     Ok(())
 }

@@ -1781,6 +1781,107 @@ fn json_query_options_render() {
 }
 
 #[test]
+fn or_and_not_render_on_both_backends() {
+    let filter = Filter::eq("user_id", "u1")
+        .or(Filter::gt("select", 5_i64).and(Filter::is_null("score")))
+        .and(!Filter::is_in("order", [1, 2]))
+        .and(Filter::any([]))
+        .and(Filter::all([]).negate());
+    let options = QueryOptions::new().filter(filter);
+    let sqlite = SQLITE.select(&tokens(), &options).unwrap();
+    assert_eq!(
+        sqlite.sql(),
+        format!(
+            r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE ("user_id" = ? OR ("select" > ? AND "score" IS NULL)) AND (NOT COALESCE("order" IN (?, ?), 1 = 0)) AND (1 = 0) AND (NOT COALESCE(1 = 1, 1 = 0))"#
+        )
+    );
+    let values = [
+        text("u1"),
+        V::BigInt(Some(5)),
+        V::BigInt(Some(1)),
+        V::BigInt(Some(2)),
+    ];
+    assert_eq!(sqlite.values(), values);
+    let postgres = POSTGRES.select(&tokens(), &options).unwrap();
+    assert_eq!(
+        postgres.sql(),
+        format!(
+            r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE ("user_id" = $1 OR ("select" > $2 AND "score" IS NULL)) AND (NOT COALESCE("order" IN ($3, $4), 1 = 0)) AND (1 = 0) AND (NOT COALESCE(1 = 1, 1 = 0))"#
+        )
+    );
+    assert_eq!(
+        postgres.values(),
+        [
+            text("u1"),
+            V::BigInt(Some(5)),
+            V::Int(Some(1)),
+            V::Int(Some(2))
+        ]
+    );
+}
+
+#[test]
+fn json_or_and_not_render_and_reuse_their_shape() {
+    let query = |user: &str, order: i64| {
+        QueryOptions::from_json(
+            &tokens(),
+            &json!({"where": {
+                "$or": [{"user_id": user}, {"order": {"$gte": order}, "score": null}],
+                "$not": {"$and": [{"provider": {"$like": "g%"}}, {"enabled": true}]},
+                "order": {"$lt": 100}
+            }}),
+        )
+        .unwrap()
+    };
+    let sqlite = SQLITE.select(&tokens(), &query("u1", 3)).unwrap();
+    assert_eq!(
+        sqlite.sql(),
+        format!(
+            r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE (NOT COALESCE("provider" LIKE ? ESCAPE '\' AND "enabled" = ?, 1 = 0)) AND ("user_id" = ? OR ("order" >= ? AND "score" IS NULL)) AND "order" < ?"#
+        )
+    );
+    let postgres = POSTGRES.select(&tokens(), &query("u1", 3)).unwrap();
+    assert_eq!(
+        postgres.sql(),
+        format!(
+            r#"SELECT {ALL_COLUMNS} FROM "OAuthTokens" WHERE (NOT COALESCE("provider" LIKE $1 ESCAPE E'\\' AND "enabled" = $2, 1 = 0)) AND ("user_id" = $3 OR ("order" >= $4 AND "score" IS NULL)) AND "order" < $5"#
+        )
+    );
+    assert_eq!(
+        postgres.values(),
+        [
+            text("g%"),
+            V::Bool(Some(true)),
+            text("u1"),
+            V::Int(Some(3)),
+            V::Int(Some(100))
+        ]
+    );
+    // The second call of the shape reuses the text and binds its own values, in the same order.
+    for backend in BOTH {
+        let rendered = crate::sql::shape::RenderedSql::default();
+        let first = backend
+            .render_select_cached(&tokens(), query("u1", 3), &rendered)
+            .unwrap();
+        let second = backend
+            .render_select_cached(&tokens(), query("u2", 9), &rendered)
+            .unwrap();
+        assert_eq!(second.sql(), first.sql());
+        assert_eq!(
+            second,
+            backend.render_select(&tokens(), query("u2", 9)).unwrap()
+        );
+        assert_eq!(second.values()[2], text("u2"));
+        assert_ne!(second.values(), first.values());
+    }
+    // An empty `Or` and an empty `And` are shapes of their own.
+    let (mut any, mut all) = (String::new(), String::new());
+    crate::sql::shape::filter(&mut any, &Filter::any([]));
+    crate::sql::shape::filter(&mut all, &Filter::all([]));
+    assert_ne!(any, all);
+}
+
+#[test]
 fn statement_parts() {
     let statement = POSTGRES
         .delete(&tokens(), &Value::Text("t1".into()))
@@ -1854,6 +1955,11 @@ mod reused_text {
             prop::option::of(prop_oneof![
                 leaf(),
                 prop::collection::vec(leaf(), 0..3).prop_map(Filter::And),
+                leaf().prop_recursive(3, 12, 3, |inner| prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..3).prop_map(Filter::And),
+                    prop::collection::vec(inner.clone(), 0..3).prop_map(Filter::Or),
+                    inner.prop_map(Filter::negate),
+                ]),
             ]),
             prop::option::of(prop::sample::select(vec!["order", "data", "id"])),
             prop::option::of(0_u64..3),
@@ -1895,6 +2001,8 @@ mod reused_text {
             },
             Filter::Like { column, pattern } => Filter::like(column.clone(), format!("{pattern}_")),
             Filter::And(all) => Filter::And(all.iter().map(revalued).collect()),
+            Filter::Or(any) => Filter::Or(any.iter().map(revalued).collect()),
+            Filter::Not(inner) => revalued(inner).negate(),
             other => other.clone(),
         }
     }
