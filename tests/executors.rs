@@ -636,7 +636,7 @@ async fn the_registry_describes_every_executor() {
     );
     assert_eq!(
         by_name("update_table_record").parameters["required"],
-        json!(["tableName", "id", "data"])
+        json!(["tableName", "data"])
     );
     let query = by_name("query_table").parameters;
     let options = &query["properties"]["queryOptions"]["properties"];

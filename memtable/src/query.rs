@@ -599,6 +599,46 @@ fn parse_order_by(table: &str, json: &serde_json::Value) -> Result<Vec<OrderBy>>
 }
 
 /// What a JSON value is, in a message.
+/// Refuses, for a write by filter, a filter that matches every row by construction: an empty
+/// `And` (or one of only such filters), an empty `NOT IN` list, the negation of a filter that
+/// matches no row by construction: a write by filter must say which rows it changes.
+pub(crate) fn require_condition(table: &str, filter: &Filter) -> Result<()> {
+    if matches_every_row(filter) {
+        return Err(Error::invalid_query(
+            table,
+            "a write by filter needs a condition; an empty filter would change every row",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `filter` matches every row whatever the rows hold. The caller has bounded its depth
+/// (see [`Limits`](crate::Limits)).
+fn matches_every_row(filter: &Filter) -> bool {
+    match filter {
+        Filter::And(all) => all.iter().all(matches_every_row),
+        Filter::Or(any) => any.iter().any(matches_every_row),
+        Filter::In {
+            values, negated, ..
+        } => *negated && values.is_empty(),
+        Filter::Not(inner) => matches_no_row(inner),
+        Filter::Compare { .. } | Filter::Like { .. } | Filter::Null { .. } => false,
+    }
+}
+
+/// Whether `filter` matches no row whatever the rows hold.
+fn matches_no_row(filter: &Filter) -> bool {
+    match filter {
+        Filter::And(all) => all.iter().any(matches_no_row),
+        Filter::Or(any) => any.iter().all(matches_no_row),
+        Filter::In {
+            values, negated, ..
+        } => !*negated && values.is_empty(),
+        Filter::Not(inner) => matches_every_row(inner),
+        Filter::Compare { .. } | Filter::Like { .. } | Filter::Null { .. } => false,
+    }
+}
+
 pub(crate) fn json_kind(json: &serde_json::Value) -> &'static str {
     match json {
         serde_json::Value::Null => "null",

@@ -12,14 +12,16 @@
 //! |---|---|---|
 //! | `create_table` | the schema JSON (`{name, columns, indexes?}`) | `{tableName, message}` |
 //! | `insert_into_table` | `{tableName, data}` | `{id, message}` |
-//! | `update_table_record` | `{tableName, id, data}` | `{message}` |
+//! | `update_table_record` | `{tableName, id, data}` or `{tableName, where, data}` | by id `{message}`; by where `{updated, message}` |
 //! | `query_table` | `{tableName, queryOptions?: {where, orderBy, limit, offset}}` | `{results, count}` (and `truncated`, `limit` when capped) |
-//! | `delete_from_table` | `{tableName, id}` | `{message}` |
+//! | `delete_from_table` | `{tableName, id}` or `{tableName, where}` | by id `{message}`; by where `{deleted, message}` |
 //! | `table_exists` | `{tableName}` | `{exists, tableName}` |
 //! | `drop_table` | `{tableName}` | `{tableName, message}` |
 //!
 //! Values in `data` and `where` are read as their column's type (a blob is base64 text, a json
-//! column any document); an `id` may be a string or a number.
+//! column any document); an `id` may be a string or a number. The write executors take exactly
+//! one of `id` (one record) and `where` (every matching record, read as `query_table`'s
+//! `where`, not empty).
 //!
 //! `query_table` returns at most the set's row cap ([`Executors::max_rows`], 1,000 unless the
 //! store's [`Limits`](crate::Limits) or [`Executors::with_max_rows`] say otherwise), so that an
@@ -320,14 +322,27 @@ impl Executors {
     }
 
     async fn update_table_record(&self, params: UpdateParams) -> Result<Value, Failure> {
+        const NAME: &str = "update_table_record";
         let table = params.table_name;
-        let id = params.id.as_id();
+        let target = target(NAME, params.id, params.filter)?;
         let info = self.writable_table(&table).await?;
         let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
-        self.store.update_table_record(&table, &id, record).await?;
-        Ok(json!({
-            "message": format!("updated record {:?} of table {table:?}", truncate(&id)),
-        }))
+        match target {
+            Target::Id(id) => {
+                self.store.update_table_record(&table, &id, record).await?;
+                Ok(json!({
+                    "message": format!("updated record {:?} of table {table:?}", truncate(&id)),
+                }))
+            }
+            Target::Where(filter) => {
+                let filter = where_filter(NAME, &info.schema, filter)?;
+                let updated = self.store.update_where(&table, &filter, record).await?;
+                Ok(json!({
+                    "updated": updated,
+                    "message": format!("updated {updated} record(s) of table {table:?}"),
+                }))
+            }
+        }
     }
 
     async fn query_table(&self, params: QueryParams) -> Result<Value, Failure> {
@@ -367,13 +382,26 @@ impl Executors {
     }
 
     async fn delete_from_table(&self, params: DeleteParams) -> Result<Value, Failure> {
+        const NAME: &str = "delete_from_table";
         let table = params.table_name;
-        let id = params.id.as_id();
-        self.writable_table(&table).await?;
-        self.store.delete_from_table(&table, &id).await?;
-        Ok(json!({
-            "message": format!("deleted record {:?} from table {table:?}", truncate(&id)),
-        }))
+        let target = target(NAME, params.id, params.filter)?;
+        let info = self.writable_table(&table).await?;
+        match target {
+            Target::Id(id) => {
+                self.store.delete_from_table(&table, &id).await?;
+                Ok(json!({
+                    "message": format!("deleted record {:?} from table {table:?}", truncate(&id)),
+                }))
+            }
+            Target::Where(filter) => {
+                let filter = where_filter(NAME, &info.schema, filter)?;
+                let deleted = self.store.delete_where(&table, &filter).await?;
+                Ok(json!({
+                    "deleted": deleted,
+                    "message": format!("deleted {deleted} record(s) from table {table:?}"),
+                }))
+            }
+        }
     }
 
     async fn table_exists(&self, params: TableParams) -> Result<Value, Failure> {
@@ -491,6 +519,57 @@ fn unavailable_failure(name: &str, read_only: bool) -> Option<Failure> {
 #[cfg(feature = "cli")]
 pub(crate) fn malformed_params(executor: &str, message: impl std::fmt::Display) -> Value {
     Failure::params(executor, message).to_json()
+}
+
+/// Which rows a write executor changes: the one of an id, or every one matching a `where`.
+enum Target {
+    Id(String),
+    Where(serde_json::Map<String, Value>),
+}
+
+/// The rows named by exactly one of `id` and `where`; both or neither is `invalid_params`.
+fn target(
+    executor: &str,
+    id: Option<params::RecordId>,
+    filter: Option<serde_json::Map<String, Value>>,
+) -> Result<Target, Failure> {
+    match (id, filter) {
+        (Some(id), None) => Ok(Target::Id(id.as_id())),
+        (None, Some(filter)) => Ok(Target::Where(filter)),
+        (Some(_), Some(_)) => Err(Failure::params(
+            executor,
+            "give either id (the one record with that primary key) or where (every record \
+             matching the conditions), not both",
+        )),
+        (None, None) => Err(Failure::params(
+            executor,
+            "missing the record(s) to write: give id (the one record with that primary key) \
+             or where (every record matching the conditions)",
+        )),
+    }
+}
+
+/// The filter of a write executor's `where`, read as `query_table`'s; an empty one is
+/// `invalid_params`, so that no call changes every row by omission.
+fn where_filter(
+    executor: &str,
+    schema: &TableSchema,
+    filter: serde_json::Map<String, Value>,
+) -> Result<crate::query::Filter, Failure> {
+    if filter.is_empty() {
+        return Err(Failure::params(
+            executor,
+            "where is empty: a write by filter needs a condition (an empty where would change \
+             every row); give id for one record",
+        ));
+    }
+    let options = QueryOptions::from_json(schema, &json!({ "where": Value::Object(filter) }))?;
+    options.filter.ok_or_else(|| {
+        Failure::params(
+            executor,
+            "where is empty: a write by filter needs a condition",
+        )
+    })
 }
 
 /// Drops a JSON document without recursion, however deep it is.

@@ -116,8 +116,14 @@ pub struct UpdateParams {
     /// The table's name.
     #[serde(rename = "tableName")]
     pub table_name: String,
-    /// The primary key value of the record to change.
-    pub id: RecordId,
+    /// The primary key value of the one record to change. Give exactly one of `id` and
+    /// `where`.
+    #[serde(default)]
+    pub id: Option<RecordId>,
+    /// Change every record matching these conditions instead (the `where` of `query_table`'s
+    /// queryOptions; not empty). Give exactly one of `id` and `where`.
+    #[serde(rename = "where", default)]
+    pub filter: Option<Map<String, Value>>,
     /// The columns to set and their new values (at least one; not the primary key of an
     /// auto_increment table).
     pub data: Map<String, Value>,
@@ -130,8 +136,14 @@ pub struct DeleteParams {
     /// The table's name.
     #[serde(rename = "tableName")]
     pub table_name: String,
-    /// The primary key value of the record to delete.
-    pub id: RecordId,
+    /// The primary key value of the one record to delete. Give exactly one of `id` and
+    /// `where`.
+    #[serde(default)]
+    pub id: Option<RecordId>,
+    /// Delete every record matching these conditions instead (the `where` of `query_table`'s
+    /// queryOptions; not empty). Give exactly one of `id` and `where`.
+    #[serde(rename = "where", default)]
+    pub filter: Option<Map<String, Value>>,
 }
 
 /// The parameters of `query_table`.

@@ -129,9 +129,14 @@ impl Executor {
                  string, to pass to update_table_record or delete_from_table."
             }
             Executor::UpdateTableRecord => {
-                "Change columns of the record whose primary key is id. data maps the columns to \
-                 set to their new values (other columns keep theirs). Fails with \
-                 record_not_found when no record has that id. Returns {message}."
+                "Change columns of the record whose primary key is id, or of every record \
+                 matching where (give exactly one of id and where). data maps the columns to \
+                 set to their new values (other columns keep theirs). where takes the same \
+                 conditions as query_table's queryOptions.where, such as {\"status\": \"open\", \
+                 \"priority\": {\"$lt\": 3}}, and must not be empty. By id: fails with \
+                 record_not_found when no record has that id; returns {message}. By where: \
+                 one statement; returns {updated}, how many records changed (0 when none \
+                 matched)."
             }
             Executor::QueryTable => {
                 "Read records from a table. queryOptions (all optional): where maps columns to a \
@@ -150,8 +155,12 @@ impl Executor {
                  cap); ask for the next rows with offset. Read-only."
             }
             Executor::DeleteFromTable => {
-                "Delete the record whose primary key is id. Fails with record_not_found when no \
-                 record has that id. Returns {message}. Destructive: the record is gone."
+                "Delete the record whose primary key is id, or every record matching where \
+                 (give exactly one of id and where). where takes the same conditions as \
+                 query_table's queryOptions.where and must not be empty. By id: fails with \
+                 record_not_found when no record has that id; returns {message}. By where: one \
+                 statement; returns {deleted}, how many records were deleted (0 when none \
+                 matched). Destructive: the records are gone."
             }
             Executor::TableExists => {
                 "Tell whether a table exists. Returns {exists, tableName}. Read-only."

@@ -138,7 +138,7 @@ fn count(dialect: &dyn Dialect, schema: &TableSchema, filter: Option<Filter>) ->
 
 /// A filter with more values than the backend can bind (a huge `$in` list) is refused here
 /// rather than by the database.
-fn within_bind_limit(
+pub(super) fn within_bind_limit(
     dialect: &dyn Dialect,
     schema: &TableSchema,
     statement: Statement,

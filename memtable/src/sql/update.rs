@@ -1,10 +1,12 @@
-//! UPDATE … WHERE key = id.
+//! UPDATE … WHERE key = id, and UPDATE … WHERE a filter.
 
 use sea_query::Query;
 
-use super::shape::RenderedSql;
-use super::{Backend, Dialect, Statement, ident, key_condition, key_value};
+use super::select::within_bind_limit;
+use super::shape::{self, RenderedSql};
+use super::{Backend, Dialect, Statement, condition, ident, key_condition, key_value};
 use crate::error::{Error, Result};
+use crate::query::{Filter, require_condition};
 use crate::schema::TableSchema;
 use crate::value::{Record, Value};
 
@@ -69,6 +71,106 @@ impl Backend {
         rendered.put(shape, statement.sql());
         Ok(statement)
     }
+}
+
+impl Backend {
+    /// `UPDATE … SET` the record's columns `WHERE` the rows match `filter`: the SET values
+    /// bound first, then the filter's.
+    ///
+    /// A filter that matches every row by construction (`Filter::And(vec![])`, an empty
+    /// `NOT IN` list) is [`Error::InvalidQuery`]; the record is checked as by
+    /// [`update`](Self::update).
+    ///
+    /// ```
+    /// use memtable::sql::Backend::Postgres;
+    /// use memtable::{Column, ColumnType, Constraint, Filter, Record, TableSchema};
+    ///
+    /// let schema = TableSchema::new("t", vec![
+    ///     Column::new("id", ColumnType::Bigint).with(Constraint::PrimaryKey),
+    ///     Column::new("done", ColumnType::Boolean),
+    ///     Column::new("n", ColumnType::Integer),
+    /// ]);
+    /// let filter = Filter::lt("n", 3);
+    /// let update = Postgres.update_where(&schema, &filter, &Record::new().with("done", true))?;
+    /// assert_eq!(update.sql(), r#"UPDATE "t" SET "done" = $1 WHERE "n" < $2"#);
+    /// assert!(Postgres.update_where(&schema, &Filter::And(vec![]), &Record::new().with("n", 1)).is_err());
+    /// # Ok::<(), memtable::Error>(())
+    /// ```
+    pub fn update_where(
+        self,
+        schema: &TableSchema,
+        filter: &Filter,
+        record: &Record,
+    ) -> Result<Statement> {
+        schema.validate()?;
+        require_condition(&schema.name, filter)?;
+        let filter = filter.clone().resolve(schema)?;
+        let record = checked(schema, record.clone())?;
+        update_where(self.dialect(), schema, filter, record)
+    }
+
+    /// [`update_where`](Self::update_where) for a schema already validated, taking the filter
+    /// and the record, and reusing the SQL text `rendered` holds for the same set columns and
+    /// filter shape.
+    pub(crate) fn render_update_where_cached(
+        self,
+        schema: &TableSchema,
+        filter: Filter,
+        record: Record,
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
+        require_condition(&schema.name, &filter)?;
+        let filter = filter.resolve(schema)?;
+        let record = checked(schema, record)?;
+        let mut key: String = std::iter::once("update_where ")
+            .chain(schema.columns.iter().map(|c| {
+                if record.contains_key(&c.name) {
+                    "1"
+                } else {
+                    "0"
+                }
+            }))
+            .collect();
+        key.push(' ');
+        shape::filter(&mut key, &filter);
+        if let Some(sql) = rendered.get(&key) {
+            let dialect = self.dialect();
+            let mut record = record;
+            let mut values = Vec::with_capacity(record.len());
+            for column in &schema.columns {
+                if let Some(value) = record.remove(&column.name) {
+                    values.push(dialect.bind(column.column_type, value));
+                }
+            }
+            shape::filter_values(dialect, schema, filter, &mut values)?;
+            return within_bind_limit(
+                dialect,
+                schema,
+                Statement::new(sql.to_string(), sea_query::Values(values)),
+            );
+        }
+        let statement = update_where(self.dialect(), schema, filter, record)?;
+        rendered.put(key, statement.sql());
+        Ok(statement)
+    }
+}
+
+fn update_where(
+    dialect: &dyn Dialect,
+    schema: &TableSchema,
+    filter: Filter,
+    mut record: Record,
+) -> Result<Statement> {
+    let mut update = Query::update();
+    update.table(ident(&schema.name));
+    for column in &schema.columns {
+        if let Some(value) = record.remove(&column.name) {
+            update.value(ident(&column.name), dialect.bind(column.column_type, value));
+        }
+    }
+    update.and_where(condition(dialect, schema, filter)?);
+    let (sql, values) = dialect.build_update(&update);
+    within_bind_limit(dialect, schema, Statement::new(sql, values))
 }
 
 /// The record coerced to its columns' types, refused when empty or when it sets an

@@ -320,6 +320,85 @@ impl Store {
             .map(drop)
     }
 
+    /// Sets the record's columns on every row matching `filter`, in one `UPDATE … WHERE`
+    /// statement, and returns how many rows it changed (none is `Ok(0)`).
+    ///
+    /// A filter that matches every row by construction — `Filter::And(vec![])`, an empty
+    /// `NOT IN` list — is [`Error::InvalidQuery`], so that a table is never rewritten by
+    /// omission. Otherwise the checks are those of
+    /// [`update_table_record`](Self::update_table_record) and
+    /// [`query_table`](Self::query_table): a protected table, the [`Limits`](crate::Limits) on
+    /// the record and the filter, unknown columns, values of the wrong type, an empty record or
+    /// one setting an `auto_increment` key.
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint, Filter, Record, Store, TableSchema};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = Store::connect("sqlite::memory:").await?;
+    /// store.create_table(&TableSchema::new("tasks", vec![
+    ///     Column::new("id", ColumnType::Integer).with(Constraint::PrimaryKey).with(Constraint::AutoIncrement),
+    ///     Column::new("status", ColumnType::Text),
+    ///     Column::new("priority", ColumnType::Integer),
+    /// ])).await?;
+    /// for priority in 1..=5 {
+    ///     store.insert_into_table("tasks", Record::new().with("status", "open").with("priority", priority)).await?;
+    /// }
+    /// let closed = Record::new().with("status", "closed");
+    /// assert_eq!(store.update_where("tasks", &Filter::lte("priority", 2), closed.clone()).await?, 2);
+    /// assert!(store.update_where("tasks", &Filter::And(vec![]), closed).await.is_err());
+    /// assert_eq!(store.delete_where("tasks", &Filter::eq("status", "closed")).await?, 2);
+    /// assert_eq!(store.count("tasks", None).await?, 3);
+    /// # Ok::<(), memtable::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn update_where(&self, table: &str, filter: &Filter, record: Record) -> Result<u64> {
+        let work = async {
+            self.check_writable(table)?;
+            self.inner.limits.check_record(table, &record)?;
+            self.inner.limits.check_filter(table, Some(filter))?;
+            crate::query::require_condition(table, filter)?;
+            let mut conn = self.acquire().await?;
+            let info = self.table(&mut *conn, table).await?;
+            let statement = self.inner.backend.render_update_where_cached(
+                &info.schema,
+                filter.clone(),
+                record,
+                &info.rendered,
+            )?;
+            conn.execute(statement)
+                .await
+                .map_err(|e| self.classify(e, table, Some(&info.schema)))
+        };
+        self.traced("update_where", table, work, |n| *n).await
+    }
+
+    /// Deletes every row matching `filter`, in one `DELETE … WHERE` statement, and returns
+    /// how many it deleted (none is `Ok(0)`).
+    ///
+    /// A filter that matches every row by construction is [`Error::InvalidQuery`], as for
+    /// [`update_where`](Self::update_where) (whose example shows both); a protected table,
+    /// the filter [`Limits`](crate::Limits), unknown columns and values of the wrong type are
+    /// refused as by [`query_table`](Self::query_table).
+    pub async fn delete_where(&self, table: &str, filter: &Filter) -> Result<u64> {
+        let work = async {
+            self.check_writable(table)?;
+            self.inner.limits.check_filter(table, Some(filter))?;
+            crate::query::require_condition(table, filter)?;
+            let mut conn = self.acquire().await?;
+            let info = self.table(&mut *conn, table).await?;
+            let statement = self.inner.backend.render_delete_where_cached(
+                &info.schema,
+                filter.clone(),
+                &info.rendered,
+            )?;
+            conn.execute(statement)
+                .await
+                .map_err(|e| self.classify(e, table, Some(&info.schema)))
+        };
+        self.traced("delete_where", table, work, |n| *n).await
+    }
+
     /// Runs the statement `render` makes for the row whose id is `id` (an update or a delete)
     /// and returns the rows it affected; none is [`Error::RecordNotFound`].
     async fn write_by_id(

@@ -6,11 +6,13 @@ use std::marker::PhantomData;
 use super::Table;
 use super::column::{IntoCondition, IntoOrder};
 use crate::error::{Error, Result};
-use crate::query::QueryOptions;
+use crate::query::{Filter, QueryOptions};
 use crate::store::Store;
+use crate::value::Record;
 
 /// A query on the table of `T`: filters, order, paging, then [`all`](Self::all),
-/// [`one`](Self::one) or [`count`](Self::count).
+/// [`one`](Self::one) or [`count`](Self::count); or filters, then a write of every matching
+/// row, [`update`](Self::update) or [`delete`](Self::delete).
 ///
 /// Built by [`Store::select`]; conditions and sort keys come from `T`'s column handles, so a
 /// column of another table does not compile.
@@ -43,7 +45,7 @@ use crate::store::Store;
 /// # Ok::<(), memtable::Error>(())
 /// # }).unwrap();
 /// ```
-#[must_use = "a query does nothing until all(), one() or count() runs it"]
+#[must_use = "a query does nothing until all(), one(), count(), update() or delete() runs it"]
 pub struct Select<'s, T> {
     store: &'s Store,
     options: QueryOptions,
@@ -138,5 +140,69 @@ impl<'s, T: Table> Select<'s, T> {
         let store = self.store;
         let options = self.into_options()?;
         store.count(T::TABLE_NAME, options.filter.as_ref()).await
+    }
+
+    /// Sets `record`'s columns on every row matching the filters, in one statement
+    /// ([`Store::update_where`]); returns how many rows changed.
+    ///
+    /// The conditions are `T`'s column handles', so a column of another table or a value of
+    /// the wrong type does not compile; the record is dynamic (column name to value) and is
+    /// checked against the table as by [`Store::update_where`]. No filter at all, or one that
+    /// matches every row by construction, is [`Error::InvalidQuery`], as is a query with a
+    /// limit or an offset (a write by filter changes every matching row); the order is
+    /// ignored.
+    ///
+    /// ```
+    /// use memtable::{Record, Store, Table};
+    ///
+    /// #[derive(Table, Debug)]
+    /// struct Task {
+    ///     #[memtable(primary_key, auto_increment)]
+    ///     id: i64,
+    ///     title: String,
+    ///     done: bool,
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = Store::connect("sqlite::memory:").await?;
+    /// store.create_table_for::<Task>().await?;
+    /// for title in ["write", "test", "ship"] {
+    ///     store.insert(&Task { id: 0, title: title.into(), done: false }).await?;
+    /// }
+    /// let done = Record::new().with("done", true);
+    /// let updated = store.select::<Task>().filter(Task::TITLE.like("%t%")).update(done).await?;
+    /// assert_eq!(updated, 2);
+    /// let deleted = store.select::<Task>().filter(Task::DONE.eq(true)).delete().await?;
+    /// assert_eq!(deleted, 2);
+    /// assert!(store.select::<Task>().delete().await.is_err(), "no filter: refused");
+    /// assert_eq!(store.select::<Task>().count().await?, 1);
+    /// # Ok::<(), memtable::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn update(self, record: Record) -> Result<u64> {
+        let store = self.store;
+        let filter = self.into_write_filter()?;
+        store.update_where(T::TABLE_NAME, &filter, record).await
+    }
+
+    /// Deletes every row matching the filters, in one statement ([`Store::delete_where`]);
+    /// returns how many were deleted. Refused as [`update`](Self::update) is: without a
+    /// condition, or with a limit or an offset.
+    pub async fn delete(self) -> Result<u64> {
+        let store = self.store;
+        let filter = self.into_write_filter()?;
+        store.delete_where(T::TABLE_NAME, &filter).await
+    }
+
+    /// The filter of a write by filter: no filter is the empty one (refused by the store).
+    fn into_write_filter(self) -> Result<Filter> {
+        let options = self.into_options()?;
+        if options.limit.is_some() || options.offset.is_some() {
+            return Err(Error::invalid_query(
+                T::TABLE_NAME,
+                "a write by filter changes every matching row: it takes no limit or offset",
+            ));
+        }
+        Ok(options.filter.unwrap_or_else(|| Filter::And(Vec::new())))
     }
 }
