@@ -35,6 +35,17 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    /// Every column type, in the order of the documentation.
+    pub const ALL: [ColumnType; 7] = [
+        ColumnType::Text,
+        ColumnType::Integer,
+        ColumnType::Bigint,
+        ColumnType::Real,
+        ColumnType::Blob,
+        ColumnType::Json,
+        ColumnType::Boolean,
+    ];
+
     /// The name used in the JSON form (`text`, `integer`, ...).
     pub fn as_str(self) -> &'static str {
         match self {

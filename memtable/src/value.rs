@@ -750,15 +750,7 @@ mod tests {
 
     #[test]
     fn null_fits_every_column() {
-        for ty in [
-            ColumnType::Text,
-            ColumnType::Integer,
-            ColumnType::Bigint,
-            ColumnType::Real,
-            ColumnType::Blob,
-            ColumnType::Json,
-            ColumnType::Boolean,
-        ] {
+        for ty in ColumnType::ALL {
             assert_eq!(from_json(ty, json!(null)).unwrap(), Value::Null);
         }
     }

@@ -22,15 +22,7 @@ use serde_json::json;
 
 const BOTH: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
-const COLUMN_TYPES: [ColumnType; 7] = [
-    ColumnType::Text,
-    ColumnType::Integer,
-    ColumnType::Bigint,
-    ColumnType::Real,
-    ColumnType::Blob,
-    ColumnType::Json,
-    ColumnType::Boolean,
-];
+const COLUMN_TYPES: [ColumnType; 7] = ColumnType::ALL;
 
 const CONSTRAINTS: [Constraint; 4] = [
     Constraint::PrimaryKey,

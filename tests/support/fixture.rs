@@ -105,6 +105,20 @@ impl TestDb {
         })
     }
 
+    /// The database `backend` (`sqlite`, `postgres` or `pgbouncer`) names, for `test`; `None`
+    /// where that server is not configured outside CI.
+    ///
+    /// # Panics
+    /// On another name, and as each constructor does.
+    pub async fn named(backend: &str, test: &str) -> Option<TestDb> {
+        match backend {
+            "sqlite" => Some(TestDb::sqlite(test)),
+            "postgres" => TestDb::postgres(test).await,
+            "pgbouncer" => TestDb::pgbouncer(test).await,
+            other => panic!("no test database of kind {other:?}"),
+        }
+    }
+
     /// A store on this database.
     ///
     /// # Panics
@@ -127,35 +141,7 @@ impl TestDb {
 #[macro_export]
 macro_rules! every_backend {
     ($(async fn $name:ident($db:ident, $store:ident) $body:block)*) => {$(
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let $db = $crate::fixture::TestDb::sqlite(stringify!($name));
-                let $store = $db.connect().await;
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some($db) = $crate::fixture::TestDb::postgres(stringify!($name)).await else {
-                    return;
-                };
-                let $store = $db.connect().await;
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn pgbouncer() {
-                let Some($db) = $crate::fixture::TestDb::pgbouncer(stringify!($name)).await else {
-                    return;
-                };
-                let $store = $db.connect().await;
-                $body
-            }
-        }
+        $crate::backend_tests!($name, $db, $store, $body, [sqlite, postgres, pgbouncer]);
     )*};
 }
 
@@ -172,25 +158,34 @@ macro_rules! every_backend {
 #[macro_export]
 macro_rules! both_backends {
     ($(async fn $name:ident($db:ident, $store:ident) $body:block)*) => {$(
+        $crate::backend_tests!($name, $db, $store, $body, [sqlite, postgres]);
+    )*};
+}
+
+/// One test module `$name` with a test per database in the list (see [`TestDb::named`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! backend_tests {
+    ($name:ident, $db:ident, $store:ident, $body:block, [$($backend:ident),*]) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let $db = $crate::fixture::TestDb::sqlite(stringify!($name));
-                let $store = $db.connect().await;
-                $body
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some($db) = $crate::fixture::TestDb::postgres(stringify!($name)).await else {
-                    return;
-                };
-                let $store = $db.connect().await;
-                $body
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $backend() {
+                    let Some($db) = $crate::fixture::TestDb::named(
+                        stringify!($backend),
+                        stringify!($name),
+                    )
+                    .await
+                    else {
+                        return;
+                    };
+                    let $store = $db.connect().await;
+                    $body
+                }
+            )*
         }
-    )*};
+    };
 }

@@ -535,15 +535,7 @@ mod tests {
     use super::*;
     use rusqlite::Connection;
 
-    const TYPES: [ColumnType; 7] = [
-        ColumnType::Text,
-        ColumnType::Integer,
-        ColumnType::Bigint,
-        ColumnType::Real,
-        ColumnType::Blob,
-        ColumnType::Json,
-        ColumnType::Boolean,
-    ];
+    const TYPES: [ColumnType; 7] = ColumnType::ALL;
 
     fn conn() -> Connection {
         Connection::open_in_memory().unwrap()
