@@ -1,6 +1,6 @@
 //! Reliability under load and faults: concurrent writers (8 processes on one SQLite file; 32
 //! tasks through one `Store` on each backend), processes killed with SIGKILL in the middle of
-//! `insert_many` and `create_table`, a PostgreSQL server stopped and restarted under an open
+//! `insert_many`, `create_table` and a transaction, a PostgreSQL server stopped and restarted under an open
 //! `Store`, a read-only SQLite file and a full disk.
 //!
 //! The child processes are this test binary itself, run as `<exe> --exact child` with the role
@@ -51,6 +51,7 @@ fn child() {
             "insert_many" => child_insert_many().await,
             "create_tables" => child_create_tables().await,
             "full_disk" => child_full_disk().await,
+            "transaction_move" => child_transaction_move().await,
             other => panic!("unknown role {other}"),
         }
     });
@@ -145,6 +146,45 @@ async fn child_insert_many() {
         Ok(ids) => report(&format!("committed {}", ids.len())),
         Err(error) => report(&format!("failed {error}")),
     }
+}
+
+/// The two tables rows move between in a transaction.
+fn move_schema(table: &str) -> TableSchema {
+    TableSchema::new(
+        table,
+        vec![
+            Column::new("id", ColumnType::Integer).with(Constraint::PrimaryKey),
+            Column::new("body", ColumnType::Text).with(Constraint::NotNull),
+        ],
+    )
+}
+
+const MOVE_ROWS: i64 = 200;
+
+/// Moves every row of `moves_from` to `moves_to` in one transaction, a delete and an insert
+/// per row: says `moving`, `halfway` (then waits `PAUSE_MS`, the transaction open),
+/// `committing` and `committed`.
+async fn child_transaction_move() {
+    let (url, pause) = (env("URL"), env("PAUSE_MS"));
+    let pause = Duration::from_millis(pause.parse().unwrap());
+    let store = Store::connect(&url).await.unwrap();
+    let tx = store.begin().await.unwrap();
+    report("moving");
+    for id in 0..MOVE_ROWS {
+        let key = id.to_string();
+        tx.delete_from_table("moves_from", &key).await.unwrap();
+        let row = Record::new()
+            .with("id", id)
+            .with("body", format!("row {id}"));
+        tx.insert_into_table("moves_to", row).await.unwrap();
+        if id == MOVE_ROWS / 2 {
+            report("halfway");
+            tokio::time::sleep(pause).await;
+        }
+    }
+    report("committing");
+    tx.commit().await.unwrap();
+    report("committed");
 }
 
 fn indexed_schema(i: u64) -> TableSchema {
@@ -805,6 +845,142 @@ fn sigkill_during_insert_many_leaves_all_rows_or_none_postgres() {
         return;
     };
     kill_during_insert_many(&db.url, |_, _| {});
+}
+
+// ---- SIGKILL in the middle of a transaction -----------------------------------------------
+
+/// Kills a child in the middle of a transaction moving rows from one table to another (in its
+/// pause halfway, then at a few moments after it starts), and checks after each kill that the
+/// rows are all where they were or all moved, never some of each, and that the killed
+/// transaction holds no lock: a transaction of this process moves them back.
+fn kill_during_transaction(url: &str) {
+    let rt = runtime();
+    let store = rt.block_on(Store::connect(url)).unwrap();
+    rt.block_on(async {
+        store
+            .create_table(&move_schema("moves_from"))
+            .await
+            .unwrap();
+        store.create_table(&move_schema("moves_to")).await.unwrap();
+        let rows = (0..MOVE_ROWS)
+            .map(|id| {
+                Record::new()
+                    .with("id", id)
+                    .with("body", format!("row {id}"))
+            })
+            .collect();
+        store
+            .insert_many_into_table("moves_from", rows)
+            .await
+            .unwrap();
+    });
+    let counts = |store: &Store| {
+        rt.block_on(async {
+            (
+                store.count("moves_from", None).await.unwrap(),
+                store.count("moves_to", None).await.unwrap(),
+            )
+        })
+    };
+    let (mut none, mut all) = (0, 0);
+    // In the pause halfway (surely before the commit), then after a delay from the start.
+    let trials: [(u64, Option<u64>); 5] = [
+        (60_000, None),
+        (0, Some(0)),
+        (0, Some(5)),
+        (0, Some(20)),
+        (0, Some(200)),
+    ];
+    for (pause, delay) in trials {
+        let child = Child::spawn(
+            "transaction_move",
+            &[("URL", url.to_owned()), ("PAUSE_MS", pause.to_string())],
+        );
+        child.expect("moving", Duration::from_secs(60));
+        match delay {
+            None => {
+                child.expect("halfway", Duration::from_secs(60));
+            }
+            Some(ms) => std::thread::sleep(Duration::from_millis(ms)),
+        }
+        child.kill();
+        let (from, to) = counts(&store);
+        assert_eq!(
+            from + to,
+            MOVE_ROWS as u64,
+            "rows lost or doubled by a kill"
+        );
+        assert!(
+            to == 0 || to == MOVE_ROWS as u64,
+            "a killed transaction left {to} of {MOVE_ROWS} rows moved"
+        );
+        if delay.is_none() {
+            assert_eq!(to, 0, "killed in its pause, the transaction committed");
+        }
+        if to == 0 {
+            none += 1;
+        } else {
+            all += 1;
+            // Moved back in a transaction: the killed one holds no lock.
+            rt.block_on(async {
+                let tx = store.begin().await.unwrap();
+                assert_eq!(
+                    tx.delete_where("moves_to", &Filter::gte("id", 0_i64))
+                        .await
+                        .unwrap(),
+                    MOVE_ROWS as u64
+                );
+                let rows = (0..MOVE_ROWS)
+                    .map(|id| {
+                        Record::new()
+                            .with("id", id)
+                            .with("body", format!("row {id}"))
+                    })
+                    .collect();
+                tx.insert_many_into_table("moves_from", rows).await.unwrap();
+                tx.commit().await.unwrap();
+            });
+        }
+        // The killed transaction's locks are gone: a write goes through, within the bound.
+        rt.block_on(async {
+            let moved = tokio::time::timeout(Duration::from_secs(30), async {
+                let tx = store.begin().await?;
+                tx.update_where(
+                    "moves_from",
+                    &Filter::eq("id", 0_i64),
+                    Record::new().with("body", "row 0"),
+                )
+                .await?;
+                tx.commit().await
+            })
+            .await;
+            assert!(matches!(moved, Ok(Ok(()))), "after a kill: {moved:?}");
+        });
+    }
+    assert!(none > 0, "no kill landed inside the transaction");
+    eprintln!(
+        "figures: {}: a transaction of {MOVE_ROWS} moves killed with SIGKILL {} times: {none} \
+         left every row where it was, {all} had committed every move; 0 partial",
+        url.split(':').next().unwrap_or_default(),
+        trials.len(),
+    );
+    rt.block_on(store.close());
+}
+
+#[test]
+fn sigkill_during_a_transaction_leaves_nothing_of_it_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path(), "moves");
+    kill_during_transaction(&url);
+    assert_eq!(integrity_check(&url), "ok");
+}
+
+#[test]
+fn sigkill_during_a_transaction_leaves_nothing_of_it_postgres() {
+    let Some(db) = runtime().block_on(memtable_tests::fixture::TestDb::postgres("tx_kill")) else {
+        return;
+    };
+    kill_during_transaction(&db.url);
 }
 
 // ---- PostgreSQL stopped and restarted -----------------------------------------------------

@@ -236,6 +236,16 @@ pub enum Error {
         /// necessarily the exact one).
         actual: usize,
     },
+
+    /// A [`Transaction`](crate::Transaction) can no longer commit: a statement failed inside
+    /// it, and the database aborted it (PostgreSQL refuses every later statement of a
+    /// transaction once one failed, and answers `COMMIT` by rolling back). Nothing of the
+    /// transaction was committed: begin a new one and do the work again.
+    #[error("the transaction was aborted by a failed statement{}: nothing of it is committed; roll it back and begin a new one", describe_location(table.as_deref(), None, None))]
+    TransactionAborted {
+        /// The table of the operation whose failure aborted the transaction, where known.
+        table: Option<String>,
+    },
 }
 
 impl Error {

@@ -170,16 +170,29 @@ pub(crate) trait Connection: Send {
     ) -> BoxFuture<'a, Result<u64, WriteFailure>>;
 
     /// Begins a write transaction (on SQLite `BEGIN IMMEDIATE`: concurrent writers queue).
+    ///
+    /// Inside a write transaction it opens a savepoint instead, which the next
+    /// [`commit`](Self::commit) releases and the next [`rollback`](Self::rollback) rolls back
+    /// to: an operation that writes all or nothing (a batch) keeps its all-or-nothing inside a
+    /// caller's transaction, without ending it.
     fn begin_write(&mut self) -> BoxFuture<'_, Result<()>>;
 
-    /// Commits the write transaction.
+    /// Commits the write transaction (inside a savepoint: releases the savepoint). A savepoint
+    /// that cannot be released stays open for [`rollback`](Self::rollback).
     fn commit(&mut self) -> BoxFuture<'_, Result<()>>;
 
-    /// Rolls the write transaction back; a failure leaves nothing to undo.
+    /// Rolls the write transaction back (inside a savepoint: back to the savepoint, the
+    /// transaction staying open); a failure leaves nothing to undo.
     fn rollback(&mut self) -> BoxFuture<'_, ()>;
 
     /// Whether a write transaction is open.
     fn in_transaction(&self) -> bool;
+
+    /// Whether the write transaction this connection began can no longer commit anything: a
+    /// statement failed in it and the database aborted it (PostgreSQL), or the database rolled
+    /// it back on its own (SQLite, after a few kinds of error). Until it ends, only
+    /// [`rollback`](Self::rollback) makes sense.
+    fn transaction_aborted(&self) -> bool;
 
     /// The schema of `table` as the database declares it, or `None` when there is no such
     /// table.

@@ -38,13 +38,16 @@ pub enum ErrorKind {
     PermissionDenied,
     /// The database cannot be reached, or refused the connection (authentication, TLS).
     Connection,
+    /// A transaction was aborted by a statement that failed inside it: nothing of it is
+    /// committed; it must be rolled back and done again.
+    TransactionAborted,
     /// The database failed for another reason.
     Database,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of the documentation.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::InvalidIdentifier,
         ErrorKind::InvalidSchema,
         ErrorKind::ProtectedTable,
@@ -58,6 +61,7 @@ impl ErrorKind {
         ErrorKind::LimitExceeded,
         ErrorKind::PermissionDenied,
         ErrorKind::Connection,
+        ErrorKind::TransactionAborted,
         ErrorKind::Database,
     ];
 
@@ -77,6 +81,7 @@ impl ErrorKind {
             ErrorKind::LimitExceeded => "limit_exceeded",
             ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::Connection => "connection",
+            ErrorKind::TransactionAborted => "transaction_aborted",
             ErrorKind::Database => "database",
         }
     }
@@ -99,6 +104,7 @@ impl ErrorKind {
             Error::LimitExceeded { .. } => ErrorKind::LimitExceeded,
             Error::PermissionDenied { .. } => ErrorKind::PermissionDenied,
             Error::Connection(_) => ErrorKind::Connection,
+            Error::TransactionAborted { .. } => ErrorKind::TransactionAborted,
             _ => ErrorKind::Database,
         }
     }

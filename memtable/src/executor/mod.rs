@@ -17,11 +17,17 @@
 //! | `delete_from_table` | `{tableName, id}` or `{tableName, where}` | by id `{message}`; by where `{deleted, message}` |
 //! | `table_exists` | `{tableName}` | `{exists, tableName}` |
 //! | `drop_table` | `{tableName}` | `{tableName, message}` |
+//! | `transaction` | `{operations: [{executor, params}, ...]}` (row executors only, at most 100) | `{results}`: each operation's `data`, in order |
 //!
 //! Values in `data` and `where` are read as their column's type (a blob is base64 text, a json
 //! column any document); an `id` may be a string or a number. The write executors take exactly
 //! one of `id` (one record) and `where` (every matching record, read as `query_table`'s
 //! `where`, not empty).
+//!
+//! `transaction` runs row operations (`insert_into_table`, `update_table_record`,
+//! `delete_from_table`, `query_table`, each with its own parameters) in order, in one
+//! transaction: all of them or none. When one fails, nothing is applied, and the failure's
+//! `error` has `"operation"`, the failing operation's 0-based index.
 //!
 //! `query_table` returns at most the set's row cap ([`Executors::max_rows`], 1,000 unless the
 //! store's [`Limits`](crate::Limits) or [`Executors::with_max_rows`] say otherwise), so that an
@@ -83,11 +89,11 @@ use crate::error::{Error, IdentifierKind, Result, truncate};
 use crate::limits::{LimitKind, json_depth};
 use crate::query::QueryOptions;
 use crate::schema::{TableSchema, validate_identifier};
-use crate::store::{Store, Table as KnownTable};
+use crate::store::{RowSource, Store, Table as KnownTable};
 use crate::value::Record;
 
 /// The names of every executor, in the order of the documentation.
-pub const EXECUTOR_NAMES: [&str; 7] = [
+pub const EXECUTOR_NAMES: [&str; 8] = [
     "create_table",
     "insert_into_table",
     "update_table_record",
@@ -95,7 +101,15 @@ pub const EXECUTOR_NAMES: [&str; 7] = [
     "delete_from_table",
     "table_exists",
     "drop_table",
+    "transaction",
 ];
+
+/// The most operations one `transaction` call runs.
+pub const MAX_TRANSACTION_OPERATIONS: usize = 100;
+
+/// How many levels deeper than a call's own parameters a `transaction` carries each
+/// operation's (`{"operations": [{"params": …}]}`).
+const TRANSACTION_NESTING: usize = 3;
 
 /// The executors a read-only set keeps.
 pub const READ_ONLY_EXECUTOR_NAMES: [&str; 2] = ["query_table", "table_exists"];
@@ -223,7 +237,7 @@ impl Executors {
 
     /// The schema of `table`, if this set can see it; else [`Error::TableNotFound`].
     pub async fn table_schema(&self, table: &str) -> Result<TableSchema> {
-        Ok(self.visible_table(table).await?.schema.clone())
+        Ok(self.visible_table(&self.store, table).await?.schema.clone())
     }
 
     async fn run(&self, name: &str, params: Value) -> Result<Value, Failure> {
@@ -241,7 +255,10 @@ impl Executors {
         // Refused before anything walks it recursively: parameters nest a few levels (the
         // executor's keys, a record, a where clause) around the json values they carry.
         let depth = json_depth(&params);
-        let max = self.store.limits().max_json_depth() + PARAMS_NESTING;
+        let mut max = self.store.limits().max_json_depth() + PARAMS_NESTING;
+        if executor == Executor::Transaction {
+            max += TRANSACTION_NESTING;
+        }
         if depth > max {
             let table = params
                 .get("tableName")
@@ -261,13 +278,51 @@ impl Executors {
         }
         match executor {
             Executor::CreateTable => self.create_table(params).await,
-            Executor::InsertIntoTable => self.insert_into_table(parse(executor, params)?).await,
-            Executor::UpdateTableRecord => self.update_table_record(parse(executor, params)?).await,
-            Executor::QueryTable => self.query_table(parse(executor, params)?).await,
-            Executor::DeleteFromTable => self.delete_from_table(parse(executor, params)?).await,
+            Executor::InsertIntoTable
+            | Executor::UpdateTableRecord
+            | Executor::QueryTable
+            | Executor::DeleteFromTable => {
+                let operation = Operation::parse(executor, params)?;
+                self.row_operation(&self.store, operation).await
+            }
             Executor::TableExists => self.table_exists(parse(executor, params)?).await,
             Executor::DropTable => self.drop_table(parse(executor, params)?).await,
+            Executor::Transaction => self.transaction(params).await,
         }
+    }
+
+    /// Runs one row executor on `rows`: the store, or a transaction.
+    async fn row_operation(
+        &self,
+        rows: &dyn RowSource,
+        operation: Operation,
+    ) -> Result<Value, Failure> {
+        match operation {
+            Operation::Insert(params) => self.insert_into_table(rows, params).await,
+            Operation::Update(params) => self.update_table_record(rows, params).await,
+            Operation::Query(params) => self.query_table(rows, params).await,
+            Operation::Delete(params) => self.delete_from_table(rows, params).await,
+        }
+    }
+
+    /// `transaction`: every operation read first (a malformed one runs nothing), then run in
+    /// order in one transaction, committed only if each succeeds.
+    async fn transaction(&self, params: Value) -> Result<Value, Failure> {
+        let operations = transaction_operations(params)?;
+        let tx = self.store.begin().await?;
+        let mut results = Vec::with_capacity(operations.len());
+        for (index, operation) in operations.into_iter().enumerate() {
+            let executor = operation.executor().name();
+            match self.row_operation(&tx, operation).await {
+                Ok(data) => results.push(data),
+                Err(failure) => {
+                    tx.rollback().await;
+                    return Err(failure.in_operation(index, executor));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(json!({ "results": results }))
     }
 
     async fn create_table(&self, params: Value) -> Result<Value, Failure> {
@@ -310,33 +365,41 @@ impl Executors {
         }))
     }
 
-    async fn insert_into_table(&self, params: InsertParams) -> Result<Value, Failure> {
+    async fn insert_into_table(
+        &self,
+        rows: &dyn RowSource,
+        params: InsertParams,
+    ) -> Result<Value, Failure> {
         let table = params.table_name;
-        let info = self.writable_table(&table).await?;
+        let info = self.writable_table(rows, &table).await?;
         let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
-        let id = self.store.insert_into_table(&table, record).await?;
+        let id = rows.insert_into_table(&table, record).await?;
         Ok(json!({
             "message": format!("inserted record {:?} into table {table:?}", truncate(&id)),
             "id": id,
         }))
     }
 
-    async fn update_table_record(&self, params: UpdateParams) -> Result<Value, Failure> {
+    async fn update_table_record(
+        &self,
+        rows: &dyn RowSource,
+        params: UpdateParams,
+    ) -> Result<Value, Failure> {
         const NAME: &str = "update_table_record";
         let table = params.table_name;
         let target = target(NAME, params.id, params.filter)?;
-        let info = self.writable_table(&table).await?;
+        let info = self.writable_table(rows, &table).await?;
         let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
         match target {
             Target::Id(id) => {
-                self.store.update_table_record(&table, &id, record).await?;
+                rows.update_table_record(&table, &id, record).await?;
                 Ok(json!({
                     "message": format!("updated record {:?} of table {table:?}", truncate(&id)),
                 }))
             }
             Target::Where(filter) => {
                 let filter = where_filter(NAME, &info.schema, filter)?;
-                let updated = self.store.update_where(&table, &filter, record).await?;
+                let updated = rows.update_where(&table, &filter, record).await?;
                 Ok(json!({
                     "updated": updated,
                     "message": format!("updated {updated} record(s) of table {table:?}"),
@@ -345,9 +408,13 @@ impl Executors {
         }
     }
 
-    async fn query_table(&self, params: QueryParams) -> Result<Value, Failure> {
+    async fn query_table(
+        &self,
+        rows: &dyn RowSource,
+        params: QueryParams,
+    ) -> Result<Value, Failure> {
         let table = params.table_name;
-        let info = self.visible_table(&table).await?;
+        let info = self.visible_table(rows, &table).await?;
         let mut options = match &params.query_options {
             Some(options) => QueryOptions::from_json(&info.schema, &options.to_json())?,
             None => QueryOptions::new(),
@@ -358,13 +425,13 @@ impl Executors {
         if capped {
             options.limit = Some(cap.saturating_add(1));
         }
-        let mut rows = self.store.query_table(&table, &options).await?;
-        let truncated = capped && u64::try_from(rows.len()).unwrap_or(u64::MAX) > cap;
+        let mut found = rows.query_table(&table, &options).await?;
+        let truncated = capped && u64::try_from(found.len()).unwrap_or(u64::MAX) > cap;
         if truncated {
-            rows.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
+            found.truncate(usize::try_from(cap).unwrap_or(usize::MAX));
         }
-        let count = rows.len();
-        let results: Vec<Value> = rows.iter().map(Record::to_json).collect();
+        let count = found.len();
+        let results: Vec<Value> = found.iter().map(Record::to_json).collect();
         let mut data = json!({ "results": results, "count": count });
         if truncated && let Value::Object(object) = &mut data {
             object.insert("truncated".into(), Value::Bool(true));
@@ -381,21 +448,25 @@ impl Executors {
         Ok(data)
     }
 
-    async fn delete_from_table(&self, params: DeleteParams) -> Result<Value, Failure> {
+    async fn delete_from_table(
+        &self,
+        rows: &dyn RowSource,
+        params: DeleteParams,
+    ) -> Result<Value, Failure> {
         const NAME: &str = "delete_from_table";
         let table = params.table_name;
         let target = target(NAME, params.id, params.filter)?;
-        let info = self.writable_table(&table).await?;
+        let info = self.writable_table(rows, &table).await?;
         match target {
             Target::Id(id) => {
-                self.store.delete_from_table(&table, &id).await?;
+                rows.delete_from_table(&table, &id).await?;
                 Ok(json!({
                     "message": format!("deleted record {:?} from table {table:?}", truncate(&id)),
                 }))
             }
             Target::Where(filter) => {
                 let filter = where_filter(NAME, &info.schema, filter)?;
-                let deleted = self.store.delete_where(&table, &filter).await?;
+                let deleted = rows.delete_where(&table, &filter).await?;
                 Ok(json!({
                     "deleted": deleted,
                     "message": format!("deleted {deleted} record(s) from table {table:?}"),
@@ -419,7 +490,7 @@ impl Executors {
     async fn drop_table(&self, params: TableParams) -> Result<Value, Failure> {
         let table = params.table_name;
         if self.plugin.is_some() {
-            self.visible_table(&table).await?;
+            self.visible_table(&self.store, &table).await?;
         }
         self.store.drop_table(&table).await?;
         Ok(json!({
@@ -430,7 +501,7 @@ impl Executors {
 
     /// A table this set may write: as [`visible_table`](Self::visible_table), with a
     /// protected table refused first (as the store would) outside a plugin scope.
-    async fn writable_table(&self, table: &str) -> Result<Arc<KnownTable>> {
+    async fn writable_table(&self, rows: &dyn RowSource, table: &str) -> Result<Arc<KnownTable>> {
         if self.plugin.is_none() {
             validate_identifier(IdentifierKind::Table, table)?;
             if self.store.is_protected(table) {
@@ -439,17 +510,17 @@ impl Executors {
                 });
             }
         }
-        self.visible_table(table).await
+        self.visible_table(rows, table).await
     }
 
     /// `table` if this set can see it (any table outside a plugin scope, else only the
     /// plugin's own), from one lookup of the store's cache; [`Error::TableNotFound`] otherwise.
-    async fn visible_table(&self, table: &str) -> Result<Arc<KnownTable>> {
+    async fn visible_table(&self, rows: &dyn RowSource, table: &str) -> Result<Arc<KnownTable>> {
         let Some(plugin) = &self.plugin else {
-            return self.store.known_table(table).await;
+            return rows.known_table(table).await;
         };
         validate_identifier(IdentifierKind::Table, table)?;
-        match self.store.known_table(table).await {
+        match rows.known_table(table).await {
             Ok(info) if info.owner.as_deref() == Some(plugin.as_str()) => Ok(info),
             Err(error @ (Error::Database(_) | Error::Connection(_))) => Err(error),
             _ => Err(Error::TableNotFound {
@@ -462,7 +533,7 @@ impl Executors {
     /// anything else that stops the lookup (no such table, a table memtable cannot read) means
     /// "not the plugin's".
     async fn owns(&self, table: &str) -> Result<bool> {
-        match self.visible_table(table).await {
+        match self.visible_table(&self.store, table).await {
             Ok(_) => Ok(self.plugin.is_some()),
             Err(error @ (Error::Database(_) | Error::Connection(_))) => Err(error),
             Err(_) => Ok(false),
@@ -519,6 +590,148 @@ fn unavailable_failure(name: &str, read_only: bool) -> Option<Failure> {
 #[cfg(feature = "cli")]
 pub(crate) fn malformed_params(executor: &str, message: impl std::fmt::Display) -> Value {
     Failure::params(executor, message).to_json()
+}
+
+/// One row executor's call: its parameters, read.
+enum Operation {
+    Insert(InsertParams),
+    Update(UpdateParams),
+    Query(QueryParams),
+    Delete(DeleteParams),
+}
+
+impl Operation {
+    /// Reads `params` as those of the row executor `executor`.
+    fn parse(executor: Executor, params: Value) -> Result<Operation, Failure> {
+        Ok(match executor {
+            Executor::InsertIntoTable => Operation::Insert(parse(executor, params)?),
+            Executor::UpdateTableRecord => Operation::Update(parse(executor, params)?),
+            Executor::QueryTable => Operation::Query(parse(executor, params)?),
+            Executor::DeleteFromTable => Operation::Delete(parse(executor, params)?),
+            other => {
+                return Err(Failure::params(
+                    other.name(),
+                    "not a row executor: a transaction runs only insert_into_table, \
+                     update_table_record, delete_from_table and query_table",
+                ));
+            }
+        })
+    }
+
+    fn executor(&self) -> Executor {
+        match self {
+            Operation::Insert(_) => Executor::InsertIntoTable,
+            Operation::Update(_) => Executor::UpdateTableRecord,
+            Operation::Query(_) => Executor::QueryTable,
+            Operation::Delete(_) => Executor::DeleteFromTable,
+        }
+    }
+}
+
+/// The operations of a `transaction` call, each read as its executor's parameters; the first
+/// fault (a key other than `operations`, more than [`MAX_TRANSACTION_OPERATIONS`], an
+/// operation that is not `{executor, params}`, an executor that is not a row executor,
+/// parameters that executor does not take) is an `invalid_params` failure naming the
+/// operation's index.
+fn transaction_operations(params: Value) -> Result<Vec<Operation>, Failure> {
+    const NAME: &str = "transaction";
+    const ROW_EXECUTORS: &str =
+        "insert_into_table, update_table_record, delete_from_table, query_table";
+    let Value::Object(mut params) = params else {
+        return Err(Failure::params(
+            NAME,
+            "expected an object {\"operations\": [{\"executor\", \"params\"}, ...]}",
+        ));
+    };
+    let operations = params.remove("operations");
+    if let Some(key) = params.keys().next() {
+        return Err(Failure::params(
+            NAME,
+            format!(
+                "unknown key {:?}; the only key is operations",
+                truncate(key)
+            ),
+        ));
+    }
+    let operations = match operations {
+        Some(Value::Array(operations)) => operations,
+        Some(_) => {
+            return Err(Failure::params(
+                NAME,
+                "operations: expected a list of {\"executor\", \"params\"} objects",
+            ));
+        }
+        None => {
+            return Err(Failure::params(
+                NAME,
+                "missing operations: a list of {\"executor\", \"params\"} objects",
+            ));
+        }
+    };
+    if operations.len() > MAX_TRANSACTION_OPERATIONS {
+        return Err(Failure::params(
+            NAME,
+            format!(
+                "operations: {} operations, more than the {MAX_TRANSACTION_OPERATIONS} one \
+                 transaction runs; split the work into several transactions",
+                operations.len()
+            ),
+        ));
+    }
+    let mut read = Vec::with_capacity(operations.len());
+    for (index, operation) in operations.into_iter().enumerate() {
+        let fault = |message: String| {
+            Failure::params(NAME, format!("operations[{index}]: {message}"))
+                .in_operation(index, NAME)
+        };
+        let Value::Object(mut operation) = operation else {
+            return Err(fault(format!(
+                "expected an object {{\"executor\": one of {ROW_EXECUTORS}, \"params\": {{...}}}}"
+            )));
+        };
+        let (name, params) = (operation.remove("executor"), operation.remove("params"));
+        if let Some(key) = operation.keys().next() {
+            return Err(fault(format!(
+                "unknown key {:?}; an operation has executor and params",
+                truncate(key)
+            )));
+        }
+        let name = match name {
+            Some(Value::String(name)) => name,
+            Some(_) => return Err(fault(format!("executor: expected one of {ROW_EXECUTORS}"))),
+            None => {
+                return Err(fault(format!("missing executor: one of {ROW_EXECUTORS}")));
+            }
+        };
+        let executor = match Executor::from_name(&name) {
+            Some(executor) if executor.is_row_operation() => executor,
+            Some(_) => {
+                return Err(fault(format!(
+                    "{name} cannot run in a transaction: a transaction runs only the row \
+                     executors {ROW_EXECUTORS}"
+                )));
+            }
+            None => {
+                return Err(fault(format!(
+                    "unknown executor {:?}; a transaction runs {ROW_EXECUTORS}",
+                    truncate(&name)
+                )));
+            }
+        };
+        let params = match params {
+            Some(params @ Value::Object(_)) => params,
+            Some(_) => return Err(fault("params: expected an object".into())),
+            None => {
+                return Err(fault(format!(
+                    "missing params: the parameters of {name}, as it takes them on its own"
+                )));
+            }
+        };
+        let operation = Operation::parse(executor, params)
+            .map_err(|failure| failure.in_operation(index, executor.name()))?;
+        read.push(operation);
+    }
+    Ok(read)
 }
 
 /// Which rows a write executor changes: the one of an id, or every one matching a `where`.

@@ -20,6 +20,12 @@ pub(crate) enum Failure {
     Params { executor: String, message: String },
     /// No executor of that name in this set.
     Unavailable { executor: String, reason: String },
+    /// Operation `index` of a `transaction` (running `executor`) failed.
+    InOperation {
+        index: usize,
+        executor: &'static str,
+        failure: Box<Failure>,
+    },
 }
 
 impl From<Error> for Failure {
@@ -33,6 +39,15 @@ impl Failure {
         Failure::Params {
             executor: executor.to_owned(),
             message: crate::error::truncate(&message.to_string()),
+        }
+    }
+
+    /// This failure, as that of operation `index` of a transaction, running `executor`.
+    pub(crate) fn in_operation(self, index: usize, executor: &'static str) -> Failure {
+        Failure::InOperation {
+            index,
+            executor,
+            failure: Box::new(self),
         }
     }
 
@@ -52,6 +67,24 @@ impl Failure {
             ),
             Failure::Unavailable { executor, reason } => {
                 failed(reason.clone(), params_error(executor))
+            }
+            Failure::InOperation {
+                index,
+                executor,
+                failure,
+            } => {
+                let mut result = failure.to_json();
+                let data = &mut result["data"];
+                let message = data["message"].as_str().unwrap_or_default();
+                data["message"] = format!(
+                    "operation {index} ({executor}) failed, so none of the transaction's \
+                     operations is applied: {message}"
+                )
+                .into();
+                if let Value::Object(error) = &mut data["error"] {
+                    error.insert("operation".into(), (*index).into());
+                }
+                result
             }
         }
     }
@@ -151,6 +184,11 @@ fn error_object(error: &Error) -> Map<String, Value> {
             put("table", table);
             object.insert("max".into(), (*max).into());
             object.insert("actual".into(), (*actual).into());
+        }
+        Error::TransactionAborted { table } => {
+            if let Some(table) = table {
+                put("table", table);
+            }
         }
         Error::PermissionDenied {
             table,
@@ -297,6 +335,12 @@ mod tests {
                 },
                 json!({"kind": "permission_denied", "table": "t",
                        "operation": "insert_into_table", "code": "42501"}),
+            ),
+            (
+                Error::TransactionAborted {
+                    table: Some("t".into()),
+                },
+                json!({"kind": "transaction_aborted", "table": "t"}),
             ),
         ];
         for (error, expected) in cases {

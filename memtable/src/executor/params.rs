@@ -146,6 +146,42 @@ pub struct DeleteParams {
     pub filter: Option<Map<String, Value>>,
 }
 
+/// The parameters of `transaction`: row operations run in order in one transaction, all or
+/// nothing.
+///
+/// This type documents the shape (it is what the JSON Schema is generated from); the executor
+/// reads the operations one by one, so that a fault names the operation's index.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionParams {
+    /// The operations, in order (at most 100). If one fails, none of them is applied.
+    pub operations: Vec<OperationParams>,
+}
+
+/// One operation of a `transaction`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationParams {
+    /// The executor to run: a row executor only.
+    pub executor: RowExecutor,
+    /// Its parameters, exactly as that executor takes them when called on its own.
+    pub params: Map<String, Value>,
+}
+
+/// The executors a `transaction` can run: those that read or write rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RowExecutor {
+    /// `insert_into_table`.
+    InsertIntoTable,
+    /// `update_table_record` (by `id` or by `where`).
+    UpdateTableRecord,
+    /// `delete_from_table` (by `id` or by `where`).
+    DeleteFromTable,
+    /// `query_table`: reads the rows as the transaction sees them (its own writes included).
+    QueryTable,
+}
+
 /// The parameters of `query_table`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

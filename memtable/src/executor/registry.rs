@@ -6,7 +6,8 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 use super::params::{
-    CreateTableParams, DeleteParams, InsertParams, QueryParams, TableParams, UpdateParams,
+    CreateTableParams, DeleteParams, InsertParams, QueryParams, TableParams, TransactionParams,
+    UpdateParams,
 };
 
 /// One executor as a tool: what an agent runtime, a CLI or an MCP server advertises.
@@ -41,7 +42,7 @@ impl ExecutorDefinition {
     }
 }
 
-/// The seven executors.
+/// The executors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Executor {
     CreateTable,
@@ -51,10 +52,11 @@ pub(crate) enum Executor {
     DeleteFromTable,
     TableExists,
     DropTable,
+    Transaction,
 }
 
 impl Executor {
-    pub(crate) const ALL: [Executor; 7] = [
+    pub(crate) const ALL: [Executor; 8] = [
         Executor::CreateTable,
         Executor::InsertIntoTable,
         Executor::UpdateTableRecord,
@@ -62,6 +64,7 @@ impl Executor {
         Executor::DeleteFromTable,
         Executor::TableExists,
         Executor::DropTable,
+        Executor::Transaction,
     ];
 
     pub(crate) fn from_name(name: &str) -> Option<Executor> {
@@ -77,7 +80,19 @@ impl Executor {
             Executor::DeleteFromTable => "delete_from_table",
             Executor::TableExists => "table_exists",
             Executor::DropTable => "drop_table",
+            Executor::Transaction => "transaction",
         }
+    }
+
+    /// Whether it reads or writes rows, and so can run inside a `transaction`.
+    pub(crate) fn is_row_operation(self) -> bool {
+        matches!(
+            self,
+            Executor::InsertIntoTable
+                | Executor::UpdateTableRecord
+                | Executor::QueryTable
+                | Executor::DeleteFromTable
+        )
     }
 
     pub(crate) fn is_read_only(self) -> bool {
@@ -87,7 +102,10 @@ impl Executor {
     fn is_destructive(self) -> bool {
         matches!(
             self,
-            Executor::UpdateTableRecord | Executor::DeleteFromTable | Executor::DropTable
+            Executor::UpdateTableRecord
+                | Executor::DeleteFromTable
+                | Executor::DropTable
+                | Executor::Transaction
         )
     }
 
@@ -170,6 +188,19 @@ impl Executor {
                  such table. Returns {tableName, message}. Destructive and irreversible: only \
                  call it when the user asked for the table to be deleted."
             }
+            Executor::Transaction => {
+                "Run several row operations as one, all or nothing: {\"operations\": \
+                 [{\"executor\": \"delete_from_table\", \"params\": {\"tableName\": \
+                 \"pending\", \"id\": \"t1\"}}, {\"executor\": \"insert_into_table\", \
+                 \"params\": {\"tableName\": \"tokens\", \"data\": {\"id\": \"t1\"}}}]}. \
+                 Each operation is insert_into_table, update_table_record, delete_from_table \
+                 or query_table, with exactly the params that executor takes on its own \
+                 (update and delete by id or by where); at most 100 operations, run in order, \
+                 each seeing the writes of those before it. Returns {results}: each \
+                 operation's data, in order. If any operation fails, none is applied: the \
+                 failure's error has operation, the 0-based index of the one that failed. \
+                 Tables cannot be created or dropped in a transaction."
+            }
         }
     }
 
@@ -181,6 +212,7 @@ impl Executor {
             Executor::QueryTable => schema_of::<QueryParams>(),
             Executor::DeleteFromTable => schema_of::<DeleteParams>(),
             Executor::TableExists | Executor::DropTable => schema_of::<TableParams>(),
+            Executor::Transaction => schema_of::<TransactionParams>(),
         }
     }
 

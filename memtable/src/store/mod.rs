@@ -26,6 +26,10 @@ mod catalog;
 mod rows;
 mod tables;
 mod trace;
+mod transaction;
+
+pub(crate) use self::transaction::RowSource;
+pub use self::transaction::Transaction;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -112,6 +116,15 @@ impl Store {
         self.inner.driver.acquire().await
     }
 
+    /// The connection an operation runs on, as `via` says: one of the pool's for it alone,
+    /// or the one its transaction holds.
+    async fn lease<'a>(&'a self, via: Via<'a>) -> Result<Lease<'a>> {
+        match via {
+            Via::Pool => Ok(Lease::Own(self.acquire().await?)),
+            Via::Held(conn) => Ok(Lease::Held(conn)),
+        }
+    }
+
     /// The table `name`: from the cache, else the catalog, else the database's own catalog
     /// (for tables memtable did not create). A missing table is [`Error::TableNotFound`].
     async fn table(&self, db: &mut dyn Connection, name: &str) -> Result<Arc<Table>> {
@@ -158,6 +171,41 @@ impl Store {
             },
             error @ Error::PermissionDenied { .. } => error.for_operation("", table),
             other => other,
+        }
+    }
+}
+
+/// Where an operation gets its connection. Each operation is written once, taking this: the
+/// [`Store`]'s methods pass [`Via::Pool`], a [`Transaction`]'s the connection it holds.
+pub(crate) enum Via<'c> {
+    /// A connection from the pool, for this operation alone.
+    Pool,
+    /// The connection of a transaction, inside its write transaction.
+    Held(&'c mut (dyn Connection + 'c)),
+}
+
+/// The connection an operation runs on (see [`Via`]).
+enum Lease<'c> {
+    Own(Box<dyn Connection + 'c>),
+    Held(&'c mut (dyn Connection + 'c)),
+}
+
+impl<'c> std::ops::Deref for Lease<'c> {
+    type Target = dyn Connection + 'c;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Lease::Own(conn) => &**conn,
+            Lease::Held(conn) => &**conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Lease::Own(conn) => &mut **conn,
+            Lease::Held(conn) => &mut **conn,
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::cache::Table;
-use super::{Store, catalog};
+use super::{Store, Via, catalog};
 use crate::backend::driver::Rows;
 use crate::error::{DatabaseError, Error, IdentifierKind, Result};
 use crate::schema::{ColumnType, TableSchema, validate_identifier};
@@ -193,10 +193,19 @@ impl Store {
     /// The table `name` as the store knows it: from the cache without a connection, else
     /// looked up as [`table_schema`](Self::table_schema) says.
     pub(crate) async fn known_table(&self, name: &str) -> Result<Arc<Table>> {
+        self.known_table_via(Via::Pool, name).await
+    }
+
+    /// As [`known_table`](Self::known_table), a lookup running on the connection `via` says.
+    pub(crate) async fn known_table_via<'a>(
+        &'a self,
+        via: Via<'a>,
+        name: &str,
+    ) -> Result<Arc<Table>> {
         if let Some(table) = self.inner.tables.get(name) {
             return Ok(table);
         }
-        let mut conn = self.acquire().await?;
+        let mut conn = self.lease(via).await?;
         self.table(&mut *conn, name).await
     }
 

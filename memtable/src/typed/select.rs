@@ -7,14 +7,17 @@ use super::Table;
 use super::column::{IntoCondition, IntoOrder};
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
-use crate::store::Store;
+use crate::store::RowSource;
+#[cfg(doc)]
+use crate::store::{Store, Transaction};
 use crate::value::Record;
 
 /// A query on the table of `T`: filters, order, paging, then [`all`](Self::all),
 /// [`one`](Self::one) or [`count`](Self::count); or filters, then a write of every matching
 /// row, [`update`](Self::update) or [`delete`](Self::delete).
 ///
-/// Built by [`Store::select`]; conditions and sort keys come from `T`'s column handles, so a
+/// Built by [`Store::select`] (or [`Transaction::select`], to run in a transaction);
+/// conditions and sort keys come from `T`'s column handles, so a
 /// column of another table does not compile.
 ///
 /// ```
@@ -47,7 +50,7 @@ use crate::value::Record;
 /// ```
 #[must_use = "a query does nothing until all(), one(), count(), update() or delete() runs it"]
 pub struct Select<'s, T> {
-    store: &'s Store,
+    store: &'s dyn RowSource,
     options: QueryOptions,
     error: Option<Error>,
     marker: PhantomData<fn() -> T>,
@@ -63,7 +66,7 @@ impl<T> fmt::Debug for Select<'_, T> {
 }
 
 impl<'s, T: Table> Select<'s, T> {
-    pub(super) fn new(store: &'s Store) -> Self {
+    pub(super) fn new(store: &'s dyn RowSource) -> Self {
         Select {
             store,
             options: QueryOptions::new(),

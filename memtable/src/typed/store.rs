@@ -7,7 +7,7 @@ use super::select::Select;
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
 use crate::schema::{Column, Constraint};
-use crate::store::Store;
+use crate::store::{RowSource, Store, Transaction};
 use crate::value::{Record, Value};
 
 impl Store {
@@ -40,8 +40,7 @@ impl Store {
     /// # }).unwrap();
     /// ```
     pub async fn insert<T: Table>(&self, row: &T) -> Result<String> {
-        let record = insertable(row)?;
-        self.insert_into_table(T::TABLE_NAME, record).await
+        insert(self, row).await
     }
 
     /// Inserts every row in one transaction — all or none — and returns their ids in order
@@ -49,24 +48,13 @@ impl Store {
     ///
     /// This is [`insert_many_into_table`](Self::insert_many_into_table) for typed rows.
     pub async fn insert_many<T: Table>(&self, rows: &[T]) -> Result<Vec<String>> {
-        let records = rows.iter().map(insertable).collect::<Result<Vec<_>>>()?;
-        self.insert_many_into_table(T::TABLE_NAME, records).await
+        insert_many(self, rows).await
     }
 
     /// The row of `T`'s table whose id is `id`, if any. An id that cannot be a value of the key
     /// (`"abc"` for an integer key) is [`Error::TypeMismatch`].
     pub async fn find<T: Table>(&self, id: &str) -> Result<Option<T>> {
-        let key = Column::new(T::PRIMARY_KEY, T::PRIMARY_KEY_TYPE).with(Constraint::PrimaryKey);
-        let value = Value::from_id(T::TABLE_NAME, &key, id)?;
-        let options = QueryOptions::new()
-            .filter(Filter::eq(T::PRIMARY_KEY, value))
-            .limit(1);
-        self.query_table(T::TABLE_NAME, &options)
-            .await?
-            .into_iter()
-            .next()
-            .map(T::from_record)
-            .transpose()
+        find(self, id).await
     }
 
     /// A typed query on `T`'s table; see [`Select`].
@@ -77,18 +65,13 @@ impl Store {
     /// Writes every column of `row` to the row with the same primary key. No such row is
     /// [`Error::RecordNotFound`].
     pub async fn update<T: Table>(&self, row: &T) -> Result<()> {
-        let mut record = row.to_record()?;
-        let key = record
-            .remove(T::PRIMARY_KEY)
-            .ok_or_else(|| missing_key::<T>())?;
-        self.update_table_record(T::TABLE_NAME, &key.to_id(), record)
-            .await
+        update(self, row).await
     }
 
     /// Deletes the row of `T`'s table whose id is `id`; no such row is
     /// [`Error::RecordNotFound`].
     pub async fn delete<T: Table>(&self, id: &str) -> Result<()> {
-        self.delete_from_table(T::TABLE_NAME, id).await
+        RowSource::delete_from_table(self, T::TABLE_NAME, id).await
     }
 
     /// Inserts `row`, or updates the row it collides with, in one atomic statement; returns the
@@ -132,17 +115,103 @@ impl Store {
     /// # }).unwrap();
     /// ```
     pub async fn upsert<T: Table>(&self, row: &T) -> Result<String> {
-        let record = insertable(row)?;
-        self.upsert_into_table(T::TABLE_NAME, record).await
+        upsert(self, row).await
     }
 
     /// Upserts every row, in order, in one transaction — all or none — and returns their ids
     /// (conflicts chosen as by [`upsert`](Self::upsert)). This is
     /// [`upsert_many_into_table`](Self::upsert_many_into_table) for typed rows.
     pub async fn upsert_many<T: Table>(&self, rows: &[T]) -> Result<Vec<String>> {
-        let records = rows.iter().map(insertable).collect::<Result<Vec<_>>>()?;
-        self.upsert_many_into_table(T::TABLE_NAME, records).await
+        upsert_many(self, rows).await
     }
+}
+
+/// The typed operations themselves, on a store or a transaction: [`Store`]'s and
+/// [`Transaction`]'s methods of the same names call these.
+impl Transaction<'_> {
+    /// [`Store::insert`], in this transaction.
+    pub async fn insert<T: Table>(&self, row: &T) -> Result<String> {
+        insert(self, row).await
+    }
+
+    /// [`Store::insert_many`], in this transaction (all or none, in a savepoint).
+    pub async fn insert_many<T: Table>(&self, rows: &[T]) -> Result<Vec<String>> {
+        insert_many(self, rows).await
+    }
+
+    /// [`Store::find`], in this transaction: its own writes included.
+    pub async fn find<T: Table>(&self, id: &str) -> Result<Option<T>> {
+        find(self, id).await
+    }
+
+    /// [`Store::select`], in this transaction: a typed query, or a write by filter, on its
+    /// connection.
+    pub fn select<T: Table>(&self) -> Select<'_, T> {
+        Select::new(self)
+    }
+
+    /// [`Store::update`], in this transaction.
+    pub async fn update<T: Table>(&self, row: &T) -> Result<()> {
+        update(self, row).await
+    }
+
+    /// [`Store::delete`], in this transaction.
+    pub async fn delete<T: Table>(&self, id: &str) -> Result<()> {
+        RowSource::delete_from_table(self, T::TABLE_NAME, id).await
+    }
+
+    /// [`Store::upsert`], in this transaction.
+    pub async fn upsert<T: Table>(&self, row: &T) -> Result<String> {
+        upsert(self, row).await
+    }
+
+    /// [`Store::upsert_many`], in this transaction (all or none, in a savepoint).
+    pub async fn upsert_many<T: Table>(&self, rows: &[T]) -> Result<Vec<String>> {
+        upsert_many(self, rows).await
+    }
+}
+
+async fn insert<T: Table>(rows: &dyn RowSource, row: &T) -> Result<String> {
+    let record = insertable(row)?;
+    rows.insert_into_table(T::TABLE_NAME, record).await
+}
+
+async fn insert_many<T: Table>(rows: &dyn RowSource, all: &[T]) -> Result<Vec<String>> {
+    let records = all.iter().map(insertable).collect::<Result<Vec<_>>>()?;
+    rows.insert_many_into_table(T::TABLE_NAME, records).await
+}
+
+async fn find<T: Table>(rows: &dyn RowSource, id: &str) -> Result<Option<T>> {
+    let key = Column::new(T::PRIMARY_KEY, T::PRIMARY_KEY_TYPE).with(Constraint::PrimaryKey);
+    let value = Value::from_id(T::TABLE_NAME, &key, id)?;
+    let options = QueryOptions::new()
+        .filter(Filter::eq(T::PRIMARY_KEY, value))
+        .limit(1);
+    rows.query_table(T::TABLE_NAME, &options)
+        .await?
+        .into_iter()
+        .next()
+        .map(T::from_record)
+        .transpose()
+}
+
+async fn update<T: Table>(rows: &dyn RowSource, row: &T) -> Result<()> {
+    let mut record = row.to_record()?;
+    let key = record
+        .remove(T::PRIMARY_KEY)
+        .ok_or_else(|| missing_key::<T>())?;
+    rows.update_table_record(T::TABLE_NAME, &key.to_id(), record)
+        .await
+}
+
+async fn upsert<T: Table>(rows: &dyn RowSource, row: &T) -> Result<String> {
+    let record = insertable(row)?;
+    rows.upsert_into_table(T::TABLE_NAME, record).await
+}
+
+async fn upsert_many<T: Table>(rows: &dyn RowSource, all: &[T]) -> Result<Vec<String>> {
+    let records = all.iter().map(insertable).collect::<Result<Vec<_>>>()?;
+    rows.upsert_many_into_table(T::TABLE_NAME, records).await
 }
 
 /// The record to insert for `row`: without its key when the key is to be generated (an

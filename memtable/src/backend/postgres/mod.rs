@@ -92,6 +92,7 @@ mod driver {
     impl SqlxBackend for sqlx::postgres::Postgres {
         const BACKEND: Backend = Backend::Postgres;
         const BEGIN: &'static str = "BEGIN";
+        const FAILURE_ABORTS_TRANSACTION: bool = true;
 
         fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
             types::decode(row, types)

@@ -536,6 +536,13 @@ impl Lease<'_> {
             .map(|_| ())
     }
 
+    /// Runs `sql`, a statement about the open transaction (a savepoint's), once.
+    pub(crate) async fn transaction_statement(&mut self, sql: &'static str) -> Result<(), Error> {
+        self.run(sql, Retry::Never, |conn| execute_statement(conn, sql, []))
+            .await
+            .map(|_| ())
+    }
+
     /// `ROLLBACK` of the open transaction, if there is one. A connection that cannot roll
     /// back is not returned to the idle list.
     pub(crate) async fn rollback(&mut self) {

@@ -50,6 +50,8 @@ impl Driver for SqliteDriver {
                 lease,
                 writes: &self.writes,
                 bulk_written: false,
+                began: false,
+                savepoints: 0,
             }) as Box<dyn Connection + '_>)
         })
     }
@@ -74,6 +76,11 @@ struct SqliteConnection<'a> {
     writes: &'a AtomicU64,
     /// A bulk write is in the open transaction: checkpoint once it commits.
     bulk_written: bool,
+    /// A write transaction was begun here and not yet ended by `commit` or `rollback`: if the
+    /// connection is in autocommit nonetheless, SQLite rolled it back on its own.
+    began: bool,
+    /// Savepoints open inside the write transaction (see [`Connection::begin_write`]).
+    savepoints: u32,
 }
 
 impl SqliteConnection<'_> {
@@ -174,12 +181,33 @@ impl Connection for SqliteConnection<'_> {
     }
 
     fn begin_write(&mut self) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.lease.begin_immediate())
+        Box::pin(async move {
+            if self.lease.in_transaction() {
+                self.lease
+                    .transaction_statement("SAVEPOINT memtable_nested")
+                    .await?;
+                self.savepoints += 1;
+                return Ok(());
+            }
+            self.lease.begin_immediate().await?;
+            self.began = true;
+            self.savepoints = 0;
+            Ok(())
+        })
     }
 
     fn commit(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
+            if self.savepoints > 0 && self.lease.in_transaction() {
+                self.lease
+                    .transaction_statement("RELEASE memtable_nested")
+                    .await?;
+                self.savepoints -= 1;
+                return Ok(());
+            }
+            self.savepoints = 0;
             self.lease.commit().await?;
+            self.began = false;
             let bulk = std::mem::take(&mut self.bulk_written);
             self.written(bulk).await;
             Ok(())
@@ -188,6 +216,24 @@ impl Connection for SqliteConnection<'_> {
 
     fn rollback(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            if self.savepoints > 0 && self.lease.in_transaction() {
+                self.savepoints -= 1;
+                // Back to the savepoint, which `ROLLBACK TO` leaves open: release it too.
+                if self
+                    .lease
+                    .transaction_statement("ROLLBACK TO memtable_nested")
+                    .await
+                    .is_ok()
+                {
+                    let _ = self
+                        .lease
+                        .transaction_statement("RELEASE memtable_nested")
+                        .await;
+                }
+                return;
+            }
+            self.savepoints = 0;
+            self.began = false;
             self.bulk_written = false;
             self.lease.rollback().await;
         })
@@ -195,6 +241,10 @@ impl Connection for SqliteConnection<'_> {
 
     fn in_transaction(&self) -> bool {
         self.lease.in_transaction()
+    }
+
+    fn transaction_aborted(&self) -> bool {
+        self.began && !self.lease.in_transaction()
     }
 
     fn introspect<'a>(&'a mut self, table: &'a str) -> BoxFuture<'a, Result<Option<TableSchema>>> {

@@ -29,6 +29,10 @@ pub(crate) trait SqlxBackend:
     /// The statement that begins a write transaction.
     const BEGIN: &'static str;
 
+    /// Whether a statement that fails inside a transaction aborts it (PostgreSQL: every later
+    /// statement is refused, and `COMMIT` answers by rolling back, without an error).
+    const FAILURE_ABORTS_TRANSACTION: bool;
+
     /// A row's values, read as the declared `types` of its columns.
     fn decode(row: &Self::Row, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error>;
 
@@ -105,6 +109,8 @@ where
             Ok(Box::new(SqlxConnection::<B> {
                 lease,
                 in_transaction: false,
+                savepoints: 0,
+                aborted: false,
             }) as Box<dyn Connection + '_>)
         })
     }
@@ -137,6 +143,10 @@ where
 {
     lease: Lease<'p, B::Connection>,
     in_transaction: bool,
+    /// Savepoints open inside the write transaction (see [`Connection::begin_write`]).
+    savepoints: u32,
+    /// A statement failed inside the write transaction and the database aborted it.
+    aborted: bool,
 }
 
 impl<B: SqlxBackend> SqlxConnection<'_, B>
@@ -161,6 +171,7 @@ where
             in_own_transaction::<B, T>(&mut self.lease, work).await
         };
         self.lease.note(&result);
+        self.note_failure(result.is_err());
         result
     }
 
@@ -170,7 +181,15 @@ where
             .await
             .map(drop);
         self.lease.note(&result);
+        self.note_failure(result.is_err());
         result
+    }
+
+    /// Notes that a statement failed inside the write transaction, where that aborts it.
+    fn note_failure(&mut self, failed: bool) {
+        if failed && self.in_transaction && B::FAILURE_ABORTS_TRANSACTION {
+            self.aborted = true;
+        }
     }
 }
 
@@ -285,41 +304,78 @@ where
             if let Err(WriteFailure::Database(Error::Connection(_))) = &result {
                 self.lease.discard();
             }
+            // A copy abandoned for a record ends with the server refusing it: failed too.
+            self.note_failure(result.is_err());
             result
         })
     }
 
     fn begin_write(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
+            if self.in_transaction {
+                self.simple("SAVEPOINT memtable_nested")
+                    .await
+                    .map_err(from_sqlx)?;
+                self.savepoints += 1;
+                return Ok(());
+            }
             self.simple(B::BEGIN).await.map_err(from_sqlx)?;
             self.in_transaction = true;
+            self.aborted = false;
             Ok(())
         })
     }
 
     fn commit(&mut self) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
+            if self.savepoints > 0 {
+                self.simple("RELEASE SAVEPOINT memtable_nested")
+                    .await
+                    .map_err(from_sqlx)?;
+                self.savepoints -= 1;
+                return Ok(());
+            }
             let result = self.simple("COMMIT").await;
             if result.is_err() {
                 // A failed COMMIT may leave the transaction open: end it.
                 let _ = self.simple("ROLLBACK").await;
             }
             self.in_transaction = false;
+            self.aborted = false;
             result.map_err(from_sqlx)
         })
     }
 
     fn rollback(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            if self.savepoints > 0 {
+                self.savepoints -= 1;
+                let undone = self.simple("ROLLBACK TO SAVEPOINT memtable_nested").await;
+                let released = match undone {
+                    Ok(()) => self.simple("RELEASE SAVEPOINT memtable_nested").await,
+                    Err(error) => Err(error),
+                };
+                match released {
+                    // Back where the savepoint began: what failed after it is undone.
+                    Ok(()) => self.aborted = false,
+                    Err(_) => self.aborted = true,
+                }
+                return;
+            }
             if self.in_transaction && self.simple("ROLLBACK").await.is_err() {
                 self.lease.discard();
             }
             self.in_transaction = false;
+            self.aborted = false;
         })
     }
 
     fn in_transaction(&self) -> bool {
         self.in_transaction
+    }
+
+    fn transaction_aborted(&self) -> bool {
+        self.in_transaction && self.aborted
     }
 
     fn introspect<'a>(&'a mut self, table: &'a str) -> BoxFuture<'a, Result<Option<TableSchema>>> {
