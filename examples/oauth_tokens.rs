@@ -1,5 +1,6 @@
 //! The OAuth-token flow of an agent plugin, with memtable's dynamic API: create the table if
-//! needed, store a token, look it up by (user_id, provider), refresh it, delete it.
+//! needed, purge stale tokens in one statement, store a token, look it up by (user_id,
+//! provider), refresh it, rotate its refresh token inside a transaction, delete it.
 //!
 //! ```sh
 //! cargo run --example oauth_tokens                       # an embedded SQLite file, memtable.db
@@ -58,15 +59,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.create_table(&schema).await?;
     println!("table oauth_tokens is ready");
 
-    // A previous run that stopped half-way may have left its token behind.
-    let stale = find_token(&store, "user123", "github").await?;
-    if let Some(id) = stale
-        .as_ref()
-        .and_then(|r| r.get("id"))
-        .and_then(Value::as_str)
-    {
-        store.delete_from_table("oauth_tokens", id).await?;
-    }
+    // Purge stale tokens in one statement: every expired one, and the one a previous run that
+    // stopped half-way may have left behind ({"$or": [...]} in an executor's where).
+    let purged = store
+        .delete_where(
+            "oauth_tokens",
+            &Filter::any([
+                Filter::lt("expires_at", now_ms()),
+                Filter::eq("user_id", "user123").and(Filter::eq("provider", "github")),
+            ]),
+        )
+        .await?;
+    println!("purged {purged} stale token(s)");
 
     let created = now_ms();
     let token = Record::new()
@@ -112,10 +116,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or_default()
     );
 
-    store.delete_from_table("oauth_tokens", &id).await?;
+    // Rotate the refresh token: the old row goes and a new one (a new id) comes, both or
+    // neither. Until the commit, other connections still see the old token.
+    let rotated = now_ms();
+    let tx = store.begin().await?;
+    let mut next = after.clone();
+    tx.delete_from_table("oauth_tokens", &id).await?;
+    next.insert("id", Value::Null);
+    next.insert("refresh_token", "ghr_rotated");
+    next.insert("updated_at", rotated);
+    let new_id = tx.insert_into_table("oauth_tokens", next).await?;
+    tx.commit().await?;
+    let current = find_token(&store, "user123", "github")
+        .await?
+        .ok_or("the rotated token is missing")?;
+    println!(
+        "rotated in a transaction: token {id} replaced by {new_id}, refresh_token {}",
+        current
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    );
+
+    store.delete_from_table("oauth_tokens", &new_id).await?;
     let gone = find_token(&store, "user123", "github").await?.is_none();
     println!(
-        "deleted token {id}: {}",
+        "deleted token {new_id}: {}",
         if gone { "gone" } else { "still there!" }
     );
     Ok(())
