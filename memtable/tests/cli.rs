@@ -307,6 +307,100 @@ fn plugin_scopes(db: &Database) {
     assert_eq!(data["count"], 1);
 }
 
+/// The `where` forms of the write executors and the `transaction` executor, from a shell.
+fn exec_writes_by_filter_and_transactions(db: &Database) {
+    let url = db.url.as_str();
+    succeeded(&memtable(url, &["exec", "create_table", NOTES], None));
+    for body in ["a", "b", "c"] {
+        let insert = json!({"tableName": "notes", "data": {"body": body, "done": false}});
+        succeeded(&memtable(
+            url,
+            &["exec", "insert_into_table", &insert.to_string()],
+            None,
+        ));
+    }
+    let data = succeeded(&memtable(
+        url,
+        &[
+            "exec",
+            "update_table_record",
+            r#"{"tableName": "notes", "where": {"$or": [{"body": "a"}, {"body": "b"}]}, "data": {"done": true}}"#,
+        ],
+        None,
+    ));
+    assert_eq!(data["updated"], 2);
+    let data = succeeded(&memtable(
+        url,
+        &[
+            "exec",
+            "delete_from_table",
+            r#"{"tableName": "notes", "where": {"done": true, "$not": {"body": "a"}}}"#,
+        ],
+        None,
+    ));
+    assert_eq!(data["deleted"], 1);
+    let error = failed(
+        &memtable(
+            url,
+            &[
+                "exec",
+                "delete_from_table",
+                r#"{"tableName": "notes", "where": {}}"#,
+            ],
+            None,
+        ),
+        1,
+        "invalid_params",
+    );
+    assert_eq!(error["executor"], "delete_from_table");
+
+    // A transaction: every operation, or (operation 1 failing) none.
+    let moved = r#"{"operations": [
+        {"executor": "delete_from_table", "params": {"tableName": "notes", "id": 1}},
+        {"executor": "insert_into_table", "params": {"tableName": "notes", "data": {"body": "a2"}}},
+        {"executor": "query_table", "params": {"tableName": "notes", "queryOptions": {"orderBy": "id"}}}
+    ]}"#;
+    let data = succeeded(&memtable(url, &["exec", "transaction", "-"], Some(moved)));
+    let results = data["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[1]["id"], "4");
+    assert_eq!(results[2]["count"], 2);
+    let failing = r#"{"operations": [
+        {"executor": "insert_into_table", "params": {"tableName": "notes", "data": {"body": "lost"}}},
+        {"executor": "update_table_record", "params": {"tableName": "notes", "id": 99, "data": {"body": "x"}}}
+    ]}"#;
+    let error = failed(
+        &memtable(url, &["exec", "transaction", failing], None),
+        1,
+        "record_not_found",
+    );
+    assert_eq!(error["operation"], 1);
+    let dropping =
+        r#"{"operations": [{"executor": "drop_table", "params": {"tableName": "notes"}}]}"#;
+    let error = failed(
+        &memtable(url, &["exec", "transaction", dropping], None),
+        1,
+        "invalid_params",
+    );
+    assert_eq!(error["operation"], 0);
+    let data = succeeded(&memtable(
+        url,
+        &[
+            "exec",
+            "query_table",
+            r#"{"tableName": "notes", "queryOptions": {"orderBy": "id"}}"#,
+        ],
+        None,
+    ));
+    let bodies: Vec<&str> = data["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["c", "a2"]);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -327,7 +421,12 @@ macro_rules! on_both_backends {
     )*};
 }
 
-on_both_backends!(exec_runs_every_executor, exec_exit_codes, plugin_scopes);
+on_both_backends!(
+    exec_runs_every_executor,
+    exec_exit_codes,
+    plugin_scopes,
+    exec_writes_by_filter_and_transactions
+);
 
 #[test]
 fn executors_prints_the_registry() {

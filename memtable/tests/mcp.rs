@@ -182,6 +182,13 @@ fn serves_every_executor(db: &common::Database) {
         tool("insert_into_table")["annotations"]["destructiveHint"],
         false
     );
+    assert_eq!(tool("transaction")["annotations"]["readOnlyHint"], false);
+    assert_eq!(
+        tool("transaction")["inputSchema"]["properties"]["operations"]["type"],
+        "array",
+        "{}",
+        tool("transaction")
+    );
 
     let result = client.call(
         "create_table",
@@ -214,6 +221,53 @@ fn serves_every_executor(db: &common::Database) {
     );
     let result = client.call("table_exists", json!({"tableName": "notes"}));
     assert_eq!(result["structuredContent"]["data"]["exists"], true);
+
+    // Writes by filter, and a transaction: all of it, or nothing and the failing index.
+    client.call(
+        "insert_into_table",
+        json!({"tableName": "notes", "data": {"body": "second"}}),
+    );
+    let result = client.call(
+        "update_table_record",
+        json!({"tableName": "notes", "where": {"$or": [{"id": 1}, {"id": 2}]}, "data": {"doc": [1]}}),
+    );
+    assert_eq!(
+        result["structuredContent"]["data"]["updated"], 2,
+        "{result}"
+    );
+    let result = client.call(
+        "transaction",
+        json!({"operations": [
+            {"executor": "delete_from_table", "params": {"tableName": "notes", "where": {"id": 2}}},
+            {"executor": "insert_into_table", "params": {"tableName": "notes", "data": {"body": "third"}}}
+        ]}),
+    );
+    assert_eq!(result["isError"], false, "{result}");
+    let results = &result["structuredContent"]["data"]["results"];
+    assert_eq!(results[0]["deleted"], 1, "{result}");
+    assert_eq!(results[1]["id"], "3", "{result}");
+    let result = client.call(
+        "transaction",
+        json!({"operations": [
+            {"executor": "delete_from_table", "params": {"tableName": "notes", "id": 3}},
+            {"executor": "insert_into_table", "params": {"tableName": "notes", "data": {"nope": 1}}}
+        ]}),
+    );
+    assert_eq!(result["isError"], true, "{result}");
+    let error = &result["structuredContent"]["data"]["error"];
+    assert_eq!(error["kind"], "unknown_column", "{result}");
+    assert_eq!(error["operation"], 1, "{result}");
+    let result = client.call(
+        "delete_from_table",
+        json!({"tableName": "notes", "where": {"$or": []}}),
+    );
+    assert_eq!(result["isError"], true, "{result}");
+    let result = client.call("query_table", json!({"tableName": "notes"}));
+    assert_eq!(result["structuredContent"]["data"]["count"], 2, "{result}");
+    client.call(
+        "delete_from_table",
+        json!({"tableName": "notes", "id": "3"}),
+    );
 
     // A failed executor is a tool error the model can read.
     let result = client.call("query_table", json!({"tableName": "missing"}));
@@ -342,6 +396,9 @@ fn a_client_that_sends_garbage_gets_errors_not_a_crash() {
     let response = client.request("tools/call", json!({"name": 5}));
     assert!(response["error"].is_object(), "{response}");
     // Still serving.
-    assert_eq!(client.tool_names().len(), 7);
+    assert_eq!(
+        client.tool_names().len(),
+        memtable::executor::EXECUTOR_NAMES.len()
+    );
     client.finish();
 }

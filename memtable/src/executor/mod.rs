@@ -119,7 +119,7 @@ pub const READ_ONLY_EXECUTOR_NAMES: [&str; 2] = ["query_table", "table_exists"];
 /// store's [`Limits::max_json_depth`](crate::Limits::max_json_depth) plus this are refused whole.
 pub const PARAMS_NESTING: usize = 4;
 
-/// A set of executors over one [`Store`]: every table, or one plugin's; all seven, or only the
+/// A set of executors over one [`Store`]: every table, or one plugin's; all of them, or only the
 /// read-only ones. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Executors {
@@ -130,7 +130,7 @@ pub struct Executors {
 }
 
 impl Executors {
-    /// All seven executors over every table of `store` (protected tables can be read, not
+    /// All the executors over every table of `store` (protected tables can be read, not
     /// written).
     pub fn new(store: Store) -> Executors {
         let max_rows = store.limits().max_rows();
@@ -142,7 +142,7 @@ impl Executors {
         }
     }
 
-    /// All seven executors, scoped to `plugin`: `create_table` records the plugin as the new
+    /// All the executors, scoped to `plugin`: `create_table` records the plugin as the new
     /// table's owner, and every other table (another plugin's, or one without an owner) looks
     /// exactly like a missing one — `table_not_found`, and `table_exists` is false.
     ///
