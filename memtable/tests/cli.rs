@@ -429,6 +429,27 @@ on_both_backends!(
 );
 
 #[test]
+fn parameters_too_deep_for_the_parser_are_limit_exceeded() {
+    // Past the store's depth limit (64 + the parameters' own levels) and past serde_json's
+    // recursion limit (128): both `limit_exceeded`, the same failure for the same fault.
+    for depth in [100, 200, 5_000] {
+        let doc = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let params = format!(r#"{{"tableName": "t", "data": {{"doc": {doc}}}}}"#);
+        let run = memtable(
+            "sqlite::memory:",
+            &["exec", "insert_into_table", "-"],
+            Some(&params),
+        );
+        let error = failed(&run, 1, "limit_exceeded");
+        assert_eq!(error["limit"], "json_depth", "{depth}: {run:?}");
+        assert!(
+            error["actual"].as_u64().unwrap() > error["max"].as_u64().unwrap(),
+            "{run:?}"
+        );
+    }
+}
+
+#[test]
 fn executors_prints_the_registry() {
     let run = memtable("sqlite::memory:", &["executors"], None);
     assert_eq!(run.status, 0, "{run:?}");

@@ -164,6 +164,12 @@ async fn exec(
     } else {
         match serde_json::from_str(&text) {
             Ok(params) => params,
+            Err(error) if executor::is_too_deep(&error) => {
+                let result = executor::too_deep(name);
+                say(&format!("error: {}", message_of(&result)));
+                print_json(&result, false);
+                return FAILED;
+            }
             Err(error) => {
                 let result = executor::malformed_params(
                     name,

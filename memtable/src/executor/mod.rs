@@ -586,6 +586,32 @@ fn unavailable_failure(name: &str, read_only: bool) -> Option<Failure> {
     })
 }
 
+/// The result of calling an executor with parameters that a JSON parser stops reading for
+/// their depth (serde_json's recursion limit, 128 levels): `limit_exceeded`, as for any
+/// document nested past the depth limit, not a syntax error.
+#[cfg(feature = "cli")]
+pub(crate) fn too_deep(executor: &str) -> Value {
+    /// The levels serde_json reads before it gives up.
+    const PARSER_DEPTH: usize = 128;
+    let mut max = crate::limits::Limits::default().max_json_depth() + PARAMS_NESTING;
+    if executor == Executor::Transaction.name() {
+        max += TRANSACTION_NESTING;
+    }
+    failure(&Error::LimitExceeded {
+        limit: LimitKind::JsonDepth,
+        table: String::new(),
+        max,
+        actual: PARSER_DEPTH + 1,
+    })
+}
+
+/// Whether `error` is serde_json giving up on a document for its depth. serde_json has no
+/// error code for it that a caller can match on, only its message.
+#[cfg(feature = "cli")]
+pub(crate) fn is_too_deep(error: &serde_json::Error) -> bool {
+    error.to_string().starts_with("recursion limit exceeded")
+}
+
 /// The result of calling `executor` with parameters that could not even be read as JSON.
 #[cfg(feature = "cli")]
 pub(crate) fn malformed_params(executor: &str, message: impl std::fmt::Display) -> Value {
