@@ -665,5 +665,33 @@ async fn the_registry_describes_every_executor() {
     assert!(by_name("delete_from_table").destructive);
     assert!(by_name("query_table").read_only && by_name("table_exists").read_only);
     assert!(!by_name("insert_into_table").destructive);
-    assert_eq!(ErrorKind::ALL.len(), 14);
+    // transaction: a list of {executor, params}, the executor one of the row executors.
+    let transaction = by_name("transaction");
+    assert!(!transaction.read_only && transaction.destructive && !transaction.idempotent);
+    assert_eq!(transaction.parameters["required"], json!(["operations"]));
+    let operation = &transaction.parameters["properties"]["operations"]["items"];
+    assert_eq!(
+        operation["required"],
+        json!(["executor", "params"]),
+        "{operation}"
+    );
+    let executors = operation["properties"]["executor"].to_string();
+    for name in [
+        "insert_into_table",
+        "update_table_record",
+        "delete_from_table",
+        "query_table",
+    ] {
+        assert!(executors.contains(&format!("\"{name}\"")), "{executors}");
+    }
+    for name in [
+        "drop_table",
+        "create_table",
+        "table_exists",
+        "\"transaction\"",
+    ] {
+        assert!(!executors.contains(name), "{executors}");
+    }
+    assert!(transaction.description.contains("100"));
+    assert_eq!(ErrorKind::ALL.len(), 15);
 }
