@@ -6,7 +6,8 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 use super::params::{
-    CreateTableParams, DeleteParams, InsertParams, QueryParams, TableParams, UpdateParams,
+    CreateTableParams, DeleteParams, InsertParams, ListTablesParams, QueryParams, TableParams,
+    UpdateParams,
 };
 
 /// One executor as a tool: what an agent runtime, a CLI or an MCP server advertises.
@@ -41,7 +42,7 @@ impl ExecutorDefinition {
     }
 }
 
-/// The seven executors.
+/// The executors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Executor {
     CreateTable,
@@ -51,10 +52,12 @@ pub(crate) enum Executor {
     DeleteFromTable,
     TableExists,
     DropTable,
+    ListTables,
+    DescribeTable,
 }
 
 impl Executor {
-    pub(crate) const ALL: [Executor; 7] = [
+    pub(crate) const ALL: [Executor; 9] = [
         Executor::CreateTable,
         Executor::InsertIntoTable,
         Executor::UpdateTableRecord,
@@ -62,6 +65,8 @@ impl Executor {
         Executor::DeleteFromTable,
         Executor::TableExists,
         Executor::DropTable,
+        Executor::ListTables,
+        Executor::DescribeTable,
     ];
 
     pub(crate) fn from_name(name: &str) -> Option<Executor> {
@@ -77,11 +82,19 @@ impl Executor {
             Executor::DeleteFromTable => "delete_from_table",
             Executor::TableExists => "table_exists",
             Executor::DropTable => "drop_table",
+            Executor::ListTables => "list_tables",
+            Executor::DescribeTable => "describe_table",
         }
     }
 
     pub(crate) fn is_read_only(self) -> bool {
-        matches!(self, Executor::QueryTable | Executor::TableExists)
+        matches!(
+            self,
+            Executor::QueryTable
+                | Executor::TableExists
+                | Executor::ListTables
+                | Executor::DescribeTable
+        )
     }
 
     fn is_destructive(self) -> bool {
@@ -101,6 +114,8 @@ impl Executor {
                 | Executor::UpdateTableRecord
                 | Executor::QueryTable
                 | Executor::TableExists
+                | Executor::ListTables
+                | Executor::DescribeTable
         )
     }
 
@@ -170,6 +185,20 @@ impl Executor {
                  such table. Returns {tableName, message}. Destructive and irreversible: only \
                  call it when the user asked for the table to be deleted."
             }
+            Executor::ListTables => {
+                "List the tables you can use. Takes no parameters ({}). Returns {tables: [{name, \
+                 columns, owner}]}: each table's name, how many columns it has, and the plugin \
+                 that owns it (null for none). Call describe_table for a table's columns. \
+                 Read-only."
+            }
+            Executor::DescribeTable => {
+                "Describe a table: its columns, types, constraints and indexes, and what a \
+                 record to insert looks like. Returns {schema, recordSchema}: schema in the form \
+                 create_table takes, recordSchema the JSON Schema of insert_into_table's data \
+                 (the columns as properties with their JSON types, the required ones listed; \
+                 blobs are base64 strings). Call it before writing to a table whose columns you \
+                 do not know, instead of guessing their names. Read-only."
+            }
         }
     }
 
@@ -180,7 +209,10 @@ impl Executor {
             Executor::UpdateTableRecord => schema_of::<UpdateParams>(),
             Executor::QueryTable => schema_of::<QueryParams>(),
             Executor::DeleteFromTable => schema_of::<DeleteParams>(),
-            Executor::TableExists | Executor::DropTable => schema_of::<TableParams>(),
+            Executor::TableExists | Executor::DropTable | Executor::DescribeTable => {
+                schema_of::<TableParams>()
+            }
+            Executor::ListTables => schema_of::<ListTablesParams>(),
         }
     }
 
