@@ -735,6 +735,7 @@ fn catalog_agrees(url: &str, store: &Store, rt: &tokio::runtime::Runtime) -> usi
         .block_on(store.list_tables())
         .unwrap()
         .into_iter()
+        .map(|table| table.name)
         .collect();
     let (tables, indexes) = rt.block_on(database_tables(url));
     assert_eq!(listed, tables, "catalog and database disagree");

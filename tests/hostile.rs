@@ -161,7 +161,13 @@ struct Snapshot {
 }
 
 async fn snapshot(db: &TestDb, store: &Store) -> Snapshot {
-    let tables = store.list_tables().await.unwrap();
+    let tables: Vec<String> = store
+        .list_tables()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|table| table.name)
+        .collect();
     let mut schemas = Vec::new();
     for table in &tables {
         schemas.push(store.table_schema(table).await.unwrap().to_json());

@@ -297,6 +297,73 @@ impl Error {
         }
     }
 
+    /// The same error with every name of `names` (`(from, to)`, applied in order) replaced
+    /// wherever it names a table, an index or a constraint, or appears in a message: how a
+    /// plugin's store shows the names it gave instead of the physical ones. Ids and columns
+    /// are left as they are.
+    pub(crate) fn renamed(mut self, names: &[(String, String)]) -> Self {
+        if names.is_empty() {
+            return self;
+        }
+        let rename = |text: &mut String| {
+            for (from, to) in names {
+                if text.contains(from.as_str()) {
+                    *text = text.replace(from.as_str(), to);
+                }
+            }
+        };
+        match &mut self {
+            Error::InvalidIdentifier { name, .. } => rename(name),
+            Error::InvalidSchema { table, problem } => {
+                rename(table);
+                if let SchemaProblem::Malformed(text) = problem {
+                    rename(text);
+                }
+            }
+            Error::ProtectedTable { table }
+            | Error::TableNotFound { table }
+            | Error::UnknownColumn { table, .. }
+            | Error::TypeMismatch { table, .. }
+            | Error::RecordNotFound { table, .. }
+            | Error::LimitExceeded { table, .. } => rename(table),
+            Error::SchemaMismatch { table, difference } => {
+                rename(table);
+                rename(difference);
+            }
+            Error::InvalidRecord { table, reason } | Error::InvalidQuery { table, reason } => {
+                rename(table);
+                rename(reason);
+            }
+            Error::ConstraintViolation {
+                table,
+                constraint,
+                message,
+                ..
+            } => {
+                table
+                    .iter_mut()
+                    .chain(constraint.iter_mut())
+                    .for_each(rename);
+                rename(message);
+            }
+            Error::Database(error) | Error::Connection(error) => {
+                let source = error.source.as_ref().map(ToString::to_string);
+                let named = |text: &str| names.iter().any(|(from, _)| text.contains(from.as_str()));
+                if named(&error.message) || source.as_deref().is_some_and(named) {
+                    rename(&mut error.message);
+                    // The driver's error would still carry the physical names.
+                    error.source = None;
+                }
+            }
+            Error::PermissionDenied { table, message, .. } => {
+                table.iter_mut().for_each(rename);
+                rename(message);
+            }
+            Error::TransactionAborted { table } => table.iter_mut().for_each(rename),
+        }
+        self
+    }
+
     pub(crate) fn invalid_query(table: &str, reason: impl Into<String>) -> Self {
         Error::InvalidQuery {
             table: table.to_owned(),
@@ -367,6 +434,8 @@ pub enum IdentifierKind {
     Column,
     /// An index name.
     Index,
+    /// A plugin's name (the scope of [`Store::scoped`](crate::Store::scoped)).
+    Plugin,
 }
 
 impl fmt::Display for IdentifierKind {
@@ -375,6 +444,7 @@ impl fmt::Display for IdentifierKind {
             IdentifierKind::Table => "table",
             IdentifierKind::Column => "column",
             IdentifierKind::Index => "index",
+            IdentifierKind::Plugin => "plugin",
         })
     }
 }
@@ -401,6 +471,11 @@ pub enum IdentifierProblem {
     /// `cmax`, `ctid`; compared case-insensitively), which no table can have a column of.
     #[error("it is the name of a PostgreSQL system column")]
     SystemColumn,
+    /// The name starts with `_mtns_` (compared case-insensitively): that is the form of the
+    /// names plugins' tables and indexes have in the database (see
+    /// [`Store::scoped`](crate::Store::scoped)), which no caller may give.
+    #[error("names starting with _mtns_ are reserved for plugins' namespaces")]
+    Namespaced,
 }
 
 /// The schema rule a [`TableSchema`](crate::TableSchema) breaks, naming the offender.

@@ -7,7 +7,8 @@
 //! object as structured content (and as JSON text); a failed executor is a tool result with
 //! `isError: true`, so that the model reads the failure and can correct its call. The set decides
 //! what is served: `Executors::for_plugin` scopes the tools to one plugin's tables, and
-//! `Executors::read_only` serves only `query_table` and `table_exists`.
+//! `Executors::read_only` serves only the executors that never write (`query_table`,
+//! `table_exists`, `list_tables`, `describe_table`).
 //!
 //! ```no_run
 //! use memtable::Store;

@@ -299,12 +299,149 @@ fn plugin_scopes(db: &Database) {
         2,
         "invalid_params",
     );
+    // The host's store addresses unscoped tables only, and lists the plugin's with its owner.
+    failed(
+        &memtable(
+            url,
+            &["exec", "query_table", r#"{"tableName": "notes"}"#],
+            None,
+        ),
+        1,
+        "table_not_found",
+    );
+    let run = memtable(url, &["tables"], None);
+    assert_eq!(run.stdout, "notes\tplugin_x\n", "{run:?}");
+}
+
+const CRM_SETTINGS: &str = r#"{"name": "settings", "columns": [
+    {"name": "key", "type": "text", "constraints": ["primary_key"]},
+    {"name": "value", "type": "json"}]}"#;
+
+const MAIL_SETTINGS: &str = r#"{"name": "settings", "columns": [
+    {"name": "id", "type": "integer", "constraints": ["primary_key", "auto_increment"]},
+    {"name": "signature", "type": "text", "constraints": ["not_null"]}]}"#;
+
+/// Two plugins each with a table `settings`, through the binary; list_tables and
+/// describe_table round-trip.
+fn namespaces(db: &Database) {
+    let url = db.url.as_str();
+    let exec = |plugin: &str, executor: &str, params: &str| {
+        memtable(url, &["--plugin", plugin, "exec", executor, params], None)
+    };
+    succeeded(&exec("crm", "create_table", CRM_SETTINGS));
+    succeeded(&exec("mail", "create_table", MAIL_SETTINGS));
+    succeeded(&exec(
+        "crm",
+        "insert_into_table",
+        r#"{"tableName": "settings", "data": {"key": "theme", "value": {"mode": "dark"}}}"#,
+    ));
+    let data = succeeded(&exec(
+        "mail",
+        "insert_into_table",
+        r#"{"tableName": "settings", "data": {"signature": "regards"}}"#,
+    ));
+    assert_eq!(data["id"], "1");
+    let data = succeeded(&exec("crm", "query_table", r#"{"tableName": "settings"}"#));
+    assert_eq!(
+        data["results"],
+        json!([{"key": "theme", "value": {"mode": "dark"}}])
+    );
+    let data = succeeded(&exec("mail", "query_table", r#"{"tableName": "settings"}"#));
+    assert_eq!(data["results"], json!([{"id": 1, "signature": "regards"}]));
+    // A constraint violation names the plugin's table, nothing of the other's.
+    let run = exec(
+        "crm",
+        "insert_into_table",
+        r#"{"tableName": "settings", "data": {"key": "theme"}}"#,
+    );
+    let error = failed(&run, 1, "constraint_violation");
+    assert_eq!(error["table"], "settings");
+    assert!(
+        !run.stdout.contains("_mtns_") && !run.stdout.contains("mail"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stderr.contains("_mtns_") && !run.stderr.contains("mail"),
+        "{run:?}"
+    );
+
+    // list_tables / describe_table, in a scope, read-only, and on the host.
     let data = succeeded(&memtable(
         url,
-        &["exec", "query_table", r#"{"tableName": "notes"}"#],
+        &[
+            "--plugin",
+            "mail",
+            "--read-only",
+            "exec",
+            "list_tables",
+            "{}",
+        ],
         None,
     ));
-    assert_eq!(data["count"], 1);
+    assert_eq!(
+        data,
+        json!({"tables": [{"name": "settings", "columns": 2, "owner": "mail"}]})
+    );
+    let data = succeeded(&exec(
+        "crm",
+        "describe_table",
+        r#"{"tableName": "settings"}"#,
+    ));
+    let schema: Value = serde_json::from_str(CRM_SETTINGS).unwrap();
+    assert_eq!(data["schema"], schema);
+    assert_eq!(data["recordSchema"]["required"], json!([]));
+    assert_eq!(data["recordSchema"]["additionalProperties"], false);
+    let data = succeeded(&exec(
+        "mail",
+        "describe_table",
+        r#"{"tableName": "settings"}"#,
+    ));
+    assert_eq!(data["recordSchema"]["required"], json!(["signature"]));
+    let data = succeeded(&memtable(url, &["exec", "list_tables"], None));
+    assert_eq!(
+        data["tables"],
+        json!([
+            {"name": "settings", "columns": 2, "owner": "crm"},
+            {"name": "settings", "columns": 2, "owner": "mail"}
+        ])
+    );
+    failed(
+        &memtable(
+            url,
+            &["exec", "describe_table", r#"{"tableName": "settings"}"#],
+            None,
+        ),
+        1,
+        "table_not_found",
+    );
+    failed(
+        &exec("spy", "describe_table", r#"{"tableName": "settings"}"#),
+        1,
+        "table_not_found",
+    );
+
+    // tables and schema use the same scoping.
+    let run = memtable(url, &["--plugin", "crm", "tables"], None);
+    assert_eq!(run.stdout, "settings\n", "{run:?}");
+    let run = memtable(url, &["tables"], None);
+    assert_eq!(run.stdout, "settings\tcrm\nsettings\tmail\n", "{run:?}");
+    let run = memtable(url, &["--plugin", "mail", "schema", "settings"], None);
+    assert_eq!(run.status, 0, "{run:?}");
+    let printed: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        printed,
+        serde_json::from_str::<Value>(MAIL_SETTINGS).unwrap()
+    );
+    let run = memtable(url, &["schema", "settings"], None);
+    assert_eq!(run.status, 1, "{run:?}");
+    let run = memtable(url, &["--plugin", "spy", "tables"], None);
+    assert_eq!((run.status, run.stdout.as_str()), (0, ""), "{run:?}");
+    // A plugin name that is not an identifier.
+    failed(
+        &memtable(url, &["--plugin", "no such", "exec", "list_tables"], None),
+        1,
+        "invalid_identifier",
+    );
 }
 
 /// The `where` forms of the write executors and the `transaction` executor, from a shell.
@@ -425,7 +562,8 @@ on_both_backends!(
     exec_runs_every_executor,
     exec_exit_codes,
     plugin_scopes,
-    exec_writes_by_filter_and_transactions
+    exec_writes_by_filter_and_transactions,
+    namespaces
 );
 
 #[test]
@@ -471,7 +609,7 @@ fn executors_prints_the_registry() {
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["query_table", "table_exists"]);
+    assert_eq!(names, memtable::executor::READ_ONLY_EXECUTOR_NAMES);
 }
 
 #[test]

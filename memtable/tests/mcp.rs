@@ -319,7 +319,10 @@ fn scoped_read_only_server(db: &common::Database) {
         info["instructions"].as_str().unwrap().contains("Read-only"),
         "{info}"
     );
-    assert_eq!(reader.tool_names(), ["query_table", "table_exists"]);
+    assert_eq!(
+        reader.tool_names(),
+        memtable::executor::READ_ONLY_EXECUTOR_NAMES
+    );
     let result = reader.call("query_table", json!({"tableName": "x_notes"}));
     assert_eq!(
         result["structuredContent"]["data"]["results"][0]["body"],
@@ -361,6 +364,102 @@ fn scoped_read_only_server(db: &common::Database) {
         );
     }
     intruder.finish();
+}
+
+/// Two plugins' servers, each with a table `settings` of its own; list_tables and
+/// describe_table as tools.
+fn two_plugins_servers(db: &common::Database) {
+    let (mut crm, _) = Client::start(&db.url, &["--plugin", "crm"]);
+    let (mut mail, _) = Client::start(&db.url, &["--plugin", "mail"]);
+    let created = crm.call(
+        "create_table",
+        json!({"name": "settings", "columns": [
+            {"name": "key", "type": "text", "constraints": ["primary_key"]},
+            {"name": "value", "type": "json"}]}),
+    );
+    assert_eq!(created["isError"], false, "{created}");
+    let mail_schema = json!({"name": "settings", "columns": [
+        {"name": "id", "type": "integer", "constraints": ["primary_key", "auto_increment"]},
+        {"name": "signature", "type": "text", "constraints": ["not_null"]},
+        {"name": "raw", "type": "blob"}]});
+    assert_eq!(
+        mail.call("create_table", mail_schema.clone())["isError"],
+        false
+    );
+    crm.call(
+        "insert_into_table",
+        json!({"tableName": "settings", "data": {"key": "theme", "value": 1}}),
+    );
+    mail.call(
+        "insert_into_table",
+        json!({"tableName": "settings", "data": {"signature": "regards"}}),
+    );
+    let rows = crm.call("query_table", json!({"tableName": "settings"}));
+    assert_eq!(
+        rows["structuredContent"]["data"]["results"],
+        json!([{"key": "theme", "value": 1}])
+    );
+    let rows = mail.call("query_table", json!({"tableName": "settings"}));
+    assert_eq!(
+        rows["structuredContent"]["data"]["results"],
+        json!([{"id": 1, "signature": "regards", "raw": null}])
+    );
+    let failed = crm.call(
+        "insert_into_table",
+        json!({"tableName": "settings", "data": {"key": "theme"}}),
+    );
+    assert_eq!(failed["isError"], true);
+    let text = failed.to_string();
+    assert!(!text.contains("_mtns_") && !text.contains("mail"), "{text}");
+
+    assert!(mail.tool_names().iter().any(|t| t == "describe_table"));
+    let listed = mail.call("list_tables", json!({}));
+    assert_eq!(
+        listed["structuredContent"]["data"]["tables"],
+        json!([{"name": "settings", "columns": 3, "owner": "mail"}])
+    );
+    let described = mail.call("describe_table", json!({"tableName": "settings"}));
+    let data = &described["structuredContent"]["data"];
+    assert_eq!(data["schema"], mail_schema);
+    assert_eq!(data["recordSchema"]["required"], json!(["signature"]));
+    assert_eq!(
+        data["recordSchema"]["properties"]["raw"]["contentEncoding"],
+        "base64"
+    );
+    crm.finish();
+    mail.finish();
+
+    let (mut host, _) = Client::start(&db.url, &["--read-only"]);
+    let listed = host.call("list_tables", json!({}));
+    assert_eq!(
+        listed["structuredContent"]["data"]["tables"],
+        json!([
+            {"name": "settings", "columns": 2, "owner": "crm"},
+            {"name": "settings", "columns": 3, "owner": "mail"}
+        ])
+    );
+    host.finish();
+    let (mut spy, _) = Client::start(&db.url, &["--plugin", "spy", "--read-only"]);
+    let listed = spy.call("list_tables", json!({}));
+    assert_eq!(listed["structuredContent"]["data"]["tables"], json!([]));
+    let described = spy.call("describe_table", json!({"tableName": "settings"}));
+    assert_eq!(
+        described["structuredContent"]["data"]["error"]["kind"],
+        "table_not_found"
+    );
+    spy.finish();
+}
+
+#[test]
+fn two_plugins_servers_on_sqlite() {
+    two_plugins_servers(&common::Database::sqlite());
+}
+
+#[test]
+fn two_plugins_servers_on_postgres() {
+    if let Some(db) = common::Database::postgres("mcp_two_plugins") {
+        two_plugins_servers(&db);
+    }
 }
 
 #[test]

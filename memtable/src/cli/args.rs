@@ -11,12 +11,14 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) database: Option<String>,
 
-    /// Scope every command to the tables of plugin NAME (tables created through it belong to
-    /// it; others are invisible).
+    /// Run every command in the namespace of plugin NAME: its tables only, by the names it
+    /// gave (tables created through it are its own; other plugins' and the host's are
+    /// invisible).
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) plugin: Option<String>,
 
-    /// Only the executors that never write: query_table and table_exists.
+    /// Only the executors that never write: query_table, table_exists, list_tables and
+    /// describe_table.
     #[arg(long, global = true)]
     pub(crate) read_only: bool,
 
@@ -35,12 +37,13 @@ pub(crate) enum Command {
     /// failed, 2: usage error).
     Exec {
         /// The executor: create_table, insert_into_table, update_table_record, query_table,
-        /// delete_from_table, table_exists or drop_table.
+        /// delete_from_table, table_exists, drop_table, list_tables or describe_table.
         executor: String,
         /// Its parameters as JSON; `-` reads them from stdin; none means `{}`.
         params: Option<String>,
     },
-    /// List the tables memtable created (in a plugin scope: the plugin's), one per line.
+    /// List the tables memtable created, one per line (on the host's store, an owned table's
+    /// owner follows its name after a tab; with --plugin, the plugin's tables only).
     Tables,
     /// Print a table's schema JSON.
     Schema {

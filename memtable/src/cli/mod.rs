@@ -93,8 +93,15 @@ async fn dispatch(cli: Cli) -> u8 {
             Ok(executors) => match executors.list_tables().await {
                 Ok(tables) => {
                     let mut text = String::new();
+                    // In a plugin's scope every table is the plugin's; on the host's, a table's
+                    // owner follows its name, since two plugins may each have one of that name.
+                    let scoped = executors.plugin().is_some();
                     for table in tables {
-                        text.push_str(&table);
+                        text.push_str(&table.name);
+                        if let (false, Some(owner)) = (scoped, &table.owner) {
+                            text.push('\t');
+                            text.push_str(owner);
+                        }
                         text.push('\n');
                     }
                     print(&text)

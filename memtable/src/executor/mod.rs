@@ -18,6 +18,8 @@
 //! | `table_exists` | `{tableName}` | `{exists, tableName}` |
 //! | `drop_table` | `{tableName}` | `{tableName, message}` |
 //! | `transaction` | `{operations: [{executor, params}, ...]}` (row executors only, at most 100) | `{results}`: each operation's `data`, in order |
+//! | `list_tables` | `{}` | `{tables: [{name, columns, owner}]}`: the tables this set can see |
+//! | `describe_table` | `{tableName}` | `{schema, recordSchema}`: the schema JSON, and the JSON Schema of a record to insert ([`record_schema`]) |
 //!
 //! Values in `data` and `where` are read as their column's type (a blob is base64 text, a json
 //! column any document); an `id` may be a string or a number. The write executors take exactly
@@ -36,9 +38,10 @@
 //! `"truncated": true, "limit": cap`; page on with `offset`. A request past another limit fails
 //! with kind `limit_exceeded`.
 //!
-//! [`Executors::for_plugin`] builds a set that only sees the tables created through it
-//! (ownership is kept in the catalog): any other table, whoever owns it, looks missing.
-//! [`Executors::read_only`] keeps only `query_table` and `table_exists`.
+//! [`Executors::for_plugin`] builds a set on the plugin's namespace
+//! ([`Store::scoped`](crate::Store::scoped)): it sees the plugin's tables only, and any other
+//! table, whoever owns it, looks missing. [`Executors::read_only`] keeps only the executors
+//! that never write: `query_table`, `table_exists`, `list_tables` and `describe_table`.
 //!
 //! ```
 //! use memtable::Store;
@@ -70,6 +73,7 @@
 //! # }).unwrap();
 //! ```
 
+mod describe;
 mod outcome;
 pub mod params;
 mod registry;
@@ -79,9 +83,12 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+pub use self::describe::record_schema;
 pub use self::outcome::failure;
 use self::outcome::{Failure, success};
-use self::params::{DeleteParams, InsertParams, QueryParams, TableParams, UpdateParams};
+use self::params::{
+    DeleteParams, InsertParams, ListTablesParams, QueryParams, TableParams, UpdateParams,
+};
 use self::registry::Executor;
 pub use self::registry::ExecutorDefinition;
 pub use crate::error::ErrorKind;
@@ -89,11 +96,11 @@ use crate::error::{Error, IdentifierKind, Result, truncate};
 use crate::limits::{LimitKind, json_depth};
 use crate::query::QueryOptions;
 use crate::schema::{TableSchema, validate_identifier};
-use crate::store::{RowSource, Store, Table as KnownTable};
+use crate::store::{RowSource, Store, Table as KnownTable, TableInfo};
 use crate::value::Record;
 
 /// The names of every executor, in the order of the documentation.
-pub const EXECUTOR_NAMES: [&str; 8] = [
+pub const EXECUTOR_NAMES: [&str; 10] = [
     "create_table",
     "insert_into_table",
     "update_table_record",
@@ -102,6 +109,8 @@ pub const EXECUTOR_NAMES: [&str; 8] = [
     "table_exists",
     "drop_table",
     "transaction",
+    "list_tables",
+    "describe_table",
 ];
 
 /// The most operations one `transaction` call runs.
@@ -112,49 +121,78 @@ pub const MAX_TRANSACTION_OPERATIONS: usize = 100;
 const TRANSACTION_NESTING: usize = 3;
 
 /// The executors a read-only set keeps.
-pub const READ_ONLY_EXECUTOR_NAMES: [&str; 2] = ["query_table", "table_exists"];
+pub const READ_ONLY_EXECUTOR_NAMES: [&str; 4] = [
+    "query_table",
+    "table_exists",
+    "list_tables",
+    "describe_table",
+];
 
 /// How many levels executor parameters may nest around the json values they carry
 /// (`{"queryOptions": {"where": {"doc": {"$eq": value}}}}`): parameters nested deeper than the
 /// store's [`Limits::max_json_depth`](crate::Limits::max_json_depth) plus this are refused whole.
 pub const PARAMS_NESTING: usize = 4;
 
-/// A set of executors over one [`Store`]: every table, or one plugin's; all of them, or only the
-/// read-only ones. Cheap to clone.
+/// A set of executors over one [`Store`]: every table, or one plugin's; all of them, or only
+/// the read-only ones. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Executors {
     store: Store,
-    plugin: Option<String>,
+    /// A plugin name [`Store::scoped`] refused: every call fails with that refusal.
+    refused_plugin: Option<String>,
     read_only: bool,
     max_rows: u64,
 }
 
 impl Executors {
-    /// All the executors over every table of `store` (protected tables can be read, not
-    /// written).
+    /// Every executor over the tables `store` sees: on the host's store every table
+    /// (protected tables can be read, not written); on a [`scoped`](Store::scoped) store the
+    /// plugin's.
     pub fn new(store: Store) -> Executors {
         let max_rows = store.limits().max_rows();
         Executors {
             store,
-            plugin: None,
+            refused_plugin: None,
             read_only: false,
             max_rows,
         }
     }
 
-    /// All the executors, scoped to `plugin`: `create_table` records the plugin as the new
-    /// table's owner, and every other table (another plugin's, or one without an owner) looks
-    /// exactly like a missing one — `table_not_found`, and `table_exists` is false.
+    /// Every executor, in the namespace of `plugin`: `Executors::new(store.scoped(plugin))`.
+    /// `create_table` makes the plugin's tables, and every other table (another plugin's of
+    /// the same name included, or the host's) looks exactly like a missing one —
+    /// `table_not_found`, `table_exists` false, absent from `list_tables`.
     ///
-    /// Creating a table whose name is taken outside the scope fails with `schema_mismatch`
-    /// (the name cannot be had, and nothing of the other table is shown).
+    /// A name [`Store::scoped`] refuses (not an identifier) makes a set whose every call fails
+    /// with that refusal (`invalid_identifier`, kind `plugin`), so that this never fails.
     pub fn for_plugin(store: Store, plugin: impl Into<String>) -> Executors {
-        let max_rows = store.limits().max_rows();
-        Executors {
-            store,
-            plugin: Some(plugin.into()),
-            read_only: false,
-            max_rows,
+        let plugin = plugin.into();
+        match store.scoped(&plugin) {
+            Ok(scoped) => Executors::new(scoped),
+            Err(_) => Executors {
+                refused_plugin: Some(plugin),
+                ..Executors::new(store)
+            },
+        }
+    }
+
+    /// The store this set may use: [`Store::scoped`]'s refusal of the plugin's name, if it
+    /// refused it.
+    fn usable_store(&self) -> Result<&Store> {
+        match &self.refused_plugin {
+            Some(plugin) => {
+                Err(self
+                    .store
+                    .scoped(plugin)
+                    .err()
+                    .unwrap_or_else(|| Error::PermissionDenied {
+                        table: None,
+                        operation: "for_plugin".into(),
+                        message: format!("the namespace of plugin {plugin:?} cannot be opened"),
+                        code: None,
+                    }))
+            }
+            None => Ok(&self.store),
         }
     }
 
@@ -171,8 +209,8 @@ impl Executors {
         self.max_rows
     }
 
-    /// The same set with only the executors that never write: `query_table` and
-    /// `table_exists`. Calling another is an `invalid_params` failure.
+    /// The same set with only the executors that never write: `query_table`, `table_exists`,
+    /// `list_tables` and `describe_table`. Calling another is an `invalid_params` failure.
     pub fn read_only(mut self) -> Executors {
         self.read_only = true;
         self
@@ -185,10 +223,11 @@ impl Executors {
 
     /// The plugin this set is scoped to, if any.
     pub fn plugin(&self) -> Option<&str> {
-        self.plugin.as_deref()
+        self.refused_plugin.as_deref().or(self.store.plugin())
     }
 
-    /// The store the executors run on.
+    /// The store the executors run on (for a set scoped to a plugin, the plugin's
+    /// [`scoped`](Store::scoped) store).
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -226,24 +265,26 @@ impl Executors {
         }
     }
 
-    /// The tables this set can see, in name order: the plugin's own in a plugin scope, else
-    /// every table memtable created.
-    pub async fn list_tables(&self) -> Result<Vec<String>> {
-        match &self.plugin {
-            Some(plugin) => self.store.list_owned_tables(plugin).await,
-            None => self.store.list_tables().await,
-        }
+    /// The tables this set can see ([`Store::list_tables`]), in name order: the plugin's own
+    /// in a plugin scope, else every table memtable created, each with its owner.
+    pub async fn list_tables(&self) -> Result<Vec<TableInfo>> {
+        self.usable_store()?.list_tables().await
     }
 
     /// The schema of `table`, if this set can see it; else [`Error::TableNotFound`].
     pub async fn table_schema(&self, table: &str) -> Result<TableSchema> {
-        Ok(self.visible_table(&self.store, table).await?.schema.clone())
+        Ok(self
+            .visible_table(&self.store, table)
+            .await?
+            .logical()
+            .clone())
     }
 
     async fn run(&self, name: &str, params: Value) -> Result<Value, Failure> {
         if let Some(failure) = unavailable_failure(name, self.read_only) {
             return Err(failure);
         }
+        self.usable_store()?;
         let Some(executor) = Executor::from_name(name) else {
             return Err(Failure::params(name, "unknown executor"));
         };
@@ -288,6 +329,8 @@ impl Executors {
             Executor::TableExists => self.table_exists(parse(executor, params)?).await,
             Executor::DropTable => self.drop_table(parse(executor, params)?).await,
             Executor::Transaction => self.transaction(params).await,
+            Executor::ListTables => self.list_tables_executor(parse(executor, params)?).await,
+            Executor::DescribeTable => self.describe_table(parse(executor, params)?).await,
         }
     }
 
@@ -333,29 +376,7 @@ impl Executors {
             ));
         }
         let schema = TableSchema::from_json(params)?;
-        match &self.plugin {
-            None => self.store.create_table(&schema).await?,
-            Some(plugin) => {
-                // A name taken outside the scope: refuse without telling how the other table
-                // differs (its schema is none of this plugin's business).
-                let taken = || Error::SchemaMismatch {
-                    table: schema.name.clone(),
-                    difference: "the name is taken by a table outside this plugin's scope".into(),
-                };
-                if !self.store.is_protected(&schema.name)
-                    && !self.owns(&schema.name).await?
-                    && self.store.table_exists(&schema.name).await?
-                {
-                    return Err(taken().into());
-                }
-                match self.store.create_owned_table(&schema, plugin).await {
-                    Err(Error::SchemaMismatch { .. }) if !self.owns(&schema.name).await? => {
-                        return Err(taken().into());
-                    }
-                    other => other?,
-                }
-            }
-        }
+        self.store.create_table(&schema).await?;
         Ok(json!({
             "tableName": schema.name,
             "message": format!(
@@ -372,7 +393,7 @@ impl Executors {
     ) -> Result<Value, Failure> {
         let table = params.table_name;
         let info = self.writable_table(rows, &table).await?;
-        let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
+        let record = Record::from_json(info.logical(), &Value::Object(params.data))?;
         let id = rows.insert_into_table(&table, record).await?;
         Ok(json!({
             "message": format!("inserted record {:?} into table {table:?}", truncate(&id)),
@@ -389,7 +410,7 @@ impl Executors {
         let table = params.table_name;
         let target = target(NAME, params.id, params.filter)?;
         let info = self.writable_table(rows, &table).await?;
-        let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
+        let record = Record::from_json(info.logical(), &Value::Object(params.data))?;
         match target {
             Target::Id(id) => {
                 rows.update_table_record(&table, &id, record).await?;
@@ -398,7 +419,7 @@ impl Executors {
                 }))
             }
             Target::Where(filter) => {
-                let filter = where_filter(NAME, &info.schema, filter)?;
+                let filter = where_filter(NAME, info.logical(), filter)?;
                 let updated = rows.update_where(&table, &filter, record).await?;
                 Ok(json!({
                     "updated": updated,
@@ -416,7 +437,7 @@ impl Executors {
         let table = params.table_name;
         let info = self.visible_table(rows, &table).await?;
         let mut options = match &params.query_options {
-            Some(options) => QueryOptions::from_json(&info.schema, &options.to_json())?,
+            Some(options) => QueryOptions::from_json(info.logical(), &options.to_json())?,
             None => QueryOptions::new(),
         };
         // Past the cap, one row more than it tells whether the cap cut anything off.
@@ -465,7 +486,7 @@ impl Executors {
                 }))
             }
             Target::Where(filter) => {
-                let filter = where_filter(NAME, &info.schema, filter)?;
+                let filter = where_filter(NAME, info.logical(), filter)?;
                 let deleted = rows.delete_where(&table, &filter).await?;
                 Ok(json!({
                     "deleted": deleted,
@@ -477,21 +498,12 @@ impl Executors {
 
     async fn table_exists(&self, params: TableParams) -> Result<Value, Failure> {
         let table = params.table_name;
-        let exists = match &self.plugin {
-            None => self.store.table_exists(&table).await?,
-            Some(_) => {
-                validate_identifier(IdentifierKind::Table, &table)?;
-                self.owns(&table).await?
-            }
-        };
+        let exists = self.store.table_exists(&table).await?;
         Ok(json!({ "exists": exists, "tableName": table }))
     }
 
     async fn drop_table(&self, params: TableParams) -> Result<Value, Failure> {
         let table = params.table_name;
-        if self.plugin.is_some() {
-            self.visible_table(&self.store, &table).await?;
-        }
         self.store.drop_table(&table).await?;
         Ok(json!({
             "tableName": table,
@@ -499,45 +511,42 @@ impl Executors {
         }))
     }
 
+    async fn list_tables_executor(&self, _: ListTablesParams) -> Result<Value, Failure> {
+        let tables: Vec<Value> = self
+            .store
+            .list_tables()
+            .await?
+            .into_iter()
+            .map(
+                |table| json!({"name": table.name, "columns": table.columns, "owner": table.owner}),
+            )
+            .collect();
+        Ok(json!({ "tables": tables }))
+    }
+
+    async fn describe_table(&self, params: TableParams) -> Result<Value, Failure> {
+        let info = self.visible_table(&self.store, &params.table_name).await?;
+        let schema = info.logical();
+        Ok(json!({ "schema": schema.to_json(), "recordSchema": record_schema(schema) }))
+    }
+
     /// A table this set may write: as [`visible_table`](Self::visible_table), with a
-    /// protected table refused first (as the store would) outside a plugin scope.
+    /// protected table refused first, as the store would.
     async fn writable_table(&self, rows: &dyn RowSource, table: &str) -> Result<Arc<KnownTable>> {
-        if self.plugin.is_none() {
-            validate_identifier(IdentifierKind::Table, table)?;
-            if self.store.is_protected(table) {
-                return Err(Error::ProtectedTable {
-                    table: table.to_owned(),
-                });
-            }
+        validate_identifier(IdentifierKind::Table, table)?;
+        if self.store.is_protected(table) {
+            return Err(Error::ProtectedTable {
+                table: table.to_owned(),
+            });
         }
         self.visible_table(rows, table).await
     }
 
-    /// `table` if this set can see it (any table outside a plugin scope, else only the
-    /// plugin's own), from one lookup of the store's cache; [`Error::TableNotFound`] otherwise.
+    /// `table` if this set can see it (through `rows`: the store, or a transaction of it),
+    /// from one lookup of the store's cache; [`Error::TableNotFound`] otherwise.
     async fn visible_table(&self, rows: &dyn RowSource, table: &str) -> Result<Arc<KnownTable>> {
-        let Some(plugin) = &self.plugin else {
-            return rows.known_table(table).await;
-        };
-        validate_identifier(IdentifierKind::Table, table)?;
-        match rows.known_table(table).await {
-            Ok(info) if info.owner.as_deref() == Some(plugin.as_str()) => Ok(info),
-            Err(error @ (Error::Database(_) | Error::Connection(_))) => Err(error),
-            _ => Err(Error::TableNotFound {
-                table: table.to_owned(),
-            }),
-        }
-    }
-
-    /// Whether `table` exists and belongs to this set's plugin. Database failures are errors;
-    /// anything else that stops the lookup (no such table, a table memtable cannot read) means
-    /// "not the plugin's".
-    async fn owns(&self, table: &str) -> Result<bool> {
-        match self.visible_table(&self.store, table).await {
-            Ok(_) => Ok(self.plugin.is_some()),
-            Err(error @ (Error::Database(_) | Error::Connection(_))) => Err(error),
-            Err(_) => Ok(false),
-        }
+        self.usable_store()?;
+        rows.known_table(table).await
     }
 }
 

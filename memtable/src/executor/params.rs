@@ -88,7 +88,12 @@ pub struct IndexParams {
     pub unique: Option<bool>,
 }
 
-/// The parameters of `table_exists` and `drop_table`.
+/// The parameters of `list_tables`: none (an empty object).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListTablesParams {}
+
+/// The parameters of `table_exists`, `drop_table` and `describe_table`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableParams {

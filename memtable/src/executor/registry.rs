@@ -6,8 +6,8 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
 use super::params::{
-    CreateTableParams, DeleteParams, InsertParams, QueryParams, TableParams, TransactionParams,
-    UpdateParams,
+    CreateTableParams, DeleteParams, InsertParams, ListTablesParams, QueryParams, TableParams,
+    TransactionParams, UpdateParams,
 };
 
 /// One executor as a tool: what an agent runtime, a CLI or an MCP server advertises.
@@ -53,10 +53,12 @@ pub(crate) enum Executor {
     TableExists,
     DropTable,
     Transaction,
+    ListTables,
+    DescribeTable,
 }
 
 impl Executor {
-    pub(crate) const ALL: [Executor; 8] = [
+    pub(crate) const ALL: [Executor; 10] = [
         Executor::CreateTable,
         Executor::InsertIntoTable,
         Executor::UpdateTableRecord,
@@ -65,6 +67,8 @@ impl Executor {
         Executor::TableExists,
         Executor::DropTable,
         Executor::Transaction,
+        Executor::ListTables,
+        Executor::DescribeTable,
     ];
 
     pub(crate) fn from_name(name: &str) -> Option<Executor> {
@@ -81,6 +85,8 @@ impl Executor {
             Executor::TableExists => "table_exists",
             Executor::DropTable => "drop_table",
             Executor::Transaction => "transaction",
+            Executor::ListTables => "list_tables",
+            Executor::DescribeTable => "describe_table",
         }
     }
 
@@ -96,7 +102,13 @@ impl Executor {
     }
 
     pub(crate) fn is_read_only(self) -> bool {
-        matches!(self, Executor::QueryTable | Executor::TableExists)
+        matches!(
+            self,
+            Executor::QueryTable
+                | Executor::TableExists
+                | Executor::ListTables
+                | Executor::DescribeTable
+        )
     }
 
     fn is_destructive(self) -> bool {
@@ -119,6 +131,8 @@ impl Executor {
                 | Executor::UpdateTableRecord
                 | Executor::QueryTable
                 | Executor::TableExists
+                | Executor::ListTables
+                | Executor::DescribeTable
         )
     }
 
@@ -201,6 +215,20 @@ impl Executor {
                  failure's error has operation, the 0-based index of the one that failed. \
                  Tables cannot be created or dropped in a transaction."
             }
+            Executor::ListTables => {
+                "List the tables you can use. Takes no parameters ({}). Returns {tables: [{name, \
+                 columns, owner}]}: each table's name, how many columns it has, and the plugin \
+                 that owns it (null for none). Call describe_table for a table's columns. \
+                 Read-only."
+            }
+            Executor::DescribeTable => {
+                "Describe a table: its columns, types, constraints and indexes, and what a \
+                 record to insert looks like. Returns {schema, recordSchema}: schema in the form \
+                 create_table takes, recordSchema the JSON Schema of insert_into_table's data \
+                 (the columns as properties with their JSON types, the required ones listed; \
+                 blobs are base64 strings). Call it before writing to a table whose columns you \
+                 do not know, instead of guessing their names. Read-only."
+            }
         }
     }
 
@@ -211,8 +239,11 @@ impl Executor {
             Executor::UpdateTableRecord => schema_of::<UpdateParams>(),
             Executor::QueryTable => schema_of::<QueryParams>(),
             Executor::DeleteFromTable => schema_of::<DeleteParams>(),
-            Executor::TableExists | Executor::DropTable => schema_of::<TableParams>(),
+            Executor::TableExists | Executor::DropTable | Executor::DescribeTable => {
+                schema_of::<TableParams>()
+            }
             Executor::Transaction => schema_of::<TransactionParams>(),
+            Executor::ListTables => schema_of::<ListTablesParams>(),
         }
     }
 

@@ -115,6 +115,7 @@ impl StoreBuilder {
                 catalog_exists: AtomicBool::new(false),
                 limits: self.limits,
             }),
+            scope: None,
         };
         store.load_catalog_into_cache().await?;
         Ok(store)

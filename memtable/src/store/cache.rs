@@ -1,4 +1,5 @@
-//! The in-memory record of every table a store has seen: its schema and owner.
+//! The in-memory record of every table a store has seen: its schema and owner, by the scope
+//! and name it is addressed by.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -9,8 +10,12 @@ use crate::sql::shape::RenderedSql;
 /// A table as the store knows it.
 #[derive(Debug)]
 pub(crate) struct Table {
+    /// The schema rendered into SQL: its name and index names are the physical ones.
     pub(crate) schema: TableSchema,
-    /// The plugin that created it through a scoped API, if any.
+    /// The schema as its owner declared it, when its names differ from the physical ones (a
+    /// table in a plugin's namespace); `None` when they are the same.
+    logical: Option<TableSchema>,
+    /// The plugin that owns it, if any.
     pub(crate) owner: Option<String>,
     /// Whether memtable created it (the catalog holds its schema), so that its columns have
     /// exactly the types memtable declares: a table found in the database's own catalog may,
@@ -22,13 +27,25 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    /// A table memtable created (its schema from the catalog or from `create_table`).
+    /// A table memtable created, living under its own name (its schema from the catalog or
+    /// from `create_table`).
     pub(crate) fn new(schema: TableSchema, owner: Option<String>) -> Self {
         Table {
             schema,
+            logical: None,
             owner,
             created: true,
             rendered: RenderedSql::default(),
+        }
+    }
+
+    /// A table memtable created in `owner`'s namespace: `physical` is rendered, `logical` is
+    /// what the owner sees.
+    pub(crate) fn namespaced(physical: TableSchema, logical: TableSchema, owner: String) -> Self {
+        let logical = (physical != logical).then_some(logical);
+        Table {
+            logical,
+            ..Table::new(physical, Some(owner))
         }
     }
 
@@ -39,37 +56,84 @@ impl Table {
             ..Table::new(schema, None)
         }
     }
+
+    /// The schema as its owner declared it (names as the owner addresses them).
+    pub(crate) fn logical(&self) -> &TableSchema {
+        self.logical.as_ref().unwrap_or(&self.schema)
+    }
+
+    /// Whether it lives under the name it is addressed by: the host (the unscoped store) can
+    /// address it.
+    pub(crate) fn is_unscoped(&self) -> bool {
+        self.logical.is_none()
+    }
+
+    /// The physical names that differ from what the owner calls them, physical first: the
+    /// table's and its indexes'.
+    pub(crate) fn renamed(&self) -> Vec<(&str, &str)> {
+        let Some(logical) = &self.logical else {
+            return Vec::new();
+        };
+        let mut names = vec![(self.schema.name.as_str(), logical.name.as_str())];
+        names.extend(
+            self.schema
+                .indexes
+                .iter()
+                .zip(&logical.indexes)
+                .map(|(physical, logical)| (physical.name.as_str(), logical.name.as_str())),
+        );
+        names
+    }
 }
 
-/// Table name → table, shared by every clone of a store. Reads vastly outnumber writes (which
-/// happen on create, drop, and the first use of a table), hence the read-write lock.
+/// The key of the host's (unscoped) tables; a plugin's name is never empty.
+const HOST: &str = "";
+
+/// Scope → name → table, shared by every clone of a store (scoped or not). A table is filed
+/// under every scope that addresses it: the host's when it lives under its own name, its
+/// owner's when it has one. Reads vastly outnumber writes (which happen on create, drop, and
+/// the first use of a table), hence the read-write lock.
 #[derive(Debug, Default)]
 pub(crate) struct SchemaCache {
-    tables: RwLock<HashMap<String, Arc<Table>>>,
+    scopes: RwLock<HashMap<String, HashMap<String, Arc<Table>>>>,
 }
 
 impl SchemaCache {
-    pub(crate) fn get(&self, name: &str) -> Option<Arc<Table>> {
-        self.tables
+    /// The table `name` of `scope` (`None`: the host's).
+    pub(crate) fn get(&self, scope: Option<&str>, name: &str) -> Option<Arc<Table>> {
+        self.scopes
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .get(scope.unwrap_or(HOST))?
             .get(name)
             .cloned()
     }
 
+    /// Files `table` under every scope that addresses it.
     pub(crate) fn insert(&self, table: Table) -> Arc<Table> {
         let table = Arc::new(table);
-        self.tables
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(table.schema.name.clone(), table.clone());
+        let mut scopes = self.scopes.write().unwrap_or_else(PoisonError::into_inner);
+        let name = table.logical().name.clone();
+        if table.is_unscoped() {
+            scopes
+                .entry(HOST.to_owned())
+                .or_default()
+                .insert(name.clone(), table.clone());
+        }
+        if let Some(owner) = &table.owner {
+            scopes
+                .entry(owner.clone())
+                .or_default()
+                .insert(name, table.clone());
+        }
         table
     }
 
-    pub(crate) fn remove(&self, name: &str) {
-        self.tables
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(name);
+    /// Forgets the table whose physical name is `physical`, in every scope.
+    pub(crate) fn remove(&self, physical: &str) {
+        let mut scopes = self.scopes.write().unwrap_or_else(PoisonError::into_inner);
+        for tables in scopes.values_mut() {
+            tables.retain(|_, table| table.schema.name != physical);
+        }
     }
 }

@@ -1,5 +1,13 @@
 //! The catalog: one row per table memtable created, holding its logical schema, so that a new
 //! process decodes json, boolean, blob and bigint columns exactly as the one that created them.
+//!
+//! A row is `(table_name, schema, owner, created_at)`: `table_name` is the table's physical
+//! name (the catalog's key, as the database's names are unique), `schema` its schema as its
+//! owner declared it, whose `name` is the one it is addressed by. The two are the same for a
+//! table living under its own name (every table before namespaces, and the host's); for a table
+//! in a plugin's namespace, `table_name` is the physical name [`namespace`](super::namespace)
+//! makes of `(owner, name)`. Rows written before namespaces existed are read unchanged: the
+//! layout is the same, and a table whose schema's name is its `table_name` is addressed by it.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -7,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::cache::Table;
-use super::{Store, column_types, to_record};
+use super::{Store, column_types, namespace, to_record};
 use crate::backend::driver::{Connection, Rows};
 use crate::error::{Error, Result, SchemaProblem};
 use crate::query::{Filter, QueryOptions};
@@ -32,57 +40,83 @@ pub(crate) fn schema() -> TableSchema {
     )
 }
 
-/// The catalog row for a newly created table.
-pub(crate) fn entry(table: &TableSchema, owner: Option<&str>) -> Record {
+/// The catalog row for a newly created table: under its physical name, with the schema its
+/// owner declared.
+pub(crate) fn entry(table: &Table) -> Record {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0);
     Record::new()
-        .with(TABLE_NAME, table.name.as_str())
-        .with(SCHEMA, table.to_json().to_string())
-        .with(OWNER, owner.map(str::to_owned))
+        .with(TABLE_NAME, table.schema.name.as_str())
+        .with(SCHEMA, table.logical().to_json().to_string())
+        .with(OWNER, table.owner.clone())
         .with(CREATED_AT, now)
 }
 
-/// The query for one table's entry.
-pub(crate) fn lookup(table: &str) -> QueryOptions {
-    QueryOptions::new().filter(Filter::eq(TABLE_NAME, table))
+/// The query for the entry of the table `name` of `scope`: the host's lives under its own
+/// name; a plugin's is one it owns, under its own name (created before namespaces) or under
+/// the physical name of its namespace.
+pub(crate) fn lookup(scope: Option<&str>, name: &str) -> QueryOptions {
+    let filter = match scope {
+        None => Filter::eq(TABLE_NAME, name),
+        Some(plugin) => Filter::eq(OWNER, plugin).and(Filter::is_in(
+            TABLE_NAME,
+            [name.to_owned(), namespace::physical_table(plugin, name)],
+        )),
+    };
+    QueryOptions::new().filter(filter)
 }
 
 /// Reads the table held in a catalog row.
 pub(crate) fn parse(record: &Record) -> Result<Table> {
-    let name = record
+    let physical = record
         .get(TABLE_NAME)
         .and_then(Value::as_str)
         .unwrap_or_default();
     let text = record.get(SCHEMA).and_then(Value::as_str).ok_or_else(|| {
         Error::invalid_schema(
-            name,
+            physical,
             SchemaProblem::Malformed("catalog entry has no schema".into()),
         )
     })?;
-    let schema = TableSchema::from_json_str(text)?;
+    let logical = TableSchema::from_json_str(text)?;
     let owner = record.get(OWNER).and_then(Value::as_str).map(str::to_owned);
-    Ok(Table::new(schema, owner))
+    match owner {
+        Some(owner) if logical.name != physical => {
+            let mut schema = namespace::physical_schema(&owner, &logical);
+            // The row says where the table is, whatever the scheme makes of its names today.
+            physical.clone_into(&mut schema.name);
+            Ok(Table::namespaced(schema, logical, owner))
+        }
+        owner => Ok(Table::new(logical, owner)),
+    }
 }
 
 impl Store {
-    /// The catalog's entry for `name`, if memtable created that table.
+    /// The catalog's entry for the table `name` of `scope` (`None`: the host's), if memtable
+    /// created that table.
     pub(super) async fn catalog_entry(
         &self,
         db: &mut dyn Connection,
+        scope: Option<&str>,
         name: &str,
     ) -> Result<Option<Table>> {
         let catalog = &self.inner.catalog;
-        let lookup = self.inner.backend.render_select(catalog, lookup(name))?;
+        let lookup = self
+            .inner
+            .backend
+            .render_select(catalog, lookup(scope, name))?;
         // Without a catalog (none created yet, or one this role may not read), every table is
         // read as the database declares it.
         if !self.inner.catalog_exists.load(Ordering::Relaxed) && !db.in_transaction() {
             return Ok(None);
         }
-        let row = match db.fetch_first(lookup, &column_types(catalog)).await {
-            Ok(row) => row,
+        let rows = match db
+            .fetch(lookup, &column_types(catalog), Rows::Bounded)
+            .await
+        {
+            Ok(rows) => rows,
             Err(error) => {
                 return match self.classify(error, CATALOG_TABLE, None) {
                     Error::TableNotFound { .. } | Error::PermissionDenied { .. } => Ok(None),
@@ -90,7 +124,17 @@ impl Store {
                 };
             }
         };
-        row.map(|row| parse(&to_record(catalog, row))).transpose()
+        let mut found = None;
+        for row in rows {
+            let table = parse(&to_record(catalog, row))?;
+            let addressed = table.logical().name == name
+                && (scope.is_none() || table.owner.as_deref() == scope);
+            // Were there both, the one under its own name was there first.
+            if addressed && (found.is_none() || table.is_unscoped()) {
+                found = Some(table);
+            }
+        }
+        Ok(found)
     }
 
     /// Every table the catalog lists: none when there is no catalog, or when this role may not

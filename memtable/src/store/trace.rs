@@ -31,7 +31,7 @@ impl Store {
         let result = work
             .instrument(span.clone())
             .await
-            .map_err(|error| error.for_operation(operation, table));
+            .map_err(|error| self.in_scope(error.for_operation(operation, table), table));
         span.record("duration_us", started.elapsed().as_micros() as u64);
         match &result {
             Ok(value) => {
