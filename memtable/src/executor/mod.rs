@@ -11,6 +11,7 @@
 //! | executor | parameters | `data` on success |
 //! |---|---|---|
 //! | `create_table` | the schema JSON (`{name, columns, indexes?}`) | `{tableName, message}` |
+//! | `sync_table` | the schema JSON, as `create_table` | `{tableName, created, addedColumns, addedIndexes, message}` |
 //! | `insert_into_table` | `{tableName, data}` | `{id, message}` |
 //! | `update_table_record` | `{tableName, id, data}` or `{tableName, where, data}` | by id `{message}`; by where `{updated, message}` |
 //! | `query_table` | `{tableName, queryOptions?: {where, orderBy, limit, offset}}` | `{results, count}` (and `truncated`, `limit` when capped) |
@@ -87,8 +88,9 @@ use crate::store::{Store, Table as KnownTable};
 use crate::value::Record;
 
 /// The names of every executor, in the order of the documentation.
-pub const EXECUTOR_NAMES: [&str; 7] = [
+pub const EXECUTOR_NAMES: [&str; 8] = [
     "create_table",
+    "sync_table",
     "insert_into_table",
     "update_table_record",
     "query_table",
@@ -105,7 +107,7 @@ pub const READ_ONLY_EXECUTOR_NAMES: [&str; 2] = ["query_table", "table_exists"];
 /// store's [`Limits::max_json_depth`](crate::Limits::max_json_depth) plus this are refused whole.
 pub const PARAMS_NESTING: usize = 4;
 
-/// A set of executors over one [`Store`]: every table, or one plugin's; all seven, or only the
+/// A set of executors over one [`Store`]: every table, or one plugin's; all executors, or only the
 /// read-only ones. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Executors {
@@ -116,7 +118,7 @@ pub struct Executors {
 }
 
 impl Executors {
-    /// All seven executors over every table of `store` (protected tables can be read, not
+    /// Every executor over every table of `store` (protected tables can be read, not
     /// written).
     pub fn new(store: Store) -> Executors {
         let max_rows = store.limits().max_rows();
@@ -128,7 +130,7 @@ impl Executors {
         }
     }
 
-    /// All seven executors, scoped to `plugin`: `create_table` records the plugin as the new
+    /// Every executor, scoped to `plugin`: `create_table` and `sync_table` record the plugin as the new
     /// table's owner, and every other table (another plugin's, or one without an owner) looks
     /// exactly like a missing one — `table_not_found`, and `table_exists` is false.
     ///
@@ -261,6 +263,7 @@ impl Executors {
         }
         match executor {
             Executor::CreateTable => self.create_table(params).await,
+            Executor::SyncTable => self.sync_table(params).await,
             Executor::InsertIntoTable => self.insert_into_table(parse(executor, params)?).await,
             Executor::UpdateTableRecord => self.update_table_record(parse(executor, params)?).await,
             Executor::QueryTable => self.query_table(parse(executor, params)?).await,
@@ -283,9 +286,11 @@ impl Executors {
             Some(plugin) => {
                 // A name taken outside the scope: refuse without telling how the other table
                 // differs (its schema is none of this plugin's business).
-                let taken = || Error::SchemaMismatch {
-                    table: schema.name.clone(),
-                    difference: "the name is taken by a table outside this plugin's scope".into(),
+                let taken = || {
+                    Error::schema_mismatch(
+                        &schema.name,
+                        vec!["the name is taken by a table outside this plugin's scope".into()],
+                    )
                 };
                 if !self.store.is_protected(&schema.name)
                     && !self.owns(&schema.name).await?
@@ -310,10 +315,92 @@ impl Executors {
         }))
     }
 
+    async fn sync_table(&self, params: Value) -> Result<Value, Failure> {
+        if !params.is_object() {
+            return Err(Failure::params(
+                "sync_table",
+                "expected the table schema, an object {name, columns, indexes?}",
+            ));
+        }
+        let schema = TableSchema::from_json(params)?;
+        let report = match &self.plugin {
+            None => self.store.sync_table(&schema).await?,
+            Some(plugin) => {
+                // As for create_table: a name taken outside the scope is refused without
+                // telling anything of the other table.
+                let taken = || {
+                    Error::schema_mismatch(
+                        &schema.name,
+                        vec!["the name is taken by a table outside this plugin's scope".into()],
+                    )
+                };
+                if !self.store.is_protected(&schema.name)
+                    && !self.owns(&schema.name).await?
+                    && self.store.table_exists(&schema.name).await?
+                {
+                    return Err(taken().into());
+                }
+                match self.store.sync_owned_table(&schema, plugin).await {
+                    Err(Error::SchemaMismatch { .. }) if !self.owns(&schema.name).await? => {
+                        return Err(taken().into());
+                    }
+                    other => other?,
+                }
+            }
+        };
+        let message = if report.created {
+            format!("created table {:?}", schema.name)
+        } else if report.is_unchanged() {
+            format!("table {:?} already has this schema", schema.name)
+        } else {
+            format!(
+                "table {:?}: added {} column(s) and {} index(es)",
+                schema.name,
+                report.added_columns.len(),
+                report.added_indexes.len()
+            )
+        };
+        Ok(json!({
+            "tableName": schema.name,
+            "created": report.created,
+            "addedColumns": report.added_columns,
+            "addedIndexes": report.added_indexes,
+            "message": message,
+        }))
+    }
+
+    /// Reads what a call gives (`read`) against the schema of `table` (one this set can see;
+    /// `writable`: one it may write). A column the cached schema lacks makes the store read
+    /// the table's catalog entry once more (another process may have synced the table)
+    /// before the call is refused with `unknown_column`.
+    async fn read_against<T>(
+        &self,
+        table: &str,
+        writable: bool,
+        read: impl Fn(&TableSchema) -> Result<T, Failure>,
+    ) -> Result<(Arc<KnownTable>, T), Failure> {
+        let info = if writable {
+            self.writable_table(table).await?
+        } else {
+            self.visible_table(table).await?
+        };
+        match read(&info.schema) {
+            Err(Failure::Store(Error::UnknownColumn { .. })) if info.created => {
+                let fresh = self.store.known_table_knowing(table, |_| false).await?;
+                let fresh = self.visible(table, fresh)?;
+                let read = read(&fresh.schema)?;
+                Ok((fresh, read))
+            }
+            other => Ok((info, other?)),
+        }
+    }
+
     async fn insert_into_table(&self, params: InsertParams) -> Result<Value, Failure> {
         let table = params.table_name;
-        let info = self.writable_table(&table).await?;
-        let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
+        let data = Value::Object(params.data);
+        let (_, record) = self
+            .read_against(&table, true, |schema| Ok(Record::from_json(schema, &data)?))
+            .await?;
         let id = self.store.insert_into_table(&table, record).await?;
         Ok(json!({
             "message": format!("inserted record {:?} into table {table:?}", truncate(&id)),
@@ -325,17 +412,26 @@ impl Executors {
         const NAME: &str = "update_table_record";
         let table = params.table_name;
         let target = target(NAME, params.id, params.filter)?;
-        let info = self.writable_table(&table).await?;
-        let record = Record::from_json(&info.schema, &Value::Object(params.data))?;
-        match target {
-            Target::Id(id) => {
+        let data = Value::Object(params.data);
+        let (_, (record, filter)) = self
+            .read_against(&table, true, |schema| {
+                let record = Record::from_json(schema, &data)?;
+                let filter = match &target {
+                    Target::Id(_) => None,
+                    Target::Where(filter) => Some(where_filter(NAME, schema, filter.clone())?),
+                };
+                Ok((record, filter))
+            })
+            .await?;
+        match (target, filter) {
+            (Target::Id(id), _) => {
                 self.store.update_table_record(&table, &id, record).await?;
                 Ok(json!({
                     "message": format!("updated record {:?} of table {table:?}", truncate(&id)),
                 }))
             }
-            Target::Where(filter) => {
-                let filter = where_filter(NAME, &info.schema, filter)?;
+            (Target::Where(_), filter) => {
+                let filter = filter.ok_or_else(|| Failure::params(NAME, "where is empty"))?;
                 let updated = self.store.update_where(&table, &filter, record).await?;
                 Ok(json!({
                     "updated": updated,
@@ -347,11 +443,13 @@ impl Executors {
 
     async fn query_table(&self, params: QueryParams) -> Result<Value, Failure> {
         let table = params.table_name;
-        let info = self.visible_table(&table).await?;
-        let mut options = match &params.query_options {
-            Some(options) => QueryOptions::from_json(&info.schema, &options.to_json())?,
-            None => QueryOptions::new(),
-        };
+        let options = params.query_options.as_ref().map(|o| o.to_json());
+        let (_, mut options) = self
+            .read_against(&table, false, |schema| match &options {
+                Some(options) => Ok(QueryOptions::from_json(schema, options)?),
+                None => Ok(QueryOptions::new()),
+            })
+            .await?;
         // Past the cap, one row more than it tells whether the cap cut anything off.
         let cap = self.max_rows;
         let capped = options.limit.is_none_or(|limit| limit > cap);
@@ -385,16 +483,21 @@ impl Executors {
         const NAME: &str = "delete_from_table";
         let table = params.table_name;
         let target = target(NAME, params.id, params.filter)?;
-        let info = self.writable_table(&table).await?;
-        match target {
-            Target::Id(id) => {
+        let (_, filter) = self
+            .read_against(&table, true, |schema| match &target {
+                Target::Id(_) => Ok(None),
+                Target::Where(filter) => Ok(Some(where_filter(NAME, schema, filter.clone())?)),
+            })
+            .await?;
+        match (target, filter) {
+            (Target::Id(id), _) => {
                 self.store.delete_from_table(&table, &id).await?;
                 Ok(json!({
                     "message": format!("deleted record {:?} from table {table:?}", truncate(&id)),
                 }))
             }
-            Target::Where(filter) => {
-                let filter = where_filter(NAME, &info.schema, filter)?;
+            (Target::Where(_), filter) => {
+                let filter = filter.ok_or_else(|| Failure::params(NAME, "where is empty"))?;
                 let deleted = self.store.delete_where(&table, &filter).await?;
                 Ok(json!({
                     "deleted": deleted,
@@ -455,6 +558,18 @@ impl Executors {
             _ => Err(Error::TableNotFound {
                 table: table.to_owned(),
             }),
+        }
+    }
+
+    /// `info` (the table `table` as the store knows it) if this set can see it.
+    fn visible(&self, table: &str, info: Arc<KnownTable>) -> Result<Arc<KnownTable>> {
+        match &self.plugin {
+            Some(plugin) if info.owner.as_deref() != Some(plugin.as_str()) => {
+                Err(Error::TableNotFound {
+                    table: table.to_owned(),
+                })
+            }
+            _ => Ok(info),
         }
     }
 

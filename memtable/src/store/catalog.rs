@@ -45,6 +45,12 @@ pub(crate) fn entry(table: &TableSchema, owner: Option<&str>) -> Record {
         .with(CREATED_AT, now)
 }
 
+/// The change to a table's entry that records its new schema (its owner and creation time
+/// stay).
+pub(crate) fn schema_update(table: &TableSchema) -> Record {
+    Record::new().with(SCHEMA, table.to_json().to_string())
+}
+
 /// The query for one table's entry.
 pub(crate) fn lookup(table: &str) -> QueryOptions {
     QueryOptions::new().filter(Filter::eq(TABLE_NAME, table))

@@ -24,8 +24,11 @@ pub use self::builder::StoreBuilder;
 mod cache;
 mod catalog;
 mod rows;
+mod sync;
 mod tables;
 mod trace;
+
+pub use self::sync::SyncReport;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -160,6 +163,11 @@ impl Store {
             other => other,
         }
     }
+}
+
+/// Whether every column `record` names is a column of `schema`.
+fn names_only_columns_of(schema: &TableSchema, record: &Record) -> bool {
+    record.keys().all(|column| schema.column(column).is_some())
 }
 
 fn column_types(schema: &TableSchema) -> Vec<ColumnType> {

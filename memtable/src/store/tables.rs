@@ -27,6 +27,16 @@ impl Store {
     }
 
     async fn create_table_as(&self, schema: &TableSchema, owner: Option<&str>) -> Result<()> {
+        self.create_table_reporting(schema, owner).await.map(drop)
+    }
+
+    /// As [`create_table_as`](Self::create_table_as); `Ok(true)` when this call created the
+    /// table, `Ok(false)` when it was already there with this schema.
+    pub(super) async fn create_table_reporting(
+        &self,
+        schema: &TableSchema,
+        owner: Option<&str>,
+    ) -> Result<bool> {
         let wanted = Table::new(schema.clone(), owner.map(str::to_owned));
         let work = async {
             schema.validate_with(&self.inner.limits)?;
@@ -83,14 +93,14 @@ impl Store {
                             // Table and index names share one namespace per database (or
                             // PostgreSQL schema).
                             Error::Database(error) if is_already_there(&error) => {
-                                Error::SchemaMismatch {
-                                    table: schema.name.clone(),
-                                    difference: format!(
+                                Error::schema_mismatch(
+                                    &schema.name,
+                                    vec![format!(
                                         "the database already has a table or index of a name \
                                          this schema uses ({})",
                                         error.message()
-                                    ),
-                                }
+                                    )],
+                                )
                             }
                             other => other,
                         }),
@@ -102,7 +112,6 @@ impl Store {
             u64::from(*created)
         })
         .await
-        .map(drop)
     }
 
     /// Whether `table` exists (whether or not memtable created it). An invalid name is
@@ -227,17 +236,20 @@ impl Store {
 }
 
 fn same_table(existing: &Table, wanted: &Table) -> Result<()> {
-    if let Some(difference) = existing.schema.difference(&wanted.schema) {
-        return Err(Error::SchemaMismatch {
-            table: wanted.schema.name.clone(),
-            difference,
-        });
+    let differences = existing.schema.differences(&wanted.schema);
+    if !differences.is_empty() {
+        return Err(Error::schema_mismatch(&wanted.schema.name, differences));
     }
-    if existing.owner != wanted.owner {
-        return Err(Error::SchemaMismatch {
-            table: wanted.schema.name.clone(),
-            difference: "the table exists under another owner".into(),
-        });
+    same_owner(existing, wanted.owner.as_deref())
+}
+
+/// A table another owner (or none) holds is not this owner's to change.
+pub(super) fn same_owner(existing: &Table, owner: Option<&str>) -> Result<()> {
+    if existing.owner.as_deref() != owner {
+        return Err(Error::schema_mismatch(
+            &existing.schema.name,
+            vec!["the table exists under another owner".into()],
+        ));
     }
     Ok(())
 }
