@@ -36,6 +36,25 @@ pub fn expand(input: DeriveInput) -> TokenStream {
     }
 }
 
+/// `tokens`, every one of them (nested ones too) spanned at `span`.
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respanned(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
 /// The JSON value of a `default = ...` literal, and the literal's kind marker
 /// (`__private::literal::Int`, ...).
 fn default_tokens(
@@ -133,8 +152,9 @@ fn generate(model: &TableModel) -> TokenStream {
             None => column,
             Some((literal, span)) => {
                 let (value, literal_kind) = default_tokens(literal, *span);
-                // Spanned on the literal: a literal that cannot be a value of the column's
-                // kind fails to compile there (`DefaultFits`).
+                // Spanned on the literal, the column's kind too: a literal that cannot be a
+                // value of the column's kind fails to compile there (`DefaultFits`).
+                let kind = respanned(kind.clone(), *span);
                 quote_spanned! {*span=>
                     #p::with_default(#column, #p::default_value::<#kind, #p::literal::#literal_kind>(#value))
                 }
