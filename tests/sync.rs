@@ -489,8 +489,8 @@ fn child() {
         .unwrap();
     runtime.block_on(async {
         let store = Store::connect(&url).await.unwrap();
-        // The v1 cache of a process that started before the upgrade.
-        store.table_schema("tasks").await.unwrap();
+        // The v1 cache of a process that started before the upgrade (when there is a table).
+        let _ = store.table_schema("tasks").await;
         println!("CHILD ready");
         let started = Instant::now();
         while !std::path::Path::new(&go).exists() {
@@ -498,7 +498,11 @@ fn child() {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         match store.sync_table_for::<v2::Task>().await {
-            Ok(report) => println!("CHILD ok {}", report.added_columns.len()),
+            Ok(report) => println!(
+                "CHILD ok created={} added={}",
+                report.created,
+                report.added_columns.len()
+            ),
             Err(error) => println!("CHILD err {error}"),
         }
     });
@@ -575,12 +579,47 @@ both_backends! {
             .await
             .unwrap();
         outcomes.sort();
-        assert_eq!(outcomes, ["ok 0", "ok 0", "ok 0", "ok 2"], "one process made the change, the others found it made");
+        assert_eq!(
+            outcomes,
+            ["ok created=false added=0", "ok created=false added=0", "ok created=false added=0", "ok created=false added=2"],
+            "one process made the change, the others found it made"
+        );
         for column in ["note", "priority"] {
             assert_eq!(columns_named(&db, column).await, 1, "{column}");
         }
         let fresh = db.connect().await;
         assert!(fresh.table_schema("tasks").await.unwrap().differences(&v2::Task::schema()).is_empty());
         assert_eq!(v2_tasks(&fresh).await[0].priority, 3);
+    }
+}
+
+both_backends! {
+    async fn four_processes_create_at_once(db, store) {
+        assert!(!store.table_exists("tasks").await.unwrap());
+        let (mut outcomes, db) = tokio::task::spawn_blocking(move || (four_processes(&db), db))
+            .await
+            .unwrap();
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            ["ok created=false added=0", "ok created=false added=0", "ok created=false added=0", "ok created=true added=0"],
+            "one process created the table, the others found it made"
+        );
+        assert_eq!(columns_named(&db, "priority").await, 1);
+        let fresh = db.connect().await;
+        assert!(fresh.table_schema("tasks").await.unwrap().differences(&v2::Task::schema()).is_empty());
+    }
+
+    async fn defaults_are_held_to_the_limits(db, store) {
+        let limited = Store::builder(&db.url)
+            .limits(memtable::Limits::default().with_max_record_bytes(1_000))
+            .connect()
+            .await
+            .unwrap();
+        let mut schema = v1::Task::schema();
+        schema.columns.push(Column::new("big", ColumnType::Text).with_default("x".repeat(2_000)));
+        let error = limited.sync_table(&schema).await.unwrap_err();
+        assert!(matches!(error, Error::LimitExceeded { limit: LimitKind::RecordSize, ref table, .. } if table == "tasks"), "{error:?}");
+        assert!(!store.table_exists("tasks").await.unwrap());
     }
 }

@@ -119,8 +119,9 @@ impl Executor {
                  integer (32-bit), bigint (64-bit), real, blob (base64 text in JSON), json (any \
                  JSON document), boolean. Exactly one column must be primary_key: rows are \
                  addressed by its value (their id). auto_increment only on an integer or bigint \
-                 primary key; a text primary key left out at insert gets a new UUID. Names use \
-                 letters, digits and _ and do not start with a digit. Creating a table that \
+                 primary key; a text primary key left out at insert gets a new UUID. A column may \
+                 have a \"default\" (a value of its type) that records inserted without it \
+                 get. Names use letters, digits and _ and do not start with a digit. Creating a table that \
                  already exists with the same schema succeeds and changes nothing; with a \
                  different schema it fails with schema_mismatch. Returns {tableName, message}."
             }
