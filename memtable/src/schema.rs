@@ -969,4 +969,85 @@ mod tests {
         f.columns[4].constraints.push(Constraint::Unique);
         assert!(a.difference(&f).unwrap().contains("refresh_token"));
     }
+
+    #[test]
+    fn additions_are_new_nullable_or_defaulted_columns_and_new_indexes() {
+        let v1 = TableSchema::from_json(oauth_tokens()).unwrap();
+        let mut v2 = v1.clone();
+        v2.columns.insert(1, Column::new("label", ColumnType::Text));
+        v2.columns.push(
+            Column::new("uses", ColumnType::Integer)
+                .with(Constraint::NotNull)
+                .with_default(json!(0)),
+        );
+        v2.indexes.push(Index::new("idx_uses", ["uses"], false));
+        let additions = v1.additions(&v2).unwrap();
+        let names: Vec<&str> = additions.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["label", "uses"]);
+        assert_eq!(additions.indexes[0].name, "idx_uses");
+        assert!(v2.additions(&v2).unwrap().is_empty());
+
+        let mut v3 = v2.clone();
+        v3.columns.retain(|c| c.name != "scope");
+        v3.columns
+            .push(Column::new("required", ColumnType::Text).with(Constraint::NotNull));
+        v3.indexes.clear();
+        let refused = v2.additions(&v3).unwrap_err();
+        assert_eq!(refused.len(), 4, "{refused:?}");
+        assert_eq!(refused[0], "column \"scope\" is missing");
+        assert!(refused[1].contains("\"required\""), "{refused:?}");
+        assert_eq!(refused[2], "index \"idx_user_provider\" is missing");
+        assert_eq!(refused[3], "index \"idx_uses\" is missing");
+    }
+
+    #[test]
+    fn a_default_is_a_value_of_its_column() {
+        let with = |column: serde_json::Value| {
+            TableSchema::from_json(with_columns(json!([
+                { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                column
+            ])))
+        };
+        for (ty, default) in [
+            ("text", json!("x")),
+            ("integer", json!(-5)),
+            ("bigint", json!(1_u64 << 40)),
+            ("real", json!(1)),
+            ("blob", json!("AAE=")),
+            ("json", json!({"any": ["thing"]})),
+            ("boolean", json!(false)),
+        ] {
+            let schema = with(json!({"name": "c", "type": ty, "default": default})).unwrap();
+            assert_eq!(schema.columns[1].default, Some(default));
+            assert_eq!(TableSchema::from_json(schema.to_json()).unwrap(), schema);
+        }
+        for (ty, default) in [
+            ("text", json!(1)),
+            ("integer", json!(1.5)),
+            ("integer", json!(1_u64 << 40)),
+            ("boolean", json!("true")),
+            ("blob", json!("%%")),
+            ("real", json!("1")),
+        ] {
+            assert!(
+                matches!(
+                    problem_of(with_columns(json!([
+                        { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                        { "name": "c", "type": ty, "default": default }
+                    ]))),
+                    SchemaProblem::InvalidDefault { ref column, .. } if column == "c"
+                ),
+                "{ty} {default}"
+            );
+        }
+        assert!(matches!(
+            problem_of(with_columns(json!([
+                { "name": "id", "type": "text", "constraints": ["primary_key"], "default": "k" }
+            ]))),
+            SchemaProblem::InvalidDefault { ref column, .. } if column == "id"
+        ));
+        // JSON null is no default.
+        let schema = with(json!({"name": "c", "type": "text", "default": null})).unwrap();
+        assert_eq!(schema.columns[1].default, None);
+    }
 }
