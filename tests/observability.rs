@@ -514,4 +514,34 @@ both_backends! {
             other.close().await;
         }).await;
     }
+
+    async fn an_unchanged_sync_sends_no_statement(db, store) {
+        let test = format!("sync_{}", db.backend);
+        Recorder::run(&test, |rec| async move {
+            let v1 = counters();
+            let mut v2 = v1.clone();
+            v2.columns.push(memtable::Column::new("note", memtable::ColumnType::Text));
+            store.sync_table(&v1).await.unwrap();
+            let mark = rec.mark();
+            let report = store.sync_table(&v2).await.unwrap();
+            assert_eq!(report.added_columns, ["note"]);
+            let texts: Vec<String> = rec.statements_since(mark).iter().map(statement_text).collect();
+            assert!(texts.iter().any(|t| t.to_uppercase().contains("ALTER TABLE")), "{texts:#?}");
+            assert_operation_span(&rec.operation(mark, "sync_table").1, "sync_table", "counters", 1);
+
+            // The schema the store knows: no DDL, no statement at all, from the store that
+            // synced and from another that read the catalog when it connected.
+            let other = Store::connect(&db.url).await.unwrap();
+            for (store, who) in [(&store, "syncing store"), (&other, "second store")] {
+                for _ in 0..3 {
+                    let mark = rec.mark();
+                    let report = store.sync_table(&v2).await.unwrap();
+                    assert!(report.is_unchanged(), "{who}: {report:?}");
+                    let texts: Vec<String> = rec.statements_since(mark).iter().map(statement_text).collect();
+                    assert!(texts.is_empty(), "{who}: an unchanged sync sent {texts:#?}");
+                }
+            }
+            other.close().await;
+        }).await;
+    }
 }

@@ -74,7 +74,9 @@ every_backend! {
         let mut changed = schema.clone();
         changed.columns[5].column_type = ColumnType::Integer;
         match other.create_table(&changed).await {
-            Err(Error::SchemaMismatch { table, difference }) => {
+            Err(Error::SchemaMismatch {
+                table, difference, ..
+            }) => {
                 assert_eq!(table, "oauth_tokens");
                 assert!(difference.contains("expires_at"), "{difference}");
             }
@@ -1238,7 +1240,9 @@ every_backend! {
         let mut other = oauth_tokens();
         other.name = "other_tokens".into();
         match store.create_table(&other).await {
-            Err(Error::SchemaMismatch { table, difference }) => {
+            Err(Error::SchemaMismatch {
+                table, difference, ..
+            }) => {
                 assert_eq!(table, "other_tokens");
                 assert!(difference.contains("idx_user_provider"), "{difference}");
             }

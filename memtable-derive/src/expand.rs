@@ -36,6 +36,41 @@ pub fn expand(input: DeriveInput) -> TokenStream {
     }
 }
 
+/// `tokens`, every one of them (nested ones too) spanned at `span`.
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respanned(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+/// The JSON value of a `default = ...` literal, and the literal's kind marker
+/// (`__private::literal::Int`, ...).
+fn default_tokens(
+    literal: &model::DefaultLiteral,
+    span: Span,
+) -> (TokenStream, proc_macro2::Ident) {
+    use model::DefaultLiteral as L;
+    let (value, kind) = match literal {
+        L::Str(s) => (quote_spanned!(span=> #s), "Str"),
+        L::Int(i) => (quote_spanned!(span=> #i), "Int"),
+        L::Float(f) => (quote_spanned!(span=> #f), "Float"),
+        L::Bool(b) => (quote_spanned!(span=> #b), "Bool"),
+    };
+    (value, proc_macro2::Ident::new(kind, span))
+}
+
 /// For a struct with attribute errors: a never-called function whose body requires, spanned on
 /// each field's type, what the full expansion would (`Codec` of the field's kind for its value
 /// type, and `AutoIncrementKey` for an `auto_increment` key), so that the compiler reports a
@@ -110,8 +145,20 @@ fn generate(model: &TableModel) -> TokenStream {
         if f.unique {
             constraints.push(quote_spanned!(span=> #p::Constraint::Unique));
         }
-        quote_spanned! {span=>
+        let column = quote_spanned! {span=>
             #p::column(#column, <#kind as #p::ColumnKind>::COLUMN_TYPE, &[#(#constraints),*])
+        };
+        match &f.default {
+            None => column,
+            Some((literal, span)) => {
+                let (value, literal_kind) = default_tokens(literal, *span);
+                // Spanned on the literal, the column's kind too: a literal that cannot be a
+                // value of the column's kind fails to compile there (`DefaultFits`).
+                let kind = respanned(kind.clone(), *span);
+                quote_spanned! {*span=>
+                    #p::with_default(#column, #p::default_value::<#kind, #p::literal::#literal_kind>(#value))
+                }
+            }
         }
     });
     let indexes = model.indexes.iter().map(|i| {

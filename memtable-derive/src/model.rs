@@ -23,7 +23,7 @@ const STRUCT_KEYS: &str = "table, index";
 /// The keys `index(...)` takes.
 const INDEX_KEYS: &str = "name, columns, unique";
 /// The keys `#[memtable(...)]` takes on a field.
-const FIELD_KEYS: &str = "primary_key, auto_increment, unique, json, rename, type";
+const FIELD_KEYS: &str = "primary_key, auto_increment, unique, json, rename, type, default";
 /// The column types `type = "..."` takes.
 const COLUMN_TYPES: [&str; 7] = [
     "text", "integer", "bigint", "real", "blob", "json", "boolean",
@@ -69,9 +69,24 @@ pub struct FieldModel {
     pub json: bool,
     /// `type = "..."`: the column type's kind marker name (`Bigint`).
     pub column_type: Option<Ident>,
+    /// `default = <literal>`: the column's default, with the span of the literal.
+    pub default: Option<(DefaultLiteral, Span)>,
     /// Whether the attributes that decide the column's kind (`json`, `type`) were read without
     /// error, so that the field's type can be checked against that kind.
     pub kind_known: bool,
+}
+
+/// The literal of a `default = ...`, read at expansion time (a negative number included).
+#[derive(Debug, Clone)]
+pub enum DefaultLiteral {
+    /// A string literal.
+    Str(String),
+    /// An integer literal.
+    Int(i64),
+    /// A float literal.
+    Float(f64),
+    /// `true` or `false`.
+    Bool(bool),
 }
 
 /// A secondary index.
@@ -409,6 +424,7 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
     let mut json: Option<Path> = None;
     let mut rename: Option<LitStr> = None;
     let mut column_type: Option<(Ident, Path)> = None;
+    let mut default: Option<(DefaultLiteral, Span)> = None;
     let mut kind_known = true;
 
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("memtable")) {
@@ -451,6 +467,15 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
                             COLUMN_TYPES.join(", ")
                         ),
                     );
+                }
+            } else if path.is_ident("default") {
+                let value: syn::Expr = meta.value()?.parse()?;
+                if default.is_some() {
+                    errors.spanned(path, "`default` is given more than once");
+                }
+                match default_literal(&value) {
+                    Ok(literal) => default = Some((literal, value.span())),
+                    Err(message) => errors.spanned(&value, message),
                 }
             } else {
                 errors.spanned(path, unknown_key(path, "a field", FIELD_KEYS));
@@ -524,6 +549,13 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
         );
     }
 
+    if let (Some(_), Some((_, span))) = (&primary_key, &default) {
+        errors.at(
+            *span,
+            "the primary key cannot have a default: its value names the row",
+        );
+    }
+
     let (nullable, value_ty) = match option_inner(&field.ty) {
         Some(inner) => (true, inner.clone()),
         None => (false, field.ty.clone()),
@@ -541,8 +573,47 @@ fn parse_field(field: &syn::Field, errors: &mut Errors) -> Option<FieldModel> {
         unique,
         json: json.is_some(),
         column_type: column_type.map(|(kind, _)| kind),
+        default,
         kind_known,
     })
+}
+
+/// The literal of `default = <expr>`: a string, a number (possibly negative) or a bool.
+fn default_literal(expr: &syn::Expr) -> Result<DefaultLiteral, String> {
+    const EXPECTED: &str = "expected a literal default: a string, a number or a bool (default = \"none\", default = 0, default = -1.5, default = false)";
+    let (negative, lit) = match expr {
+        syn::Expr::Lit(lit) => (false, &lit.lit),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            syn::Expr::Lit(lit) => (true, &lit.lit),
+            _ => return Err(EXPECTED.into()),
+        },
+        _ => return Err(EXPECTED.into()),
+    };
+    match lit {
+        syn::Lit::Str(s) if !negative => Ok(DefaultLiteral::Str(s.value())),
+        syn::Lit::Bool(b) if !negative => Ok(DefaultLiteral::Bool(b.value)),
+        syn::Lit::Int(i) => {
+            let digits: i128 = i
+                .base10_parse()
+                .map_err(|_| "the default is out of the range of a 64-bit integer".to_owned())?;
+            let value = if negative { -digits } else { digits };
+            i64::try_from(value)
+                .map(DefaultLiteral::Int)
+                .map_err(|_| "the default is out of the range of a 64-bit integer".to_owned())
+        }
+        syn::Lit::Float(f) => {
+            let value: f64 = f.base10_parse().map_err(|e| e.to_string())?;
+            if !value.is_finite() {
+                return Err("the default must be a finite number".into());
+            }
+            Ok(DefaultLiteral::Float(if negative { -value } else { value }))
+        }
+        _ => Err(EXPECTED.into()),
+    }
 }
 
 /// `T` when `ty` is `Option<T>` (written `Option`, `std::option::Option` or

@@ -122,13 +122,17 @@ pub enum Error {
         table: String,
     },
 
-    /// The table exists with a schema other than the one given.
+    /// The table exists with a schema other than the one given (for
+    /// [`Store::sync_table`](crate::Store::sync_table): other than one it can be brought to by
+    /// adding columns and indexes).
     #[error("table {table:?} exists with a different schema: {difference}")]
     SchemaMismatch {
         /// The table.
         table: String,
-        /// What differs, in words.
+        /// What differs, in words: every difference, joined by `"; "`.
         difference: String,
+        /// Every difference, one each, naming the column or index.
+        differences: Vec<String>,
     },
 
     /// A record or query names a column the table does not have.
@@ -326,9 +330,14 @@ impl Error {
             | Error::TypeMismatch { table, .. }
             | Error::RecordNotFound { table, .. }
             | Error::LimitExceeded { table, .. } => rename(table),
-            Error::SchemaMismatch { table, difference } => {
+            Error::SchemaMismatch {
+                table,
+                difference,
+                differences,
+            } => {
                 rename(table);
                 rename(difference);
+                differences.iter_mut().for_each(rename);
             }
             Error::InvalidRecord { table, reason } | Error::InvalidQuery { table, reason } => {
                 rename(table);
@@ -382,6 +391,15 @@ impl Error {
         Error::UnknownColumn {
             table: table.to_owned(),
             column: truncate(column),
+        }
+    }
+
+    /// A schema mismatch listing `differences` (at least one).
+    pub(crate) fn schema_mismatch(table: &str, differences: Vec<String>) -> Self {
+        Error::SchemaMismatch {
+            table: table.to_owned(),
+            difference: differences.join("; "),
+            differences,
         }
     }
 
@@ -533,6 +551,15 @@ pub enum SchemaProblem {
         index: String,
         /// The repeated column.
         column: String,
+    },
+    /// A column's default is not a value of its type, or the column cannot have one (a
+    /// primary key).
+    #[error("column {column:?}: {reason}")]
+    InvalidDefault {
+        /// The column.
+        column: String,
+        /// What is wrong with the default (never the value itself).
+        reason: String,
     },
     /// A table memtable did not create has a column of a type memtable cannot read.
     #[error("column {column:?} has type {declared:?}, which memtable does not support")]

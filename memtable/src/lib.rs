@@ -51,7 +51,7 @@ pub use schema::{
     CATALOG_TABLE, Column, ColumnType, Constraint, DEFAULT_PROTECTED_TABLES, Index, TableSchema,
     validate_identifier,
 };
-pub use store::{Store, StoreBuilder, TableInfo, Transaction};
+pub use store::{Store, StoreBuilder, SyncReport, TableInfo, Transaction};
 #[doc(hidden)]
 pub use typed::private as __private;
 pub use typed::{Select, Table, TypedColumn};

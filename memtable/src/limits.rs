@@ -230,7 +230,23 @@ impl Limits {
                 index.columns.len(),
             )?;
         }
-        Ok(())
+        // A record that leaves every defaulted column out is written with all the defaults:
+        // together they are held to the limits of a record.
+        let mut defaults = 0_usize;
+        for column in &schema.columns {
+            if let Some(json) = &column.default {
+                self.check_json(table, json)?;
+            }
+            if let Some(value) = column.default_value() {
+                defaults = defaults.saturating_add(value_size(&value));
+            }
+        }
+        exceeds(
+            LimitKind::RecordSize,
+            table,
+            self.max_record_bytes,
+            defaults,
+        )
     }
 
     /// Checks a record about to be written: the depth of its json values, then its size.

@@ -382,10 +382,45 @@ pub const MAX_PAGE_BOUND: u64 = i64::MAX as u64;
 
 const OPERATORS: &str = "$eq, $ne, $lt, $lte, $gt, $gte, $in, $nin, $like, $null";
 
+impl Filter {
+    /// Whether every column the filter names is a column of `schema` (walked without
+    /// recursion: a filter past the depth limit is measured before this is asked).
+    pub(crate) fn names_only_columns_of(&self, schema: &TableSchema) -> bool {
+        let mut pending = vec![self];
+        while let Some(filter) = pending.pop() {
+            match filter {
+                Filter::Compare { column, .. }
+                | Filter::In { column, .. }
+                | Filter::Like { column, .. }
+                | Filter::Null { column, .. } => {
+                    if schema.column(column).is_none() {
+                        return false;
+                    }
+                }
+                Filter::And(all) | Filter::Or(all) => pending.extend(all),
+                Filter::Not(inner) => pending.push(inner),
+            }
+        }
+        true
+    }
+}
+
 impl QueryOptions {
     /// Every row, in no particular order.
     pub fn new() -> Self {
         QueryOptions::default()
+    }
+
+    /// Whether every column the options name (in the filter and the sort keys) is a column
+    /// of `schema`.
+    pub(crate) fn names_only_columns_of(&self, schema: &TableSchema) -> bool {
+        self.order_by
+            .iter()
+            .all(|order| schema.column(&order.column).is_some())
+            && self
+                .filter
+                .as_ref()
+                .is_none_or(|filter| filter.names_only_columns_of(schema))
     }
 
     /// Adds a condition (ANDed with any already set).

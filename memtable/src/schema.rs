@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IdentifierKind, IdentifierProblem, Result, SchemaProblem, truncate};
 pub use crate::kinds::ColumnType;
+use crate::value::Value;
 
 /// The table in which memtable keeps the logical schema of every table it created.
 pub const CATALOG_TABLE: &str = "_memtable_catalog";
@@ -63,6 +64,12 @@ pub struct Column {
     /// Constraints on the column; none means a nullable, non-unique column.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub constraints: Vec<Constraint>,
+    /// The value an insert that leaves the column out gets, in the JSON form of the column's
+    /// type (a blob's is base64 text); `None` (or JSON `null`) for no default. Rendered into
+    /// `CREATE TABLE` / `ALTER TABLE … ADD COLUMN` as a literal by sea-query. A default that
+    /// does not fit the column is [`SchemaProblem::InvalidDefault`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
 }
 
 /// A constraint on a single column.
@@ -99,7 +106,33 @@ impl Column {
             name: name.into(),
             column_type,
             constraints: Vec::new(),
+            default: None,
         }
+    }
+
+    /// Sets the column's default (builder style): the value, in the JSON form of the column's
+    /// type, that an insert leaving the column out gets.
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint};
+    /// let priority = Column::new("priority", ColumnType::Integer)
+    ///     .with(Constraint::NotNull)
+    ///     .with_default(serde_json::json!(3));
+    /// assert_eq!(priority.default, Some(serde_json::json!(3)));
+    /// ```
+    pub fn with_default(mut self, default: impl Into<serde_json::Value>) -> Self {
+        let default = default.into();
+        self.default = (!default.is_null()).then_some(default);
+        self
+    }
+
+    /// The default as a value of the column's type (`None` without one, or when it does not
+    /// fit: [`TableSchema::validate`] refuses such a schema).
+    pub fn default_value(&self) -> Option<Value> {
+        let default = self.default.as_ref()?;
+        Value::from_json("", self, default)
+            .ok()
+            .filter(|v| !v.is_null())
     }
 
     /// Adds a constraint (builder style).
@@ -276,6 +309,7 @@ impl TableSchema {
                     column: column.name.clone(),
                 });
             }
+            self.validate_default(column)?;
         }
         let mut index_names = HashSet::with_capacity(self.indexes.len());
         for index in &self.indexes {
@@ -309,9 +343,39 @@ impl TableSchema {
         Ok(())
     }
 
+    /// A column's default must be a value of its type, and a key has none (its value names
+    /// the row: one default would give every row the same id).
+    fn validate_default(&self, column: &Column) -> Result<()> {
+        let Some(default) = &column.default else {
+            return Ok(());
+        };
+        let invalid = |reason: String| {
+            Err(Error::invalid_schema(
+                &self.name,
+                SchemaProblem::InvalidDefault {
+                    column: column.name.clone(),
+                    reason,
+                },
+            ))
+        };
+        if column.is_primary_key() {
+            return invalid("a primary key cannot have a default".into());
+        }
+        match Value::from_json(&self.name, column, default) {
+            Ok(_) => Ok(()),
+            Err(Error::TypeMismatch {
+                expected, found, ..
+            }) => invalid(format!(
+                "the default must be a value of the column's type {expected}, got {found}"
+            )),
+            Err(other) => invalid(other.to_string()),
+        }
+    }
+
     /// Describes how `other` differs from this schema, or `None` when the two define the same
     /// table. Constraint order and repeated constraints do not count as differences, nor does
-    /// the order of indexes; column order does.
+    /// the order of indexes; column order does. This is the first of
+    /// [`differences`](Self::differences).
     ///
     /// ```
     /// use memtable::{Column, ColumnType, Constraint, TableSchema};
@@ -322,66 +386,190 @@ impl TableSchema {
     /// assert_eq!(a.difference(&b).as_deref(), Some("column \"id\" is text, not integer"));
     /// ```
     pub fn difference(&self, other: &TableSchema) -> Option<String> {
+        self.differences(other).into_iter().next()
+    }
+
+    /// Every way `other` differs from this schema (empty when the two define the same table),
+    /// each in words naming the column or index, in table order: columns, then indexes.
+    ///
+    /// ```
+    /// use memtable::{Column, ColumnType, Constraint, TableSchema};
+    /// let a = TableSchema::new("t", vec![
+    ///     Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey),
+    ///     Column::new("n", ColumnType::Integer),
+    /// ]);
+    /// let mut b = a.clone();
+    /// b.columns[1].column_type = ColumnType::Real;
+    /// b.columns.push(Column::new("extra", ColumnType::Text));
+    /// assert_eq!(a.differences(&b), [
+    ///     "column \"n\" is integer, not real",
+    ///     "column \"extra\" is not in the table",
+    /// ]);
+    /// ```
+    pub fn differences(&self, other: &TableSchema) -> Vec<String> {
+        self.changes(other)
+            .into_iter()
+            .map(|change| match change {
+                Change::Refused(difference) => difference,
+                Change::AddColumn(column) => {
+                    format!("column {:?} is not in the table", column.name)
+                }
+                Change::AddIndex(index) => format!("index {:?} is not on the table", index.name),
+            })
+            .collect()
+    }
+
+    /// What it takes to bring this (existing) table to `wanted`: the columns and indexes to
+    /// add, or, when anything else differs, every difference in words.
+    pub(crate) fn additions(
+        &self,
+        wanted: &TableSchema,
+    ) -> std::result::Result<Additions, Vec<String>> {
+        let mut additions = Additions::default();
+        let mut refused = Vec::new();
+        for change in self.changes(wanted) {
+            match change {
+                Change::Refused(difference) => refused.push(difference),
+                Change::AddColumn(column) => {
+                    if column.is_primary_key() {
+                        refused.push(format!(
+                            "column {:?} would be another primary key (the table's is fixed)",
+                            column.name
+                        ));
+                    } else if !column.is_nullable() && column.default.is_none() {
+                        refused.push(format!(
+                            "new column {:?} is not_null without a default: the rows already \
+                             there would have no value for it (give it a default, or make it \
+                             nullable)",
+                            column.name
+                        ));
+                    } else {
+                        additions.columns.push(column.clone());
+                    }
+                }
+                Change::AddIndex(index) => additions.indexes.push(index.clone()),
+            }
+        }
+        if refused.is_empty() {
+            Ok(additions)
+        } else {
+            Err(refused)
+        }
+    }
+
+    /// Every change from this schema to `other`: the columns and indexes only `other` has,
+    /// and every other difference in words.
+    fn changes<'a>(&self, other: &'a TableSchema) -> Vec<Change<'a>> {
+        let mut changes = Vec::new();
         if self.name != other.name {
-            return Some(format!(
+            changes.push(Change::Refused(format!(
                 "table is named {:?}, not {:?}",
                 self.name, other.name
-            ));
+            )));
         }
         for column in &self.columns {
             let Some(theirs) = other.column(&column.name) else {
-                return Some(format!("column {:?} is missing", column.name));
+                changes.push(Change::Refused(format!(
+                    "column {:?} is missing",
+                    column.name
+                )));
+                continue;
             };
             if column.column_type != theirs.column_type {
-                return Some(format!(
+                changes.push(Change::Refused(format!(
                     "column {:?} is {}, not {}",
                     column.name, column.column_type, theirs.column_type
-                ));
+                )));
+                continue;
             }
             let ours = normalized_constraints(column);
             let other_constraints = normalized_constraints(theirs);
             if ours != other_constraints {
-                return Some(format!(
+                changes.push(Change::Refused(format!(
                     "column {:?} has constraints {:?}, not {:?}",
                     column.name, ours, other_constraints
-                ));
+                )));
+            }
+            // Compared as values of the column's type: 1 and 1.0 are one real default. The
+            // values themselves stay out of the message, as every value does in an error.
+            match (column.default_value(), theirs.default_value()) {
+                (None, None) => {}
+                (Some(_), None) => changes.push(Change::Refused(format!(
+                    "column {:?} has a default, the schema gives none",
+                    column.name
+                ))),
+                (None, Some(_)) => changes.push(Change::Refused(format!(
+                    "column {:?} has no default, the schema gives one",
+                    column.name
+                ))),
+                (Some(a), Some(b)) if a != b => changes.push(Change::Refused(format!(
+                    "column {:?} has another default than the schema's",
+                    column.name
+                ))),
+                (Some(_), Some(_)) => {}
             }
         }
-        if let Some(extra) = other
-            .columns
-            .iter()
-            .find(|c| self.column(&c.name).is_none())
-        {
-            return Some(format!("column {:?} is not in the table", extra.name));
+        // The columns both have must keep their order; new ones may go anywhere.
+        let common = |a: &TableSchema, b: &TableSchema| {
+            a.columns
+                .iter()
+                .filter(|c| b.column(&c.name).is_some())
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let (ours, theirs) = (common(self, other), common(other, self));
+        if ours != theirs {
+            changes.push(Change::Refused(format!(
+                "columns are in the order {ours:?}, not {theirs:?}"
+            )));
         }
-        let order = |s: &TableSchema| s.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
-        if order(self) != order(other) {
-            return Some(format!(
-                "columns are in the order {:?}, not {:?}",
-                order(self),
-                order(other)
-            ));
+        for column in &other.columns {
+            if self.column(&column.name).is_none() {
+                changes.push(Change::AddColumn(column));
+            }
         }
         for index in &self.indexes {
             match other.indexes.iter().find(|i| i.name == index.name) {
-                None => return Some(format!("index {:?} is missing", index.name)),
-                Some(theirs) if theirs != index => {
-                    return Some(format!(
-                        "index {:?} is on {:?} (unique: {}), not {:?} (unique: {})",
-                        index.name, index.columns, index.unique, theirs.columns, theirs.unique
-                    ));
-                }
+                None => changes.push(Change::Refused(format!(
+                    "index {:?} is missing",
+                    index.name
+                ))),
+                Some(theirs) if theirs != index => changes.push(Change::Refused(format!(
+                    "index {:?} is on {:?} (unique: {}), not {:?} (unique: {})",
+                    index.name, index.columns, index.unique, theirs.columns, theirs.unique
+                ))),
                 Some(_) => {}
             }
         }
-        if let Some(extra) = other
-            .indexes
-            .iter()
-            .find(|i| !self.indexes.iter().any(|o| o.name == i.name))
-        {
-            return Some(format!("index {:?} is not on the table", extra.name));
+        for index in &other.indexes {
+            if !self.indexes.iter().any(|o| o.name == index.name) {
+                changes.push(Change::AddIndex(index));
+            }
         }
-        None
+        changes
+    }
+}
+
+/// One change between two schemas of a table.
+enum Change<'a> {
+    /// A column only the second has.
+    AddColumn(&'a Column),
+    /// An index only the second has.
+    AddIndex(&'a Index),
+    /// Any other difference, in words.
+    Refused(String),
+}
+
+/// The columns and indexes a sync adds to an existing table, in the wanted schema's order.
+#[derive(Debug, Default)]
+pub(crate) struct Additions {
+    pub(crate) columns: Vec<Column>,
+    pub(crate) indexes: Vec<Index>,
+}
+
+impl Additions {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.columns.is_empty() && self.indexes.is_empty()
     }
 }
 
@@ -780,5 +968,86 @@ mod tests {
         let mut f = a.clone();
         f.columns[4].constraints.push(Constraint::Unique);
         assert!(a.difference(&f).unwrap().contains("refresh_token"));
+    }
+
+    #[test]
+    fn additions_are_new_nullable_or_defaulted_columns_and_new_indexes() {
+        let v1 = TableSchema::from_json(oauth_tokens()).unwrap();
+        let mut v2 = v1.clone();
+        v2.columns.insert(1, Column::new("label", ColumnType::Text));
+        v2.columns.push(
+            Column::new("uses", ColumnType::Integer)
+                .with(Constraint::NotNull)
+                .with_default(json!(0)),
+        );
+        v2.indexes.push(Index::new("idx_uses", ["uses"], false));
+        let additions = v1.additions(&v2).unwrap();
+        let names: Vec<&str> = additions.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["label", "uses"]);
+        assert_eq!(additions.indexes[0].name, "idx_uses");
+        assert!(v2.additions(&v2).unwrap().is_empty());
+
+        let mut v3 = v2.clone();
+        v3.columns.retain(|c| c.name != "scope");
+        v3.columns
+            .push(Column::new("required", ColumnType::Text).with(Constraint::NotNull));
+        v3.indexes.clear();
+        let refused = v2.additions(&v3).unwrap_err();
+        assert_eq!(refused.len(), 4, "{refused:?}");
+        assert_eq!(refused[0], "column \"scope\" is missing");
+        assert!(refused[1].contains("\"required\""), "{refused:?}");
+        assert_eq!(refused[2], "index \"idx_user_provider\" is missing");
+        assert_eq!(refused[3], "index \"idx_uses\" is missing");
+    }
+
+    #[test]
+    fn a_default_is_a_value_of_its_column() {
+        let with = |column: serde_json::Value| {
+            TableSchema::from_json(with_columns(json!([
+                { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                column
+            ])))
+        };
+        for (ty, default) in [
+            ("text", json!("x")),
+            ("integer", json!(-5)),
+            ("bigint", json!(1_u64 << 40)),
+            ("real", json!(1)),
+            ("blob", json!("AAE=")),
+            ("json", json!({"any": ["thing"]})),
+            ("boolean", json!(false)),
+        ] {
+            let schema = with(json!({"name": "c", "type": ty, "default": default})).unwrap();
+            assert_eq!(schema.columns[1].default, Some(default));
+            assert_eq!(TableSchema::from_json(schema.to_json()).unwrap(), schema);
+        }
+        for (ty, default) in [
+            ("text", json!(1)),
+            ("integer", json!(1.5)),
+            ("integer", json!(1_u64 << 40)),
+            ("boolean", json!("true")),
+            ("blob", json!("%%")),
+            ("real", json!("1")),
+        ] {
+            assert!(
+                matches!(
+                    problem_of(with_columns(json!([
+                        { "name": "id", "type": "text", "constraints": ["primary_key"] },
+                        { "name": "c", "type": ty, "default": default }
+                    ]))),
+                    SchemaProblem::InvalidDefault { ref column, .. } if column == "c"
+                ),
+                "{ty} {default}"
+            );
+        }
+        assert!(matches!(
+            problem_of(with_columns(json!([
+                { "name": "id", "type": "text", "constraints": ["primary_key"], "default": "k" }
+            ]))),
+            SchemaProblem::InvalidDefault { ref column, .. } if column == "id"
+        ));
+        // JSON null is no default.
+        let schema = with(json!({"name": "c", "type": "text", "default": null})).unwrap();
+        assert_eq!(schema.columns[1].default, None);
     }
 }

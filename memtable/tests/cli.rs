@@ -558,12 +558,84 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// `sync_table` from a shell: created, then grown by a column with a default and an index (the
+/// row already there gets the default), then a no-op, then a refusal listing each difference.
+fn exec_sync_table(db: &Database) {
+    let url = db.url.as_str();
+    let v1 = json!({"name": "notes", "columns": [
+        {"name": "id", "type": "integer", "constraints": ["primary_key", "auto_increment"]},
+        {"name": "body", "type": "text", "constraints": ["not_null"]}]});
+    let mut v2 = v1.clone();
+    v2["columns"].as_array_mut().unwrap().push(
+        json!({"name": "stars", "type": "integer", "constraints": ["not_null"], "default": 0}),
+    );
+    v2["indexes"] = json!([{"name": "idx_notes_stars", "columns": ["stars"]}]);
+    let data = succeeded(&memtable(
+        url,
+        &["exec", "sync_table", &v1.to_string()],
+        None,
+    ));
+    assert_eq!(data["created"], true, "{data}");
+    succeeded(&memtable(
+        url,
+        &[
+            "exec",
+            "insert_into_table",
+            r#"{"tableName": "notes", "data": {"body": "old"}}"#,
+        ],
+        None,
+    ));
+    let data = succeeded(&memtable(
+        url,
+        &["exec", "sync_table", "-"],
+        Some(&v2.to_string()),
+    ));
+    assert_eq!(
+        data,
+        json!({"tableName": "notes", "created": false, "addedColumns": ["stars"],
+               "addedIndexes": ["idx_notes_stars"], "message": data["message"]})
+    );
+    let data = succeeded(&memtable(
+        url,
+        &["exec", "sync_table", &v2.to_string()],
+        None,
+    ));
+    assert_eq!(data["addedColumns"], json!([]));
+    let data = succeeded(&memtable(
+        url,
+        &["exec", "query_table", r#"{"tableName": "notes"}"#],
+        None,
+    ));
+    assert_eq!(
+        data["results"],
+        json!([{"id": 1, "body": "old", "stars": 0}])
+    );
+    let v3 = json!({"name": "notes", "columns": [
+        {"name": "id", "type": "integer", "constraints": ["primary_key", "auto_increment"]},
+        {"name": "stars", "type": "text", "constraints": ["not_null"], "default": "0"}]});
+    let error = failed(
+        &memtable(url, &["exec", "sync_table", &v3.to_string()], None),
+        1,
+        "schema_mismatch",
+    );
+    assert_eq!(
+        error["differences"],
+        json!([
+            "column \"body\" is missing",
+            "column \"stars\" is integer, not text",
+            "index \"idx_notes_stars\" is missing"
+        ]),
+        "{error}"
+    );
+}
+
 on_both_backends!(
     exec_runs_every_executor,
     exec_exit_codes,
     plugin_scopes,
     exec_writes_by_filter_and_transactions,
-    namespaces
+    namespaces,
+    exec_sync_table
 );
 
 #[test]

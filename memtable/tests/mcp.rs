@@ -462,6 +462,64 @@ fn two_plugins_servers_on_postgres() {
     }
 }
 
+/// `sync_table` as an MCP tool: writable, and its refusal lists every difference.
+fn serves_sync_table(db: &common::Database) {
+    let (mut client, _) = Client::start(&db.url, &[]);
+    let response = client.request("tools/list", json!({}));
+    let tools = response["result"]["tools"].as_array().unwrap().clone();
+    let sync = tools.iter().find(|t| t["name"] == "sync_table").unwrap();
+    assert_eq!(sync["annotations"]["readOnlyHint"], false, "{sync}");
+    assert_eq!(sync["inputSchema"]["type"], "object", "{sync}");
+    assert!(sync["description"].as_str().unwrap().contains("default"));
+    let v1 = json!({"name": "notes", "columns": [
+        {"name": "id", "type": "text", "constraints": ["primary_key"]},
+        {"name": "body", "type": "text"}]});
+    let result = client.call("sync_table", v1.clone());
+    assert_eq!(
+        result["structuredContent"]["data"]["created"], true,
+        "{result}"
+    );
+    let mut v2 = v1.clone();
+    v2["columns"].as_array_mut().unwrap().push(
+        json!({"name": "done", "type": "boolean", "constraints": ["not_null"], "default": false}),
+    );
+    let result = client.call("sync_table", v2);
+    assert_eq!(
+        result["structuredContent"]["data"]["addedColumns"],
+        json!(["done"]),
+        "{result}"
+    );
+    let result = client.call(
+        "sync_table",
+        json!({"name": "notes", "columns": [
+        {"name": "id", "type": "text", "constraints": ["primary_key"]}]}),
+    );
+    assert_eq!(result["isError"], true, "{result}");
+    let error = &result["structuredContent"]["data"]["error"];
+    assert_eq!(error["kind"], "schema_mismatch");
+    assert_eq!(
+        error["differences"],
+        json!(["column \"body\" is missing", "column \"done\" is missing"])
+    );
+    client.finish();
+
+    let (mut reader, _) = Client::start(&db.url, &["--read-only"]);
+    assert!(!reader.tool_names().contains(&"sync_table".to_owned()));
+    reader.finish();
+}
+
+#[test]
+fn serves_sync_table_on_sqlite() {
+    serves_sync_table(&common::Database::sqlite());
+}
+
+#[test]
+fn serves_sync_table_on_postgres() {
+    if let Some(db) = common::Database::postgres("mcp_sync") {
+        serves_sync_table(&db);
+    }
+}
+
 #[test]
 fn serves_every_executor_on_sqlite() {
     serves_every_executor(&common::Database::sqlite());

@@ -118,6 +118,7 @@ fn column(key: bool, name: BoxedStrategy<String>) -> impl Strategy<Value = Colum
                 name,
                 column_type,
                 constraints,
+                default: None,
             };
             if key {
                 column = column.with(Constraint::PrimaryKey);

@@ -14,7 +14,7 @@ use crate::schema::{Column, ColumnType, TableSchema};
 /// column also takes `null`. An `auto_increment` key has no property (the database assigns it,
 /// and a record giving it is refused). `required` lists the columns that are NOT NULL (or the
 /// primary key) and that nothing fills in: not a text primary key, which gets a new UUID when
-/// left out. Other keys are refused (`additionalProperties: false`), as the executors refuse
+/// left out, nor a column with a default. Other keys are refused (`additionalProperties: false`), as the executors refuse
 /// unknown columns.
 ///
 /// ```
@@ -24,7 +24,8 @@ use crate::schema::{Column, ColumnType, TableSchema};
 /// let schema = TableSchema::from_json_str(r#"{"name": "notes", "columns": [
 ///     {"name": "id", "type": "integer", "constraints": ["primary_key", "auto_increment"]},
 ///     {"name": "body", "type": "text", "constraints": ["not_null"]},
-///     {"name": "pinned", "type": "boolean"}]}"#)?;
+///     {"name": "pinned", "type": "boolean"},
+///     {"name": "stars", "type": "integer", "constraints": ["not_null"], "default": 0}]}"#)?;
 /// let record = record_schema(&schema);
 /// assert_eq!(record["required"], serde_json::json!(["body"]));
 /// assert_eq!(record["properties"]["pinned"]["type"], serde_json::json!(["boolean", "null"]));
@@ -41,7 +42,7 @@ pub fn record_schema(schema: &TableSchema) -> Value {
         let nullable = column.is_nullable();
         properties.insert(column.name.clone(), property(column, nullable));
         let generated = column.is_primary_key() && column.column_type == ColumnType::Text;
-        if !nullable && !generated {
+        if !nullable && !generated && column.default.is_none() {
             required.push(Value::String(column.name.clone()));
         }
     }

@@ -11,6 +11,7 @@
 //! | executor | parameters | `data` on success |
 //! |---|---|---|
 //! | `create_table` | the schema JSON (`{name, columns, indexes?}`) | `{tableName, message}` |
+//! | `sync_table` | the schema JSON, as `create_table` | `{tableName, created, addedColumns, addedIndexes, message}` |
 //! | `insert_into_table` | `{tableName, data}` | `{id, message}` |
 //! | `update_table_record` | `{tableName, id, data}` or `{tableName, where, data}` | by id `{message}`; by where `{updated, message}` |
 //! | `query_table` | `{tableName, queryOptions?: {where, orderBy, limit, offset}}` | `{results, count}` (and `truncated`, `limit` when capped) |
@@ -100,8 +101,9 @@ use crate::store::{RowSource, Store, Table as KnownTable, TableInfo};
 use crate::value::Record;
 
 /// The names of every executor, in the order of the documentation.
-pub const EXECUTOR_NAMES: [&str; 10] = [
+pub const EXECUTOR_NAMES: [&str; 11] = [
     "create_table",
+    "sync_table",
     "insert_into_table",
     "update_table_record",
     "query_table",
@@ -319,6 +321,7 @@ impl Executors {
         }
         match executor {
             Executor::CreateTable => self.create_table(params).await,
+            Executor::SyncTable => self.sync_table(params).await,
             Executor::InsertIntoTable
             | Executor::UpdateTableRecord
             | Executor::QueryTable
@@ -386,14 +389,74 @@ impl Executors {
         }))
     }
 
+    async fn sync_table(&self, params: Value) -> Result<Value, Failure> {
+        if !params.is_object() {
+            return Err(Failure::params(
+                "sync_table",
+                "expected the table schema, an object {name, columns, indexes?}",
+            ));
+        }
+        let schema = TableSchema::from_json(params)?;
+        let report = self.usable_store()?.sync_table(&schema).await?;
+        let message = if report.created {
+            format!("created table {:?}", schema.name)
+        } else if report.is_unchanged() {
+            format!("table {:?} already has this schema", schema.name)
+        } else {
+            format!(
+                "table {:?}: added {} column(s) and {} index(es)",
+                schema.name,
+                report.added_columns.len(),
+                report.added_indexes.len()
+            )
+        };
+        Ok(json!({
+            "tableName": schema.name,
+            "created": report.created,
+            "addedColumns": report.added_columns,
+            "addedIndexes": report.added_indexes,
+            "message": message,
+        }))
+    }
+
+    /// Reads what a call gives (`read`) against the schema of `table` (one this set can see
+    /// through `rows`; `writable`: one it may write). A column the cached schema lacks makes
+    /// the store read the table's catalog entry once more (another process may have synced
+    /// the table) before the call is refused with `unknown_column`.
+    async fn read_against<T>(
+        &self,
+        rows: &dyn RowSource,
+        table: &str,
+        writable: bool,
+        read: impl Fn(&TableSchema) -> Result<T, Failure>,
+    ) -> Result<(Arc<KnownTable>, T), Failure> {
+        let info = if writable {
+            self.writable_table(rows, table).await?
+        } else {
+            self.visible_table(rows, table).await?
+        };
+        match read(info.logical()) {
+            Err(Failure::Store(Error::UnknownColumn { .. })) if info.created => {
+                let fresh = self.store.known_table_knowing(table, |_| false).await?;
+                let read = read(fresh.logical())?;
+                Ok((fresh, read))
+            }
+            other => Ok((info, other?)),
+        }
+    }
+
     async fn insert_into_table(
         &self,
         rows: &dyn RowSource,
         params: InsertParams,
     ) -> Result<Value, Failure> {
         let table = params.table_name;
-        let info = self.writable_table(rows, &table).await?;
-        let record = Record::from_json(info.logical(), &Value::Object(params.data))?;
+        let data = Value::Object(params.data);
+        let (_, record) = self
+            .read_against(rows, &table, true, |schema| {
+                Ok(Record::from_json(schema, &data)?)
+            })
+            .await?;
         let id = rows.insert_into_table(&table, record).await?;
         Ok(json!({
             "message": format!("inserted record {:?} into table {table:?}", truncate(&id)),
@@ -409,17 +472,26 @@ impl Executors {
         const NAME: &str = "update_table_record";
         let table = params.table_name;
         let target = target(NAME, params.id, params.filter)?;
-        let info = self.writable_table(rows, &table).await?;
-        let record = Record::from_json(info.logical(), &Value::Object(params.data))?;
-        match target {
-            Target::Id(id) => {
+        let data = Value::Object(params.data);
+        let (_, (record, filter)) = self
+            .read_against(rows, &table, true, |schema| {
+                let record = Record::from_json(schema, &data)?;
+                let filter = match &target {
+                    Target::Id(_) => None,
+                    Target::Where(filter) => Some(where_filter(NAME, schema, filter.clone())?),
+                };
+                Ok((record, filter))
+            })
+            .await?;
+        match (target, filter) {
+            (Target::Id(id), _) => {
                 rows.update_table_record(&table, &id, record).await?;
                 Ok(json!({
                     "message": format!("updated record {:?} of table {table:?}", truncate(&id)),
                 }))
             }
-            Target::Where(filter) => {
-                let filter = where_filter(NAME, info.logical(), filter)?;
+            (Target::Where(_), filter) => {
+                let filter = filter.ok_or_else(|| Failure::params(NAME, "where is empty"))?;
                 let updated = rows.update_where(&table, &filter, record).await?;
                 Ok(json!({
                     "updated": updated,
@@ -435,11 +507,13 @@ impl Executors {
         params: QueryParams,
     ) -> Result<Value, Failure> {
         let table = params.table_name;
-        let info = self.visible_table(rows, &table).await?;
-        let mut options = match &params.query_options {
-            Some(options) => QueryOptions::from_json(info.logical(), &options.to_json())?,
-            None => QueryOptions::new(),
-        };
+        let options = params.query_options.as_ref().map(|o| o.to_json());
+        let (_, mut options) = self
+            .read_against(rows, &table, false, |schema| match &options {
+                Some(options) => Ok(QueryOptions::from_json(schema, options)?),
+                None => Ok(QueryOptions::new()),
+            })
+            .await?;
         // Past the cap, one row more than it tells whether the cap cut anything off.
         let cap = self.max_rows;
         let capped = options.limit.is_none_or(|limit| limit > cap);
@@ -477,16 +551,21 @@ impl Executors {
         const NAME: &str = "delete_from_table";
         let table = params.table_name;
         let target = target(NAME, params.id, params.filter)?;
-        let info = self.writable_table(rows, &table).await?;
-        match target {
-            Target::Id(id) => {
+        let (_, filter) = self
+            .read_against(rows, &table, true, |schema| match &target {
+                Target::Id(_) => Ok(None),
+                Target::Where(filter) => Ok(Some(where_filter(NAME, schema, filter.clone())?)),
+            })
+            .await?;
+        match (target, filter) {
+            (Target::Id(id), _) => {
                 rows.delete_from_table(&table, &id).await?;
                 Ok(json!({
                     "message": format!("deleted record {:?} from table {table:?}", truncate(&id)),
                 }))
             }
-            Target::Where(filter) => {
-                let filter = where_filter(NAME, info.logical(), filter)?;
+            (Target::Where(_), filter) => {
+                let filter = filter.ok_or_else(|| Failure::params(NAME, "where is empty"))?;
                 let deleted = rows.delete_where(&table, &filter).await?;
                 Ok(json!({
                     "deleted": deleted,

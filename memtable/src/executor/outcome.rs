@@ -129,9 +129,14 @@ fn error_object(error: &Error) -> Map<String, Value> {
             }
         }
         Error::ProtectedTable { table } | Error::TableNotFound { table } => put("table", table),
-        Error::SchemaMismatch { table, difference } => {
+        Error::SchemaMismatch {
+            table,
+            difference,
+            differences,
+        } => {
             put("table", table);
             put("difference", difference);
+            object.insert("differences".into(), json!(differences));
         }
         Error::UnknownColumn { table, column } => {
             put("table", table);
@@ -219,7 +224,8 @@ fn problem_location(problem: &SchemaProblem) -> (Option<&str>, Option<&str>) {
     match problem {
         SchemaProblem::InvalidAutoIncrement { column }
         | SchemaProblem::DuplicateColumn { column }
-        | SchemaProblem::UnsupportedColumnType { column, .. } => (Some(column), None),
+        | SchemaProblem::UnsupportedColumnType { column, .. }
+        | SchemaProblem::InvalidDefault { column, .. } => (Some(column), None),
         SchemaProblem::DuplicateIndex { index } | SchemaProblem::EmptyIndex { index } => {
             (None, Some(index))
         }

@@ -40,6 +40,10 @@ pub struct ColumnParams {
     pub column_type: ColumnTypeParam,
     /// Constraints; none means a nullable column without uniqueness.
     pub constraints: Option<Vec<ConstraintParam>>,
+    /// The value a record inserted without this column gets: a value of the column's type
+    /// (a number for integer, bigint and real, true/false for boolean, base64 text for blob,
+    /// any JSON for json). Not on the primary key.
+    pub default: Option<Value>,
 }
 
 /// A column type, as written in a schema.

@@ -46,6 +46,7 @@ impl ExecutorDefinition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Executor {
     CreateTable,
+    SyncTable,
     InsertIntoTable,
     UpdateTableRecord,
     QueryTable,
@@ -58,8 +59,9 @@ pub(crate) enum Executor {
 }
 
 impl Executor {
-    pub(crate) const ALL: [Executor; 10] = [
+    pub(crate) const ALL: [Executor; 11] = [
         Executor::CreateTable,
+        Executor::SyncTable,
         Executor::InsertIntoTable,
         Executor::UpdateTableRecord,
         Executor::QueryTable,
@@ -78,6 +80,7 @@ impl Executor {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Executor::CreateTable => "create_table",
+            Executor::SyncTable => "sync_table",
             Executor::InsertIntoTable => "insert_into_table",
             Executor::UpdateTableRecord => "update_table_record",
             Executor::QueryTable => "query_table",
@@ -128,6 +131,7 @@ impl Executor {
         matches!(
             self,
             Executor::CreateTable
+                | Executor::SyncTable
                 | Executor::UpdateTableRecord
                 | Executor::QueryTable
                 | Executor::TableExists
@@ -147,10 +151,25 @@ impl Executor {
                  integer (32-bit), bigint (64-bit), real, blob (base64 text in JSON), json (any \
                  JSON document), boolean. Exactly one column must be primary_key: rows are \
                  addressed by its value (their id). auto_increment only on an integer or bigint \
-                 primary key; a text primary key left out at insert gets a new UUID. Names use \
-                 letters, digits and _ and do not start with a digit. Creating a table that \
+                 primary key; a text primary key left out at insert gets a new UUID. A column may \
+                 have a \"default\" (a value of its type) that records inserted without it \
+                 get. Names use letters, digits and _ and do not start with a digit. Creating a table that \
                  already exists with the same schema succeeds and changes nothing; with a \
                  different schema it fails with schema_mismatch. Returns {tableName, message}."
+            }
+            Executor::SyncTable => {
+                "Create a table from a schema, or bring an existing table up to a newer version \
+                 of its schema. Parameters are the schema, as for create_table. When the table \
+                 exists, only additions are made, in one transaction: new columns (nullable, or \
+                 not_null with a \"default\": a value of the column's type that the existing \
+                 records get, e.g. {\"name\": \"priority\", \"type\": \"integer\", \
+                 \"constraints\": [\"not_null\"], \"default\": 0}) and new indexes. A \
+                 schema that drops or renames a column, changes a type, a constraint or a \
+                 default, or changes or drops an index fails with schema_mismatch listing every \
+                 difference (error.differences) and changes nothing; a new unique index that \
+                 existing records violate fails with constraint_violation. Syncing the schema \
+                 the table already has does nothing. Returns {tableName, created, addedColumns, \
+                 addedIndexes, message}."
             }
             Executor::InsertIntoTable => {
                 "Insert one record into a table and return its id. data maps column names to \
@@ -234,7 +253,7 @@ impl Executor {
 
     fn parameters(self) -> Value {
         match self {
-            Executor::CreateTable => schema_of::<CreateTableParams>(),
+            Executor::CreateTable | Executor::SyncTable => schema_of::<CreateTableParams>(),
             Executor::InsertIntoTable => schema_of::<InsertParams>(),
             Executor::UpdateTableRecord => schema_of::<UpdateParams>(),
             Executor::QueryTable => schema_of::<QueryParams>(),

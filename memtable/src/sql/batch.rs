@@ -59,7 +59,7 @@ impl Batch<'_> {
 impl Backend {
     /// Multi-row INSERTs (each `RETURNING` the keys) writing `records` in order, as few
     /// statements as the backend's bind-parameter limit allows. Records may hold different
-    /// columns: a column absent from a record is written as NULL.
+    /// columns: a column absent from a record is written as its default, or NULL.
     pub fn insert_many(self, schema: &TableSchema, records: &[Record]) -> Result<Vec<Statement>> {
         schema.validate()?;
         self.render_insert_many(schema, records.to_vec(), true)

@@ -36,7 +36,7 @@ mod insert;
 mod rows;
 mod select;
 pub(crate) mod shape;
-mod table;
+pub(crate) mod table;
 mod update;
 
 use std::fmt::Write as _;
@@ -134,6 +134,19 @@ pub(crate) trait Dialect: Send + Sync {
     fn build_index_create(&self, statement: &sea_query::IndexCreateStatement) -> String;
     /// Renders a `DROP TABLE`.
     fn build_table_drop(&self, statement: &sea_query::TableDropStatement) -> String;
+    /// Renders an `ALTER TABLE` of one change.
+    fn build_table_alter(&self, statement: &sea_query::TableAlterStatement) -> String;
+
+    /// The statements that add `column` to `table` (already validated, as is its default).
+    /// A backend that cannot add a `UNIQUE` column overrides this.
+    fn add_column(&self, table: &str, column: &Column) -> Vec<Statement> {
+        vec![table::add_column(self, table, column)]
+    }
+
+    /// The statement that serializes schema changes of `table` within a write transaction,
+    /// taken before the catalog is read, when beginning a write does not already (SQLite's
+    /// `BEGIN IMMEDIATE` does); the table's name is bound.
+    fn schema_lock(&self, table: &str) -> Option<Statement>;
 }
 
 /// The `build_*` methods of [`Dialect`] for a sea-query builder: the one thing about
@@ -175,6 +188,9 @@ macro_rules! sea_query_builder {
             statement.build($builder)
         }
         fn build_table_drop(&self, statement: &sea_query::TableDropStatement) -> String {
+            statement.build($builder)
+        }
+        fn build_table_alter(&self, statement: &sea_query::TableAlterStatement) -> String {
             statement.build($builder)
         }
     };

@@ -191,6 +191,10 @@ pub(super) struct Layout<'a> {
     pub(super) columns: Vec<&'a Column>,
     /// For each column of the schema, its place among `columns`, if written.
     pub(super) slots: Vec<Option<usize>>,
+    /// The value of each column written for a record that leaves it out: its default, or
+    /// `Null` (one statement writes every row's columns, so the database's default cannot
+    /// apply to some rows only).
+    defaults: Vec<Value>,
 }
 
 impl<'a> Layout<'a> {
@@ -234,16 +238,22 @@ impl<'a> Layout<'a> {
                 columns.push(column);
             }
         }
+        let defaults = columns
+            .iter()
+            .map(|column| column.default_value().unwrap_or(Value::Null))
+            .collect();
         Layout {
             schema,
             key_position,
             columns,
             slots,
+            defaults,
         }
     }
 
     /// Coerces `records`, in order, to the columns written, appending one row of values
-    /// (`columns.len()` of them, `Null` for a column a record leaves out) for each to `values`.
+    /// (`columns.len()` of them; for a column a record leaves out, its default or `Null`) for
+    /// each to `values`.
     /// A record with a name that is not a column, a value that does not fit its column, no key
     /// (unless the database assigns it) or a key the database should assign is refused.
     pub(super) fn coerce(
@@ -257,7 +267,8 @@ impl<'a> Layout<'a> {
         let mut finder = ColumnFinder::new(schema);
         for record in records {
             let row = values.len();
-            values.resize(row + width, Value::Null);
+            values.extend_from_slice(&self.defaults);
+            debug_assert_eq!(values.len(), row + width);
             let mut key_given = false;
             for (field, (name, value)) in record.into_iter().enumerate() {
                 let position = finder

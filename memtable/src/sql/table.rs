@@ -4,7 +4,7 @@ use sea_query::{ColumnDef, Index, Table};
 
 use super::{Backend, Dialect, Statement, ident};
 use crate::error::{IdentifierKind, Result};
-use crate::schema::{Column, TableSchema, validate_identifier};
+use crate::schema::{Additions, Column, TableSchema, validate_identifier};
 
 impl Backend {
     /// `CREATE TABLE` followed by one `CREATE [UNIQUE] INDEX` per index of a validated schema.
@@ -52,6 +52,67 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The statements that bring the table of `schema` (validated) up to it by `additions`:
+    /// one `ALTER TABLE … ADD COLUMN` per column (its default a literal rendered by
+    /// sea-query), then one `CREATE [UNIQUE] INDEX` per index.
+    pub(crate) fn add_to_table(
+        self,
+        schema: &TableSchema,
+        additions: &Additions,
+    ) -> Vec<Statement> {
+        let dialect = self.dialect();
+        let mut statements = Vec::new();
+        for column in &additions.columns {
+            statements.extend(dialect.add_column(&schema.name, column));
+        }
+        for index in &additions.indexes {
+            statements.push(create_index(dialect, &schema.name, index, false));
+        }
+        statements
+    }
+
+    /// The statement that serializes schema changes of `table` inside a write transaction,
+    /// where beginning the transaction does not already.
+    pub(crate) fn schema_lock(self, table: &str) -> Option<Statement> {
+        self.dialect().schema_lock(table)
+    }
+}
+
+/// `ALTER TABLE "table" ADD COLUMN …`, the column declared as in `CREATE TABLE`.
+pub(crate) fn add_column<D: Dialect + ?Sized>(
+    dialect: &D,
+    table: &str,
+    column: &Column,
+) -> Statement {
+    let statement = Table::alter()
+        .table(ident(table))
+        .add_column(column_def(dialect, column))
+        .to_owned();
+    Statement::ddl(dialect.build_table_alter(&statement))
+}
+
+/// `CREATE [UNIQUE] INDEX "name" ON "table" (…)`.
+pub(crate) fn create_index<D: Dialect + ?Sized>(
+    dialect: &D,
+    table: &str,
+    index: &crate::schema::Index,
+    if_not_exists: bool,
+) -> Statement {
+    let mut create = Index::create();
+    create.name(index.name.clone()).table(ident(table));
+    for column in &index.columns {
+        create.col(ident(column));
+    }
+    if index.unique {
+        create.unique();
+    }
+    if if_not_exists {
+        create.if_not_exists();
+    }
+    Statement::ddl(dialect.build_index_create(&create))
+}
+
 impl Statement {
     pub(crate) fn from_query(
         dialect: &dyn Dialect,
@@ -77,23 +138,15 @@ fn create_table(
     }
     let mut statements = vec![Statement::ddl(dialect.build_table_create(&table))];
     for index in &schema.indexes {
-        let mut create = Index::create();
-        create.name(index.name.clone()).table(ident(&schema.name));
-        for column in &index.columns {
-            create.col(ident(column));
-        }
-        if index.unique {
-            create.unique();
-        }
-        if if_not_exists {
-            create.if_not_exists();
-        }
-        statements.push(Statement::ddl(dialect.build_index_create(&create)));
+        statements.push(create_index(dialect, &schema.name, index, if_not_exists));
     }
     statements
 }
 
-fn column_def(dialect: &dyn Dialect, column: &Column) -> ColumnDef {
+/// The column as `CREATE TABLE` and `ADD COLUMN` declare it. A default is rendered by
+/// sea-query as a literal of the dialect (a DEFAULT clause takes no parameters), escaped by
+/// sea-query's own value writer: the caller's text is never written into the SQL as such.
+pub(crate) fn column_def<D: Dialect + ?Sized>(dialect: &D, column: &Column) -> ColumnDef {
     let mut def = ColumnDef::new(ident(&column.name));
     if column.is_auto_increment() {
         def.custom(dialect.column_type(column.column_type));
@@ -110,6 +163,9 @@ fn column_def(dialect: &dyn Dialect, column: &Column) -> ColumnDef {
     }
     if column.is_unique() && !column.is_primary_key() {
         def.unique_key();
+    }
+    if let Some(default) = column.default_value() {
+        def.default(dialect.bind(column.column_type, default));
     }
     def
 }

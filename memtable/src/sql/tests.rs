@@ -2124,3 +2124,72 @@ mod reused_text {
         }
     }
 }
+
+/// Defaults are literals written by sea-query's value writer, escaped for each dialect: a
+/// hostile text default is a string literal, never SQL.
+#[test]
+fn defaults_are_escaped_literals() {
+    let hostile = "'); DROP TABLE x; --";
+    let schema = TableSchema::new(
+        "d",
+        vec![
+            Column::new("id", ColumnType::Text).with(Constraint::PrimaryKey),
+            Column::new("t", ColumnType::Text)
+                .with(Constraint::NotNull)
+                .with_default(hostile),
+            Column::new("n", ColumnType::Integer).with_default(-7),
+            Column::new("flag", ColumnType::Boolean).with_default(true),
+            Column::new("raw", ColumnType::Blob).with_default("AAH/"),
+            Column::new("doc", ColumnType::Json).with_default(json!({"b": "it's", "a": 1})),
+        ],
+    );
+    assert_eq!(
+        SQLITE.create_table(&schema).unwrap()[0].sql(),
+        r#"CREATE TABLE "d" ( "id" TEXT NOT NULL PRIMARY KEY, "t" TEXT NOT NULL DEFAULT '''); DROP TABLE x; --', "n" INTEGER DEFAULT -7, "flag" INTEGER DEFAULT TRUE, "raw" BLOB DEFAULT x'0001FF', "doc" TEXT DEFAULT '{"a":1,"b":"it''s"}' )"#
+    );
+    assert_eq!(
+        POSTGRES.create_table(&schema).unwrap()[0].sql(),
+        r#"CREATE TABLE "d" ( "id" TEXT NOT NULL PRIMARY KEY, "t" TEXT NOT NULL DEFAULT E'\'); DROP TABLE x; --', "n" INTEGER DEFAULT -7, "flag" BOOLEAN DEFAULT TRUE, "raw" BYTEA DEFAULT '\x0001FF', "doc" JSONB DEFAULT E'{"a":1,"b":"it\'s"}' )"#
+    );
+    let additions = crate::schema::Additions {
+        columns: vec![
+            Column::new("extra", ColumnType::Text)
+                .with(Constraint::Unique)
+                .with_default(hostile),
+        ],
+        indexes: vec![Index::new("idx_d_n", ["n"], false)],
+    };
+    let sqlite: Vec<String> = SQLITE
+        .add_to_table(&schema, &additions)
+        .iter()
+        .map(|s| s.sql().to_owned())
+        .collect();
+    assert_eq!(
+        sqlite,
+        [
+            r#"ALTER TABLE "d" ADD COLUMN "extra" TEXT DEFAULT '''); DROP TABLE x; --'"#,
+            r#"CREATE UNIQUE INDEX "d_extra_key" ON "d" ("extra")"#,
+            r#"CREATE INDEX "idx_d_n" ON "d" ("n")"#,
+        ]
+    );
+    let postgres: Vec<String> = POSTGRES
+        .add_to_table(&schema, &additions)
+        .iter()
+        .map(|s| s.sql().to_owned())
+        .collect();
+    assert_eq!(
+        postgres,
+        [
+            r#"ALTER TABLE "d" ADD COLUMN "extra" TEXT DEFAULT E'\'); DROP TABLE x; --' UNIQUE"#,
+            r#"CREATE INDEX "idx_d_n" ON "d" ("n")"#,
+        ]
+    );
+    assert!(SQLITE.schema_lock("d").is_none());
+    let lock = POSTGRES.schema_lock("d").unwrap();
+    assert!(
+        lock.sql().contains("pg_advisory_xact_lock"),
+        "{}",
+        lock.sql()
+    );
+    assert_eq!(lock.values(), [V::String(Some("d".into()))]);
+}

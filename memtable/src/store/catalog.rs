@@ -54,6 +54,12 @@ pub(crate) fn entry(table: &Table) -> Record {
         .with(CREATED_AT, now)
 }
 
+/// The change to a table's entry that records its new schema (its owner and creation time
+/// stay).
+pub(crate) fn schema_update(table: &TableSchema) -> Record {
+    Record::new().with(SCHEMA, table.to_json().to_string())
+}
+
 /// The query for the entry of the table `name` of `scope`: the host's lives under its own
 /// name; a plugin's is one it owns, under its own name (created before namespaces) or under
 /// the physical name of its namespace.

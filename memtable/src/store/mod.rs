@@ -25,12 +25,15 @@ mod cache;
 mod catalog;
 mod namespace;
 mod rows;
+mod sync;
 mod tables;
 mod trace;
 mod transaction;
 
 pub(crate) use self::transaction::RowSource;
 pub use self::transaction::Transaction;
+
+pub use self::sync::SyncReport;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -328,6 +331,11 @@ impl std::ops::DerefMut for Lease<'_> {
             Lease::Held(conn) => &mut **conn,
         }
     }
+}
+
+/// Whether every column `record` names is a column of `schema`.
+fn names_only_columns_of(schema: &TableSchema, record: &Record) -> bool {
+    record.keys().all(|column| schema.column(column).is_some())
 }
 
 fn column_types(schema: &TableSchema) -> Vec<ColumnType> {

@@ -1,7 +1,7 @@
 //! Row-level operations: insert (one, many, upsert), update, query, count, delete.
 
 use super::cache::Table;
-use super::{Store, Via, column_types, to_record};
+use super::{Store, Via, column_types, names_only_columns_of, to_record};
 use crate::backend::driver::{Connection, Rows, Write, is_large, off_runtime};
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
@@ -143,17 +143,21 @@ impl Store {
 
     /// Runs the statement `render` makes for the row whose id is `id` (an update or a delete)
     /// and returns the rows it affected; none is [`Error::RecordNotFound`].
-    async fn write_by_id<'a>(
+    async fn write_by_id<'a, P>(
         &'a self,
         via: Via<'a>,
         table: &str,
         id: &str,
-        render: impl FnOnce(&Table, &Value) -> Result<crate::sql::Statement>,
+        payload: P,
+        known: fn(&crate::schema::TableSchema, &P) -> bool,
+        render: impl FnOnce(&Table, &Value, P) -> Result<crate::sql::Statement>,
     ) -> Result<u64> {
         let mut conn = self.lease(via).await?;
-        let info = self.table(&mut *conn, table).await?;
+        let info = self
+            .table_knowing(&mut *conn, table, |s| known(s, &payload))
+            .await?;
         let key = info.schema.require_primary_key()?;
-        let statement = render(&info, &Value::from_id(table, key, id)?)?;
+        let statement = render(&info, &Value::from_id(table, key, id)?, payload)?;
         let affected = conn
             .execute(statement)
             .await
@@ -179,7 +183,9 @@ impl Store {
             self.inner.limits.check_record(table, &record)?;
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
-            let info = self.table(db, table).await?;
+            let info = self
+                .table_knowing(db, table, |s| names_only_columns_of(s, &record))
+                .await?;
             let key = info.schema.require_primary_key()?;
             let record = with_generated_key(key, record);
             if !key.is_auto_increment() {
@@ -222,7 +228,11 @@ impl Store {
             };
             let prepared = async {
                 let mut conn = self.lease(via).await?;
-                let info = self.table(&mut *conn, table).await?;
+                let info = self
+                    .table_knowing(&mut *conn, table, |s| {
+                        records.iter().all(|r| names_only_columns_of(s, r))
+                    })
+                    .await?;
                 Ok::<_, Error>((conn, info))
             }
             .await;
@@ -266,7 +276,12 @@ impl Store {
             self.inner.limits.check_record(table, &record)?;
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
-            let info = self.table(db, table).await?;
+            let info = self
+                .table_knowing(db, table, |s| {
+                    names_only_columns_of(s, &record)
+                        && conflict.iter().all(|c| s.column(c).is_some())
+                })
+                .await?;
             let key = info.schema.require_primary_key()?;
             let conflict: Vec<&str> = if conflict.is_empty() {
                 default_conflict_target(&info, &record)?
@@ -297,7 +312,11 @@ impl Store {
                 return Ok(Vec::new());
             }
             let mut conn = self.lease(via).await?;
-            let info = self.table(&mut *conn, table).await?;
+            let info = self
+                .table_knowing(&mut *conn, table, |s| {
+                    records.iter().all(|r| names_only_columns_of(s, r))
+                })
+                .await?;
             let key = info.schema.require_primary_key()?;
             let mut statements = Vec::with_capacity(records.len());
             for record in records {
@@ -358,14 +377,21 @@ impl Store {
         let work = async {
             self.check_writable(table)?;
             self.inner.limits.check_record(table, &record)?;
-            self.write_by_id(via, table, id, |info, id_value| {
-                self.inner.backend.render_update_cached(
-                    &info.schema,
-                    id_value,
-                    record,
-                    &info.rendered,
-                )
-            })
+            self.write_by_id(
+                via,
+                table,
+                id,
+                record,
+                names_only_columns_of,
+                |info, id_value, record| {
+                    self.inner.backend.render_update_cached(
+                        &info.schema,
+                        id_value,
+                        record,
+                        &info.rendered,
+                    )
+                },
+            )
             .await
         };
         self.traced("update_table_record", table, work, |n| *n)
@@ -385,7 +411,9 @@ impl Store {
                 .check_filter(table, options.filter.as_ref())?;
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
-            let info = self.table(db, table).await?;
+            let info = self
+                .table_knowing(db, table, |s| options.names_only_columns_of(s))
+                .await?;
             let statement = self.inner.backend.render_select_cached(
                 &info.schema,
                 options.clone(),
@@ -433,7 +461,11 @@ impl Store {
             self.inner.limits.check_filter(table, filter)?;
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
-            let info = self.table(db, table).await?;
+            let info = self
+                .table_knowing(db, table, |s| {
+                    filter.is_none_or(|f| f.names_only_columns_of(s))
+                })
+                .await?;
             let statement = self.inner.backend.render_count_cached(
                 &info.schema,
                 filter.cloned(),
@@ -461,11 +493,18 @@ impl Store {
     ) -> Result<()> {
         let work = async {
             self.check_writable(table)?;
-            self.write_by_id(via, table, id, |info, id_value| {
-                self.inner
-                    .backend
-                    .render_delete_cached(&info.schema, id_value, &info.rendered)
-            })
+            self.write_by_id(
+                via,
+                table,
+                id,
+                (),
+                |_, ()| true,
+                |info, id_value, ()| {
+                    self.inner
+                        .backend
+                        .render_delete_cached(&info.schema, id_value, &info.rendered)
+                },
+            )
             .await
         };
         self.traced("delete_from_table", table, work, |n| *n)
@@ -486,7 +525,11 @@ impl Store {
             self.inner.limits.check_filter(table, Some(filter))?;
             crate::query::require_condition(table, filter)?;
             let mut conn = self.lease(via).await?;
-            let info = self.table(&mut *conn, table).await?;
+            let info = self
+                .table_knowing(&mut *conn, table, |s| {
+                    names_only_columns_of(s, &record) && filter.names_only_columns_of(s)
+                })
+                .await?;
             let statement = self.inner.backend.render_update_where_cached(
                 &info.schema,
                 filter.clone(),
@@ -511,7 +554,9 @@ impl Store {
             self.inner.limits.check_filter(table, Some(filter))?;
             crate::query::require_condition(table, filter)?;
             let mut conn = self.lease(via).await?;
-            let info = self.table(&mut *conn, table).await?;
+            let info = self
+                .table_knowing(&mut *conn, table, |s| filter.names_only_columns_of(s))
+                .await?;
             let statement = self.inner.backend.render_delete_where_cached(
                 &info.schema,
                 filter.clone(),

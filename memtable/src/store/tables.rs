@@ -47,7 +47,7 @@ impl Store {
 
     /// The table `schema` describes as this store would create it: in the scope's namespace,
     /// else under its own name (owned by `owner`, if given).
-    fn planned(&self, schema: &TableSchema, owner: Option<&str>) -> Table {
+    pub(super) fn planned(&self, schema: &TableSchema, owner: Option<&str>) -> Table {
         match self.plugin() {
             Some(plugin) => Table::namespaced(
                 namespace::physical_schema(plugin, schema),
@@ -60,7 +60,7 @@ impl Store {
 
     /// The entry of an existing table that creating `wanted` would collide with: the scope's
     /// table of that name, or for a table owned from the host, also the owner's.
-    async fn existing_entry(
+    pub(super) async fn existing_entry(
         &self,
         db: &mut dyn Connection,
         wanted: &Table,
@@ -76,6 +76,16 @@ impl Store {
     }
 
     async fn create_table_as(&self, schema: &TableSchema, owner: Option<&str>) -> Result<()> {
+        self.create_table_reporting(schema, owner).await.map(drop)
+    }
+
+    /// As [`create_table_as`](Self::create_table_as); `Ok(true)` when this call created the
+    /// table, `Ok(false)` when it was already there with this schema.
+    pub(super) async fn create_table_reporting(
+        &self,
+        schema: &TableSchema,
+        owner: Option<&str>,
+    ) -> Result<bool> {
         let work = async {
             schema.validate_with(&self.inner.limits)?;
             self.check_writable(&schema.name)?;
@@ -133,14 +143,14 @@ impl Store {
                                 // Table and index names share one namespace per database (or
                                 // PostgreSQL schema).
                                 Error::Database(error) if is_already_there(&error) => {
-                                    Error::SchemaMismatch {
-                                        table: schema.name.clone(),
-                                        difference: format!(
+                                    Error::schema_mismatch(
+                                        &schema.name,
+                                        vec![format!(
                                             "the database already has a table or index of a \
                                              name this schema uses ({})",
                                             error.message()
-                                        ),
-                                    }
+                                        )],
+                                    )
                                 }
                                 other => other,
                             },
@@ -153,7 +163,6 @@ impl Store {
             u64::from(*created)
         })
         .await
-        .map(drop)
     }
 
     /// Whether `table` exists (whether or not memtable created it). An invalid name is
@@ -358,18 +367,20 @@ impl PartialEq<String> for TableInfo {
 }
 
 fn same_table(existing: &Table, wanted: &Table) -> Result<()> {
-    let name = &wanted.logical().name;
-    if let Some(difference) = existing.logical().difference(wanted.logical()) {
-        return Err(Error::SchemaMismatch {
-            table: name.clone(),
-            difference,
-        });
+    let differences = existing.logical().differences(wanted.logical());
+    if !differences.is_empty() {
+        return Err(Error::schema_mismatch(&wanted.logical().name, differences));
     }
-    if existing.owner != wanted.owner {
-        return Err(Error::SchemaMismatch {
-            table: name.clone(),
-            difference: "the table exists under another owner".into(),
-        });
+    same_owner(existing, wanted.owner.as_deref())
+}
+
+/// A table another owner (or none) holds is not this owner's to change.
+pub(super) fn same_owner(existing: &Table, owner: Option<&str>) -> Result<()> {
+    if existing.owner.as_deref() != owner {
+        return Err(Error::schema_mismatch(
+            &existing.logical().name,
+            vec!["the table exists under another owner".into()],
+        ));
     }
     Ok(())
 }

@@ -26,8 +26,55 @@ pub fn column(name: &str, column_type: ColumnType, constraints: &[Constraint]) -
         name: name.to_owned(),
         column_type,
         constraints: constraints.to_vec(),
+        default: None,
     }
 }
+
+/// A column of a derived schema with its `#[memtable(default = …)]`.
+pub fn with_default(column: Column, default: serde_json::Value) -> Column {
+    column.with_default(default)
+}
+
+/// The JSON value of a default literal of kind `L` (`literal::Int`, …) for a column of kind
+/// `K`; compiles only when such a literal can be a value of the column
+/// ([`DefaultFits`]). A value out of the column's range (`default = 1e10` on an `i32`) is found
+/// when the schema is validated.
+pub fn default_value<K: DefaultFits<L>, L>(
+    value: impl Into<serde_json::Value>,
+) -> serde_json::Value {
+    value.into()
+}
+
+/// The kinds of literal a `default = …` can be.
+pub mod literal {
+    /// A string literal.
+    pub enum Str {}
+    /// An integer literal.
+    pub enum Int {}
+    /// A float literal.
+    pub enum Float {}
+    /// `true` or `false`.
+    pub enum Bool {}
+}
+
+/// A column of this kind takes a default literal of kind `L`.
+#[diagnostic::on_unimplemented(
+    message = "a default of this kind of literal (`{L}`) cannot be a value of a column of kind `{Self}`",
+    label = "this default does not fit the column",
+    note = "text: a string; integer and bigint: an integer; real: a number; boolean: true or false; blob: base64 text; json: any literal"
+)]
+pub trait DefaultFits<L> {}
+
+macro_rules! default_fits {
+    ($literal:ident: $($kind:ident),*) => {$(
+        impl DefaultFits<literal::$literal> for kind::$kind {}
+    )*};
+}
+
+default_fits!(Str: Text, Blob, Json);
+default_fits!(Int: Integer, Bigint, Real, Json);
+default_fits!(Float: Real, Json);
+default_fits!(Bool: Boolean, Json);
 
 /// An index of a derived schema.
 pub fn index(name: &str, columns: &[&str], unique: bool) -> Index {

@@ -17,6 +17,50 @@ impl Store {
         self.create_table(&T::schema()).await
     }
 
+    /// Creates the table of `T`, or brings the existing one up to [`Table::schema`] by adding
+    /// the columns and indexes it lacks; see [`sync_table`](Self::sync_table). The table's
+    /// rows written by an older version of `T` read back as `T`: a new `Option` field as
+    /// `None`, a new field with `#[memtable(default = …)]` as its default.
+    ///
+    /// ```
+    /// use memtable::{Store, Table};
+    ///
+    /// mod v1 {
+    ///     #[derive(memtable::Table)]
+    ///     #[memtable(table = "notes")]
+    ///     pub struct Note {
+    ///         #[memtable(primary_key)]
+    ///         pub id: String,
+    ///         pub body: String,
+    ///     }
+    /// }
+    /// mod v2 {
+    ///     #[derive(memtable::Table)]
+    ///     #[memtable(table = "notes")]
+    ///     pub struct Note {
+    ///         #[memtable(primary_key)]
+    ///         pub id: String,
+    ///         pub body: String,
+    ///         #[memtable(default = 3)]
+    ///         pub priority: i64,
+    ///     }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let store = Store::connect("sqlite::memory:").await?;
+    /// store.sync_table_for::<v1::Note>().await?;
+    /// let id = store.insert(&v1::Note { id: String::new(), body: "hi".into() }).await?;
+    /// let report = store.sync_table_for::<v2::Note>().await?;
+    /// assert_eq!(report.added_columns, ["priority"]);
+    /// let note: v2::Note = store.find(&id).await?.unwrap();
+    /// assert_eq!(note.priority, 3);
+    /// # Ok::<(), memtable::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn sync_table_for<T: Table>(&self) -> Result<crate::SyncReport> {
+        self.sync_table(&T::schema()).await
+    }
+
     /// Inserts `row` and returns its id. An empty `String` in a text key, or any value in an
     /// `auto_increment` key, means "generate": a UUID v7, or the database's next integer.
     ///

@@ -8,6 +8,10 @@ use crate::schema::ColumnType;
 use crate::sql::{Dialect, Statement, write_literal};
 use crate::value::Value;
 
+/// The first key of memtable's advisory locks ("memt" in ASCII), so that they do not meet an
+/// application's own.
+const SCHEMA_LOCK_SPACE: i32 = 0x6d65_6d74;
+
 /// PostgreSQL's dialect.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PostgresDialect;
@@ -89,6 +93,19 @@ impl Dialect for PostgresDialect {
             .and_where(Expr::col("table_schema").eq(Expr::cust("current_schema()")))
             .and_where(Expr::col("table_name").eq(table))
             .to_owned()
+    }
+
+    fn schema_lock(&self, table: &str) -> Option<Statement> {
+        // A transaction-level advisory lock, released at commit or rollback, keyed by
+        // memtable's key space and the table's name (hashed by the server: the name is bound).
+        let query = Query::select()
+            .expr(Expr::cust_with_values(
+                format!("pg_advisory_xact_lock({SCHEMA_LOCK_SPACE}, hashtext($1))"),
+                [table],
+            ))
+            .to_owned();
+        let (sql, values) = query.build(PostgresQueryBuilder);
+        Some(Statement::new(sql, values))
     }
 
     fn max_bind_params(&self) -> usize {

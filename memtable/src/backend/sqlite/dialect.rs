@@ -4,7 +4,7 @@
 use sea_query::{Expr, ExprTrait as _, Query, SqliteQueryBuilder};
 
 use crate::backend::{BulkForms, Capabilities};
-use crate::schema::ColumnType;
+use crate::schema::{Column, ColumnType, Constraint, Index};
 use crate::sql::{Dialect, Statement, canonical_json, write_literal};
 use crate::value::Value;
 
@@ -88,6 +88,26 @@ impl Dialect for SqliteDialect {
             .and_where(Expr::col("type").eq("table"))
             .and_where(Expr::col("name").eq(table))
             .to_owned()
+    }
+
+    fn add_column(&self, table: &str, column: &Column) -> Vec<Statement> {
+        if !column.is_unique() {
+            return vec![crate::sql::table::add_column(self, table, column)];
+        }
+        // SQLite cannot add a UNIQUE column: add it plain, and enforce uniqueness by a unique
+        // index named as PostgreSQL names the constraint it makes for `ADD COLUMN … UNIQUE`.
+        let mut plain = column.clone();
+        plain.constraints.retain(|c| *c != Constraint::Unique);
+        let index = Index::new(format!("{table}_{}_key", column.name), [&column.name], true);
+        vec![
+            crate::sql::table::add_column(self, table, &plain),
+            crate::sql::table::create_index(self, table, &index, false),
+        ]
+    }
+
+    fn schema_lock(&self, _table: &str) -> Option<Statement> {
+        // A write transaction begins IMMEDIATE: it already holds the database's write lock.
+        None
     }
 
     fn max_bind_params(&self) -> usize {
