@@ -707,8 +707,11 @@ fn transaction_operations(params: Value) -> Result<Vec<Operation>, Failure> {
     let mut read = Vec::with_capacity(operations.len());
     for (index, operation) in operations.into_iter().enumerate() {
         let fault = |message: String| {
-            Failure::params(NAME, format!("operations[{index}]: {message}"))
-                .in_operation(index, NAME)
+            Failure::params(
+                NAME,
+                format!("operations[{index}]: {message}; nothing was run"),
+            )
+            .in_operation(index, NAME)
         };
         let Value::Object(mut operation) = operation else {
             return Err(fault(format!(
