@@ -589,7 +589,7 @@ fn unavailable_failure(name: &str, read_only: bool) -> Option<Failure> {
 /// The result of calling an executor with parameters that a JSON parser stops reading for
 /// their depth (serde_json's recursion limit, 128 levels): `limit_exceeded`, as for any
 /// document nested past the depth limit, not a syntax error.
-#[cfg(feature = "cli")]
+#[cfg(feature = "mcp")]
 pub(crate) fn too_deep(executor: &str) -> Value {
     /// The levels serde_json reads before it gives up.
     const PARSER_DEPTH: usize = 128;
@@ -607,7 +607,7 @@ pub(crate) fn too_deep(executor: &str) -> Value {
 
 /// Whether `error` is serde_json giving up on a document for its depth. serde_json has no
 /// error code for it that a caller can match on, only its message.
-#[cfg(feature = "cli")]
+#[cfg(feature = "mcp")]
 pub(crate) fn is_too_deep(error: &serde_json::Error) -> bool {
     error.to_string().starts_with("recursion limit exceeded")
 }
