@@ -21,7 +21,10 @@
 //! # }
 //! ```
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
@@ -38,6 +41,9 @@ use crate::executor::{ExecutorDefinition, Executors};
 pub struct McpServer {
     executors: Executors,
     tools: Arc<Vec<Tool>>,
+    /// The ids (as JSON text) of tool calls whose arguments were nested deeper than the JSON
+    /// parser reads: they reach the server without them, and are answered `limit_exceeded`.
+    too_deep: Arc<Mutex<HashSet<String>>>,
 }
 
 impl McpServer {
@@ -47,6 +53,7 @@ impl McpServer {
         McpServer {
             executors,
             tools: Arc::new(tools),
+            too_deep: Arc::default(),
         }
     }
 
@@ -120,7 +127,7 @@ impl ServerHandler for McpServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         if !self.tools.iter().any(|t| t.name == request.name) {
             return Err(ErrorData::invalid_params(
@@ -132,11 +139,21 @@ impl ServerHandler for McpServer {
                 None,
             ));
         }
-        let params = request
-            .arguments
-            .map(Value::Object)
-            .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-        let result = self.executors.execute(&request.name, params).await;
+        let too_deep = serde_json::to_string(&context.id).is_ok_and(|id| {
+            self.too_deep
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id)
+        });
+        let result = if too_deep {
+            crate::executor::too_deep(&request.name)
+        } else {
+            let params = request
+                .arguments
+                .map(Value::Object)
+                .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
+            self.executors.execute(&request.name, params).await
+        };
         let succeeded = result.get("success").and_then(Value::as_bool) == Some(true);
         Ok(if succeeded {
             CallToolResult::structured(result)
@@ -149,11 +166,93 @@ impl ServerHandler for McpServer {
 
 /// Serves `executors` as MCP tools on this process's stdin and stdout until the client closes
 /// the connection (or stdin ends).
+///
+/// A tool call whose arguments are nested deeper than the JSON parser reads (128 levels) is
+/// answered like any call past the depth limit, `limit_exceeded`, rather than dropped as
+/// unreadable.
 pub async fn serve_stdio(executors: Executors) -> std::io::Result<()> {
-    let running = McpServer::new(executors)
-        .serve(rmcp::transport::stdio())
+    let server = McpServer::new(executors);
+    let (messages, forwarded) = tokio::io::duplex(64 * 1024);
+    let forwarding = tokio::spawn(forward(
+        tokio::io::BufReader::new(tokio::io::stdin()),
+        forwarded,
+        server.too_deep.clone(),
+    ));
+    let running = server
+        .serve((messages, tokio::io::stdout()))
         .await
-        .map_err(std::io::Error::other)?;
-    running.waiting().await.map_err(std::io::Error::other)?;
-    Ok(())
+        .map_err(std::io::Error::other);
+    let served = match running {
+        Ok(running) => running
+            .waiting()
+            .await
+            .map(drop)
+            .map_err(std::io::Error::other),
+        Err(error) => Err(error),
+    };
+    forwarding.abort();
+    served
+}
+
+/// Copies the client's messages (one a line) to the server, replacing a tool call too deep
+/// for the JSON parser by the same call without its arguments, its id noted in `too_deep`.
+async fn forward(
+    mut input: impl tokio::io::AsyncBufRead + Unpin,
+    mut output: impl tokio::io::AsyncWrite + Unpin,
+    too_deep: Arc<Mutex<HashSet<String>>>,
+) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match input.read_line(&mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let message = match shallow_call(&line) {
+            Some((id, call)) => {
+                too_deep
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(id);
+                call
+            }
+            None => std::mem::take(&mut line),
+        };
+        if output.write_all(message.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    // Dropping `output` ends the server's input: it stops as it would at the end of stdin.
+}
+
+/// For a `tools/call` message that the JSON parser refuses for its depth: its id (as JSON
+/// text) and the same call without arguments, as a line.
+fn shallow_call(line: &str) -> Option<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Call {
+        id: Value,
+        method: String,
+        params: Params,
+    }
+    #[derive(serde::Deserialize)]
+    struct Params {
+        name: String,
+    }
+    let error = serde_json::from_str::<Value>(line).err()?;
+    if !crate::executor::is_too_deep(&error) {
+        return None;
+    }
+    // Fields other than these are skipped without recursion, however deep.
+    let call: Call = serde_json::from_str(line).ok()?;
+    if call.method != "tools/call" {
+        return None;
+    }
+    let id = serde_json::to_string(&call.id).ok()?;
+    let message = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": call.id,
+        "method": "tools/call",
+        "params": {"name": call.params.name, "arguments": {}},
+    });
+    Some((id, format!("{message}\n")))
 }

@@ -82,7 +82,15 @@ impl Client {
     fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.request_line(&message.to_string(), id)
+    }
+
+    /// Sends `line` as it is, a request with `id`, and returns the response with that id.
+    fn request_line(&mut self, line: &str, id: u64) -> Value {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -95,8 +103,12 @@ impl Client {
                         return message;
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => panic!("no answer to {method} in {TIMEOUT:?}"),
-                Err(RecvTimeoutError::Disconnected) => panic!("the server exited during {method}"),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no answer to request {id} in {TIMEOUT:?}")
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the server exited during request {id}")
+                }
             }
         }
     }
@@ -552,6 +564,20 @@ fn a_client_that_sends_garbage_gets_errors_not_a_crash() {
     assert!(response["error"].is_object(), "{response}");
     let response = client.request("tools/call", json!({"name": 5}));
     assert!(response["error"].is_object(), "{response}");
+    // Arguments deeper than the JSON parser reads: limit_exceeded, as for any document past
+    // the depth limit, and the server goes on.
+    for depth in [100_u64, 5_000] {
+        let levels = usize::try_from(depth).unwrap();
+        let doc = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        let line = format!(
+            r#"{{"jsonrpc": "2.0", "id": {depth}, "method": "tools/call", "params": {{"name": "insert_into_table", "arguments": {{"tableName": "t", "data": {{"doc": {doc}}}}}}}}}"#
+        );
+        let response = client.request_line(&line, depth);
+        let error = &response["result"]["structuredContent"]["data"]["error"];
+        assert_eq!(error["kind"], "limit_exceeded", "{depth}: {response}");
+        assert_eq!(error["limit"], "json_depth", "{depth}: {response}");
+        assert_eq!(response["result"]["isError"], true);
+    }
     // Still serving.
     assert_eq!(
         client.tool_names().len(),

@@ -677,7 +677,7 @@ fn unavailable_failure(name: &str, read_only: bool) -> Option<Failure> {
 /// The result of calling an executor with parameters that a JSON parser stops reading for
 /// their depth (serde_json's recursion limit, 128 levels): `limit_exceeded`, as for any
 /// document nested past the depth limit, not a syntax error.
-#[cfg(feature = "cli")]
+#[cfg(feature = "mcp")]
 pub(crate) fn too_deep(executor: &str) -> Value {
     /// The levels serde_json reads before it gives up.
     const PARSER_DEPTH: usize = 128;
@@ -695,7 +695,7 @@ pub(crate) fn too_deep(executor: &str) -> Value {
 
 /// Whether `error` is serde_json giving up on a document for its depth. serde_json has no
 /// error code for it that a caller can match on, only its message.
-#[cfg(feature = "cli")]
+#[cfg(feature = "mcp")]
 pub(crate) fn is_too_deep(error: &serde_json::Error) -> bool {
     error.to_string().starts_with("recursion limit exceeded")
 }
@@ -795,8 +795,11 @@ fn transaction_operations(params: Value) -> Result<Vec<Operation>, Failure> {
     let mut read = Vec::with_capacity(operations.len());
     for (index, operation) in operations.into_iter().enumerate() {
         let fault = |message: String| {
-            Failure::params(NAME, format!("operations[{index}]: {message}"))
-                .in_operation(index, NAME)
+            Failure::params(
+                NAME,
+                format!("operations[{index}]: {message}; nothing was run"),
+            )
+            .in_operation(index, NAME)
         };
         let Value::Object(mut operation) = operation else {
             return Err(fault(format!(

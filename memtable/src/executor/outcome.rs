@@ -75,12 +75,16 @@ impl Failure {
             } => {
                 let mut result = failure.to_json();
                 let data = &mut result["data"];
-                let message = data["message"].as_str().unwrap_or_default();
-                data["message"] = format!(
-                    "operation {index} ({executor}) failed, so none of the transaction's \
-                     operations is applied: {message}"
-                )
-                .into();
+                // A malformed operation is the transaction's own fault, already naming it.
+                let own = matches!(&**failure, Failure::Params { executor, .. } if executor == "transaction");
+                if !own {
+                    let message = data["message"].as_str().unwrap_or_default();
+                    data["message"] = format!(
+                        "operation {index} ({executor}) failed, so none of the transaction's \
+                         operations is applied: {message}"
+                    )
+                    .into();
+                }
                 if let Value::Object(error) = &mut data["error"] {
                     error.insert("operation".into(), (*index).into());
                 }
