@@ -448,8 +448,7 @@ both_backends! {
         assert!(executors.read_only().definition("sync_table").is_none());
         assert!(Executors::new(store.clone()).definition("sync_table").is_some_and(|d| !d.read_only));
 
-        // In a plugin's scope: its own table syncs; a name outside the scope is refused
-        // without a word about the other table.
+        // In a plugin's scope: its own table syncs, in the plugin's namespace.
         let plugin = Executors::for_plugin(db.connect().await, "plugin_a");
         let mut notes = v1::Task::schema().to_json();
         notes["name"] = json!("plugin_notes");
@@ -460,13 +459,17 @@ both_backends! {
         notes_v2["indexes"][0]["name"] = json!("idx_plugin_notes_priority");
         let synced = plugin.execute("sync_table", notes_v2.clone()).await;
         assert_eq!(synced["data"]["addedColumns"], json!(["note", "priority"]), "{synced}");
+        // Another plugin's sync of the same names makes tables of its own namespace, and
+        // learns nothing of the first plugin's.
         let other = Executors::for_plugin(db.connect().await, "plugin_b");
-        let taken = other.execute("sync_table", notes_v2).await;
-        assert_eq!(taken["data"]["error"]["kind"], "schema_mismatch");
-        assert_eq!(taken["data"]["error"]["differences"], json!(["the name is taken by a table outside this plugin's scope"]));
-        let taken = other.execute("sync_table", v1).await;
-        assert_eq!(taken["data"]["error"]["differences"], json!(["the name is taken by a table outside this plugin's scope"]), "{taken}");
+        let own = other.execute("sync_table", notes_v2.clone()).await;
+        assert_eq!(own["data"]["created"], true, "{own}");
+        let own = other.execute("sync_table", v1).await;
+        assert_eq!(own["data"]["created"], true, "{own}");
         assert_eq!(store.table_owner("tasks").await.unwrap(), None);
+        assert!(!store.table_exists("plugin_notes").await.unwrap());
+        let plugin_notes = store.scoped("plugin_a").unwrap().table_schema("plugin_notes").await.unwrap();
+        assert_eq!(plugin_notes.columns.len(), notes_v2["columns"].as_array().unwrap().len());
     }
 }
 

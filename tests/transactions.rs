@@ -432,8 +432,11 @@ every_backend! {
         ]})).await;
         assert_eq!(result["data"]["error"]["kind"], "table_not_found", "{result}");
         assert_eq!(result["data"]["error"]["operation"], 1);
-        assert_eq!(store.count("x", None).await.unwrap(), 0);
-        assert_eq!(store.count("y", None).await.unwrap(), 0);
+        // Each table lives in its plugin's namespace: the host does not address them.
+        let scoped = |plugin: &str| store.scoped(plugin).unwrap();
+        assert_eq!(scoped("mine").count("x", None).await.unwrap(), 0);
+        assert_eq!(scoped("theirs").count("y", None).await.unwrap(), 0);
+        assert!(!store.table_exists("x").await.unwrap());
         drop(db);
     }
 }

@@ -194,10 +194,7 @@ impl Store {
                 let table = Table::namespaced(physical.clone(), schema.clone(), plugin.clone());
                 (physical, table)
             }
-            (owner, _) => (
-                schema.clone(),
-                Table::new(schema.clone(), owner.clone()),
-            ),
+            (owner, _) => (schema.clone(), Table::new(schema.clone(), owner.clone())),
         };
         existing
             .logical()
@@ -260,7 +257,11 @@ impl Store {
         db: &mut dyn Connection,
         table: std::sync::Arc<Table>,
     ) -> Result<std::sync::Arc<Table>> {
-        let scope = table.owner.as_deref().filter(|_| !table.is_unscoped()).or(self.plugin());
+        let scope = table
+            .owner
+            .as_deref()
+            .filter(|_| !table.is_unscoped())
+            .or(self.plugin());
         match self.catalog_entry(db, scope, &table.logical().name).await? {
             Some(fresh) if fresh.schema != table.schema => Ok(self.inner.tables.insert(fresh)),
             _ => Ok(table),
