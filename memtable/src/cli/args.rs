@@ -16,7 +16,9 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) plugin: Option<String>,
 
-    /// Only the executors that never write: query_table and table_exists.
+    /// Only the executors that never write (query_table, table_exists), on connections the
+    /// database itself refuses writes on; nothing is created (a missing SQLite file is an
+    /// error naming it).
     #[arg(long, global = true)]
     pub(crate) read_only: bool,
 

@@ -27,6 +27,9 @@ mod rows;
 mod tables;
 mod trace;
 
+#[cfg(test)]
+mod read_only_tests;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -60,6 +63,8 @@ struct Inner {
     /// Known to exist: read on connect, or created by this store.
     catalog_exists: AtomicBool,
     limits: Limits,
+    /// Connected with [`StoreBuilder::read_only`].
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Store {
