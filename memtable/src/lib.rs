@@ -97,6 +97,7 @@ pub mod query;
 pub mod schema;
 pub mod sql;
 mod store;
+pub mod transfer;
 pub mod typed;
 pub mod value;
 

@@ -7,6 +7,9 @@
 //! memtable [--database URL] [--plugin NAME] schema <table>
 //! memtable [--read-only] executors
 //! memtable [--database URL] [--plugin NAME] [--read-only] mcp
+//! memtable [--database URL] [--plugin NAME] export <table> [--output FILE]
+//! memtable [--database URL] [--plugin NAME] import <table> <FILE | ->
+//! memtable [--database URL] copy --to URL
 //! ```
 //!
 //! `exec` prints the executor's result JSON on one line on stdout and exits 0 when it
@@ -16,6 +19,7 @@
 //! `sqlite://memtable.db`.
 
 mod args;
+mod moving;
 
 use std::ffi::OsString;
 use std::io::{Read as _, Write as _};
@@ -118,6 +122,11 @@ async fn dispatch(cli: Cli) -> u8 {
                 .collect();
             print_json(&Value::Array(definitions), true)
         }
+        Command::Export { table, output } => {
+            moving::export(&url, &cli.plugin, &table, output.as_deref()).await
+        }
+        Command::Import { table, file } => moving::import(&url, &cli.plugin, &table, &file).await,
+        Command::Copy { to } => moving::copy(&url, &cli.plugin, &to).await,
         Command::Mcp => match connect(&url, &cli.plugin, cli.read_only, cli.max_rows).await {
             Ok(executors) => match crate::mcp::serve_stdio(executors).await {
                 Ok(()) => OK,
