@@ -203,6 +203,18 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// Runs `sql` on a connection of its own, outside any store: the database's public schema may
+/// hold a catalog of another version.
+#[cfg(feature = "postgres")]
+async fn admin(url: &str, sql: &str) {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres() {
@@ -210,11 +222,8 @@ async fn postgres() {
         return;
     };
     let schema = unique("ro_lib");
-    let admin = Store::connect(&base).await.unwrap();
     // A generated identifier, not caller text.
-    raw(&admin, &format!("CREATE SCHEMA \"{schema}\""))
-        .await
-        .unwrap();
+    admin(&base, &format!("CREATE SCHEMA \"{schema}\"")).await;
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
     let writer = Store::connect(&url).await.unwrap();
@@ -224,9 +233,7 @@ async fn postgres() {
         .await
         .unwrap();
     the_database_refuses(&writer, &reader).await;
-    raw(&admin, &format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .await
-        .unwrap();
+    admin(&base, &format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
 }
 
 #[cfg(feature = "postgres")]
@@ -240,10 +247,7 @@ async fn pgbouncer() {
     };
     // A database of its own: a search_path does not survive the pooler.
     let name = unique("ro_lib_bouncer");
-    let admin = Store::connect(&direct).await.unwrap();
-    raw(&admin, &format!("CREATE DATABASE \"{name}\""))
-        .await
-        .unwrap();
+    admin(&direct, &format!("CREATE DATABASE \"{name}\"")).await;
     let in_database = |url: &str| {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let (server, _) = base.rsplit_once('/').unwrap();
