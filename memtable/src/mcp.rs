@@ -5,17 +5,26 @@
 //! the JSON Schema of its parameters as `inputSchema`, and the `readOnlyHint`,
 //! `destructiveHint` and `idempotentHint` annotations. A call returns the executor's result
 //! object as structured content (and as JSON text); a failed executor is a tool result with
-//! `isError: true`, so that the model reads the failure and can correct its call. The set decides
-//! what is served: `Executors::for_plugin` scopes the tools to one plugin's tables, and
-//! `Executors::read_only` serves only the executors that never write (`query_table`,
-//! `table_exists`, `list_tables`, `describe_table`).
+//! `isError: true`, so that the model reads the failure and can correct its call. Each tool
+//! declares an `outputSchema`: the JSON Schema of that result object, `{"success", "data"}`,
+//! with the shape of `data` on success where the executor's is known and the failure's
+//! (`message`, `error.kind` …) otherwise.
+//!
+//! The schema of every table the set can see is a resource, `memtable://tables/<name>`
+//! (`resources/list`, `resources/read`; `application/json`, the schema JSON `create_table`
+//! takes). The set decides what is served: `Executors::for_plugin` scopes the tools and the
+//! resources to one plugin's tables, and `Executors::read_only` serves only the executors that
+//! never write (`query_table`, `table_exists`, `list_tables`, `describe_table`; give it a store
+//! connected with `StoreBuilder::read_only(true)` for the database itself to refuse writes;
+//! `memtable --read-only mcp` does), and the server's instructions then say it can only
+//! inspect and query.
 //!
 //! ```no_run
 //! use memtable::Store;
 //! use memtable::executor::Executors;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let store = Store::connect("sqlite://agent.db").await?;
+//! let store = Store::builder("sqlite://agent.db").read_only(true).connect().await?;
 //! memtable::mcp::serve_stdio(Executors::for_plugin(store, "notes_plugin").read_only()).await?;
 //! # Ok(())
 //! # }
@@ -26,9 +35,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 
+mod output;
+
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt as _};
@@ -76,6 +89,24 @@ pub fn tool(definition: &ExecutorDefinition) -> Tool {
         .open_world(false);
     Tool::new(definition.name, definition.description, Arc::new(schema))
         .with_annotations(annotations)
+        .with_raw_output_schema(Arc::new(output::result_schema(definition.name)))
+}
+
+/// The scheme and path before a table's name in its resource URI.
+pub const TABLE_RESOURCE_PREFIX: &str = "memtable://tables/";
+
+/// The MIME type of a table's schema resource.
+const SCHEMA_MIME_TYPE: &str = "application/json";
+
+/// The resource of `table`'s schema: `memtable://tables/<table>`.
+pub fn table_resource(table: &str) -> Resource {
+    Resource::new(format!("{TABLE_RESOURCE_PREFIX}{table}"), table)
+        .with_title(format!("Schema of table {table}"))
+        .with_description(format!(
+            "The schema of table {table:?} (columns, types, constraints, indexes) as the JSON \
+             create_table takes"
+        ))
+        .with_mime_type(SCHEMA_MIME_TYPE)
 }
 
 /// `query_table` → `Query table`.
@@ -90,26 +121,39 @@ fn title(name: &str) -> String {
 
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
-        let mut instructions = String::from(
+        let read_only = self.executors.is_read_only();
+        let mut instructions = String::from(if read_only {
+            "Tables in a database (SQLite or PostgreSQL) that you can inspect and query; this \
+             server is read-only."
+        } else {
             "Tables in a database (SQLite or PostgreSQL) that you can create, fill, query and \
-             change. Every tool returns {success, data}; on failure data.error.kind says what \
-             went wrong (table_not_found, unknown_column, type_mismatch, ...) and data.message \
-             how.",
+             change."
+        });
+        instructions.push_str(
+            " Every tool returns {success, data}; on failure data.error.kind says what went \
+             wrong (table_not_found, unknown_column, type_mismatch, ...) and data.message how. \
+             Each table's schema is the resource memtable://tables/<name>.",
         );
         if let Some(plugin) = self.executors.plugin() {
-            instructions.push_str(&format!(
-                " Only the tables of plugin {plugin:?} are visible; tables you create belong \
-                 to it."
-            ));
+            instructions.push_str(&if read_only {
+                format!(" Only the tables of plugin {plugin:?} are visible.")
+            } else {
+                format!(
+                    " Only the tables of plugin {plugin:?} are visible; tables you create \
+                     belong to it."
+                )
+            });
         }
-        if self.executors.is_read_only() {
-            instructions.push_str(" Read-only: tables can be queried, not changed.");
-        }
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new("memtable", env!("CARGO_PKG_VERSION")).with_title("memtable"),
-            )
-            .with_instructions(instructions)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(
+            Implementation::new("memtable", env!("CARGO_PKG_VERSION")).with_title("memtable"),
+        )
+        .with_instructions(instructions)
     }
 
     async fn list_tools(
@@ -118,6 +162,63 @@ impl ServerHandler for McpServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let tables = self
+            .executors
+            .list_tables()
+            .await
+            .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
+        Ok(ListResourcesResult::with_all_items(
+            tables
+                .iter()
+                // The host's server lists the tables it addresses by name: not those in a
+                // plugin's namespace.
+                .filter(|table| self.executors.plugin().is_some() || !table.namespaced)
+                .map(|table| table_resource(&table.name))
+                .collect(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let not_found = || {
+            ErrorData::resource_not_found(
+                format!(
+                    "no resource {:?}; tables are memtable://tables/<name> (resources/list \
+                     lists them)",
+                    crate::error::truncate(&request.uri)
+                ),
+                None,
+            )
+        };
+        let Some(table) = request.uri.strip_prefix(TABLE_RESOURCE_PREFIX) else {
+            return Err(not_found());
+        };
+        let schema = match self.executors.table_schema(table).await {
+            Ok(schema) => schema,
+            // Invisible (another plugin's) and missing alike: nothing tells one from the other.
+            Err(
+                crate::Error::TableNotFound { .. }
+                | crate::Error::InvalidIdentifier { .. }
+                | crate::Error::LimitExceeded { .. },
+            ) => return Err(not_found()),
+            Err(error) => return Err(ErrorData::internal_error(error.to_string(), None)),
+        };
+        let text = serde_json::to_string_pretty(&schema.to_json())
+            .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, request.uri.clone()).with_mime_type(SCHEMA_MIME_TYPE),
+        ])
+        .into())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

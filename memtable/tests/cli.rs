@@ -957,3 +957,37 @@ fn max_rows_caps_query_table() {
     assert_eq!(data["count"], 3);
     assert!(data.get("truncated").is_none());
 }
+
+#[test]
+fn help_shows_every_command_with_an_example() {
+    let run = memtable_in(&std::env::temp_dir(), None, &[], &["--help"], None);
+    assert_eq!(run.status, 0, "{run:?}");
+    let (commands, examples) = run.stdout.split_once("Examples:").unwrap();
+    for command in [
+        "exec",
+        "tables",
+        "schema",
+        "executors",
+        "mcp",
+        "export",
+        "import",
+        "copy",
+    ] {
+        assert!(
+            commands
+                .lines()
+                .any(|l| l.trim_start().starts_with(command)),
+            "{command} listed: {run:?}"
+        );
+        assert!(
+            examples
+                .lines()
+                .any(|l| l.trim_start().starts_with("memtable")
+                    && l.contains(&format!(" {command}"))),
+            "an example of {command}: {run:?}"
+        );
+        let help = memtable_in(&std::env::temp_dir(), None, &[], &["help", command], None);
+        assert!(help.stdout.contains("Example"), "{command}: {help:?}");
+    }
+    assert!(examples.contains("cargo install --path memtable --features cli"));
+}

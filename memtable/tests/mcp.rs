@@ -328,7 +328,7 @@ fn scoped_read_only_server(db: &common::Database) {
 
     let (mut reader, info) = Client::start(&db.url, &["--plugin", "plugin_x", "--read-only"]);
     assert!(
-        info["instructions"].as_str().unwrap().contains("Read-only"),
+        info["instructions"].as_str().unwrap().contains("read-only"),
         "{info}"
     );
     assert_eq!(

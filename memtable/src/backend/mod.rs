@@ -35,6 +35,8 @@ pub(crate) struct ConnectOptions {
     /// PostgreSQL behind a transaction-mode pooler.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) transaction_pooled: bool,
+    /// Connections the database refuses writes on, and nothing created.
+    pub(crate) read_only: bool,
 }
 
 // ---- the registration point ------------------------------------------------------------
@@ -47,13 +49,13 @@ pub(crate) struct ConnectOptions {
 pub(crate) async fn connect(url: &str, options: &ConnectOptions) -> Result<Box<dyn Driver>> {
     if url.starts_with("sqlite:") {
         #[cfg(feature = "sqlite")]
-        return sqlite::connect(url, options.max_connections, options.busy_timeout).await;
+        return sqlite::connect(url, options).await;
         #[cfg(not(feature = "sqlite"))]
         return Err(not_built("sqlite"));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
-        return postgres::connect(url, options.max_connections, options.transaction_pooled).await;
+        return postgres::connect(url, options).await;
         #[cfg(not(feature = "postgres"))]
         return Err(not_built("postgres"));
     }
@@ -62,6 +64,17 @@ pub(crate) async fn connect(url: &str, options: &ConnectOptions) -> Result<Box<d
         None,
         false,
     )))
+}
+
+/// The database file connecting to `url` would create: a SQLite file that is not there yet,
+/// on a URL that creates one (for the command line to say so). `None` for anything else.
+pub(crate) fn file_to_create(url: &str) -> Option<std::path::PathBuf> {
+    #[cfg(feature = "sqlite")]
+    if url.starts_with("sqlite:") {
+        return sqlite::file_to_create(url);
+    }
+    let _ = url;
+    None
 }
 
 #[allow(dead_code, reason = "used when a backend's feature is off")]

@@ -7,6 +7,9 @@
 //! memtable [--database URL] [--plugin NAME] schema <table>
 //! memtable [--read-only] executors
 //! memtable [--database URL] [--plugin NAME] [--read-only] mcp
+//! memtable [--database URL] [--plugin NAME] export <table> [--output FILE]
+//! memtable [--database URL] [--plugin NAME] import <table> <FILE | ->
+//! memtable [--database URL] copy --to URL
 //! ```
 //!
 //! `exec` prints the executor's result JSON on one line on stdout and exits 0 when it
@@ -16,6 +19,7 @@
 //! `sqlite://memtable.db`.
 
 mod args;
+mod moving;
 
 use std::ffi::OsString;
 use std::io::{Read as _, Write as _};
@@ -89,7 +93,8 @@ async fn dispatch(cli: Cli) -> u8 {
             )
             .await
         }
-        Command::Tables => match connect(&url, &cli.plugin, cli.read_only, cli.max_rows).await {
+        // Inspection never creates a database: read-only whatever --read-only says.
+        Command::Tables => match connect(&url, &cli.plugin, true, cli.max_rows).await {
             Ok(executors) => match executors.list_tables().await {
                 Ok(tables) => {
                     let mut text = String::new();
@@ -110,15 +115,13 @@ async fn dispatch(cli: Cli) -> u8 {
             },
             Err(error) => fail(&error.to_string()),
         },
-        Command::Schema { table } => {
-            match connect(&url, &cli.plugin, cli.read_only, cli.max_rows).await {
-                Ok(executors) => match executors.table_schema(&table).await {
-                    Ok(schema) => print_json(&schema.to_json(), true),
-                    Err(error) => fail(&error.to_string()),
-                },
+        Command::Schema { table } => match connect(&url, &cli.plugin, true, cli.max_rows).await {
+            Ok(executors) => match executors.table_schema(&table).await {
+                Ok(schema) => print_json(&schema.to_json(), true),
                 Err(error) => fail(&error.to_string()),
-            }
-        }
+            },
+            Err(error) => fail(&error.to_string()),
+        },
         Command::Executors => {
             let definitions: Vec<Value> = crate::executor::definitions(cli.read_only)
                 .iter()
@@ -126,6 +129,11 @@ async fn dispatch(cli: Cli) -> u8 {
                 .collect();
             print_json(&Value::Array(definitions), true)
         }
+        Command::Export { table, output } => {
+            moving::export(&url, &cli.plugin, &table, output.as_deref()).await
+        }
+        Command::Import { table, file } => moving::import(&url, &cli.plugin, &table, &file).await,
+        Command::Copy { to } => moving::copy(&url, &cli.plugin, &to).await,
         Command::Mcp => match connect(&url, &cli.plugin, cli.read_only, cli.max_rows).await {
             Ok(executors) => match crate::mcp::serve_stdio(executors).await {
                 Ok(()) => OK,
@@ -221,7 +229,7 @@ async fn connect(
     read_only: bool,
     max_rows: Option<u64>,
 ) -> crate::Result<Executors> {
-    let store = Store::connect(url).await?;
+    let store = open_store(url, read_only).await?;
     let executors = match plugin {
         Some(plugin) => Executors::for_plugin(store, plugin.clone()),
         None => Executors::new(store),
@@ -235,6 +243,27 @@ async fn connect(
     } else {
         executors
     })
+}
+
+/// Connects to `url`, read-only (the database refuses writes, nothing is created) or not; a
+/// new SQLite file is announced on stderr, so that a mistyped path does not silently give an
+/// agent an empty database.
+async fn open_store(url: &str, read_only: bool) -> crate::Result<Store> {
+    let new_file = if read_only {
+        None
+    } else {
+        crate::backend::file_to_create(url)
+    };
+    let store = Store::builder(url).read_only(read_only).connect().await?;
+    if let Some(path) = new_file
+        && path.exists()
+    {
+        say(&format!(
+            "memtable: created a new SQLite database {}",
+            path.display()
+        ));
+    }
+    Ok(store)
 }
 
 fn message_of(result: &Value) -> &str {

@@ -213,6 +213,11 @@ impl Executors {
 
     /// The same set with only the executors that never write: `query_table`, `table_exists`,
     /// `list_tables` and `describe_table`. Calling another is an `invalid_params` failure.
+    ///
+    /// That limits what the set offers; for the database itself to refuse writes, give it a
+    /// store connected with [`StoreBuilder::read_only`](crate::StoreBuilder::read_only) (the
+    /// `memtable` command line and MCP server with `--read-only` do; see
+    /// [`Store::is_read_only`]).
     pub fn read_only(mut self) -> Executors {
         self.read_only = true;
         self

@@ -31,6 +31,7 @@ pub struct StoreBuilder {
     busy_timeout: Duration,
     limits: Limits,
     transaction_pooled: bool,
+    read_only: bool,
 }
 
 impl StoreBuilder {
@@ -89,6 +90,43 @@ impl StoreBuilder {
         self
     }
 
+    /// Whether the store only reads (default: `false`). A read-only store connects so that
+    /// the database itself refuses every write, not memtable alone: SQLite opens the file
+    /// read-only (`SQLITE_OPEN_READONLY`, and `PRAGMA query_only` on every connection);
+    /// PostgreSQL sessions start with `default_transaction_read_only=on` and, behind a
+    /// transaction-mode pooler (which does not carry session settings), every transaction
+    /// begins `READ ONLY`. A write through the store fails as [`Error::PermissionDenied`]
+    /// (the database's own refusal). A read-only store never creates anything: not a SQLite
+    /// file (a missing one is an [`Error::Connection`] naming it), a directory, or the catalog.
+    ///
+    /// [`Error::PermissionDenied`]: crate::Error::PermissionDenied
+    /// [`Error::Connection`]: crate::Error::Connection
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let url = format!("sqlite://{}", dir.path().join("agent.db").display());
+    /// // Nothing there yet: a read-only store does not create the file.
+    /// let error = memtable::Store::builder(url.as_str()).read_only(true).connect().await.unwrap_err();
+    /// assert_eq!(error.kind(), memtable::ErrorKind::Connection);
+    /// assert!(!dir.path().join("agent.db").exists());
+    ///
+    /// let schema = memtable::TableSchema::from_json_str(
+    ///     r#"{"name": "notes", "columns": [{"name": "id", "type": "text", "constraints": ["primary_key"]}]}"#,
+    /// )?;
+    /// memtable::Store::connect(&url).await?.create_table(&schema).await?;
+    /// let reader = memtable::Store::builder(url.as_str()).read_only(true).connect().await?;
+    /// assert!(reader.table_exists("notes").await?);
+    /// let error = reader.insert_into_table("notes", memtable::Record::new()).await.unwrap_err();
+    /// assert_eq!(error.kind(), memtable::ErrorKind::PermissionDenied);
+    /// # Ok::<(), memtable::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
     /// Connects and loads the schemas the catalog holds. The catalog itself is created with
     /// the first table (or by [`Store::create_catalog`]), never here: a role that may only
     /// read connects and reads.
@@ -97,6 +135,7 @@ impl StoreBuilder {
             max_connections: self.max_connections,
             busy_timeout: self.busy_timeout,
             transaction_pooled: self.transaction_pooled,
+            read_only: self.read_only,
         };
         let driver = crate::backend::connect(self.url.trim(), &options).await?;
         let backend = driver.backend();
@@ -114,6 +153,7 @@ impl StoreBuilder {
                 catalog,
                 catalog_exists: AtomicBool::new(false),
                 limits: self.limits,
+                read_only: self.read_only,
             }),
             scope: None,
         };
@@ -132,6 +172,12 @@ impl Store {
         Store::builder(url).connect().await
     }
 
+    /// Whether the store was connected with [`StoreBuilder::read_only`]: its database refuses
+    /// every write.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
     /// A builder for a store with non-default settings.
     pub fn builder(url: impl Into<String>) -> StoreBuilder {
         StoreBuilder {
@@ -145,6 +191,7 @@ impl Store {
             busy_timeout: Duration::from_secs(5),
             limits: Limits::default(),
             transaction_pooled: false,
+            read_only: false,
         }
     }
 }

@@ -35,6 +35,9 @@ pub use self::transaction::Transaction;
 
 pub use self::sync::SyncReport;
 
+#[cfg(test)]
+mod read_only_tests;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -72,6 +75,8 @@ struct Inner {
     /// Known to exist: read on connect, or created by this store.
     catalog_exists: AtomicBool,
     limits: Limits,
+    /// Connected with [`StoreBuilder::read_only`].
+    read_only: bool,
 }
 
 impl std::fmt::Debug for Store {

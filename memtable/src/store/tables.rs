@@ -335,6 +335,9 @@ pub struct TableInfo {
     pub owner: Option<String>,
     /// How many columns it has.
     pub columns: usize,
+    /// Whether it lives in its owner's namespace ([`Store::scoped`]): the host's store lists it
+    /// but does not address it by name; `store.scoped(owner)` does.
+    pub namespaced: bool,
 }
 
 impl TableInfo {
@@ -344,6 +347,7 @@ impl TableInfo {
             name: schema.name.clone(),
             owner: table.owner.clone(),
             columns: schema.columns.len(),
+            namespaced: !table.is_unscoped(),
         }
     }
 }

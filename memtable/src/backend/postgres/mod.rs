@@ -20,6 +20,7 @@ mod driver {
     use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgRow};
 
     use super::{copy, errors, introspect, types};
+    use crate::backend::ConnectOptions;
     use crate::backend::driver::{BoxFuture, CopySource, Driver, WriteFailure};
     use crate::backend::sqlx::error::from_sqlx;
     use crate::backend::sqlx::pool::Connections;
@@ -39,18 +40,32 @@ mod driver {
     /// Connects to `url`. Behind a transaction-mode pooler (`transaction_pooled`, or
     /// `pgbouncer=true` in the URL) statements are unnamed and each runs in a transaction of its
     /// own: see [`autocommit`].
-    pub(crate) async fn connect(
-        url: &str,
-        max_connections: Option<u32>,
-        transaction_pooled: bool,
-    ) -> Result<Box<dyn Driver>> {
+    ///
+    /// Read-only (`connect.read_only`): sessions start with `default_transaction_read_only=on`
+    /// (a startup parameter, so that even a statement outside any transaction is refused by
+    /// the server). A transaction-mode pooler does not pass that parameter on (PgBouncer
+    /// refuses unknown startup parameters, and its server connections are shared): there,
+    /// every transaction begins `READ ONLY` instead, and every statement runs in one.
+    pub(crate) async fn connect(url: &str, connect: &ConnectOptions) -> Result<Box<dyn Driver>> {
         let (url, pooled_by_url) = take_pooler_parameter(url)?;
         let options: PgConnectOptions = url.parse().map_err(from_sqlx)?;
-        let pooled = transaction_pooled || pooled_by_url;
+        let pooled = connect.transaction_pooled || pooled_by_url;
+        let options = if connect.read_only && !pooled {
+            options.options([("default_transaction_read_only", "on")])
+        } else {
+            options
+        };
+        let max_connections = connect.max_connections;
         // Behind a pooler a named statement would outlive the server connection it was prepared
         // on; no cache.
         let options = options.statement_cache_capacity(if pooled { 0 } else { STATEMENT_CACHE });
-        let connections = Connections::open(options, max_connections.unwrap_or(10), pooled).await?;
+        let connections = Connections::open(
+            options,
+            max_connections.unwrap_or(10),
+            pooled,
+            connect.read_only,
+        )
+        .await?;
         Ok(Box::new(SqlxDriver::<sqlx::postgres::Postgres>::new(
             connections,
         )))
@@ -93,6 +108,7 @@ mod driver {
         const BACKEND: Backend = Backend::Postgres;
         const BEGIN: &'static str = "BEGIN";
         const FAILURE_ABORTS_TRANSACTION: bool = true;
+        const BEGIN_READ_ONLY: &'static str = "BEGIN READ ONLY";
 
         fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
             types::decode(row, types)

@@ -142,6 +142,11 @@ fn open_connection(target: &SqliteTarget) -> rusqlite::Result<Connection> {
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     }
     conn.execute_batch(SETTINGS)?;
+    if target.mode == OpenMode::ReadOnly {
+        // Besides the read-only open: a database in memory has no file to open read-only,
+        // and the refusal then still comes from SQLite, on every statement that writes.
+        conn.execute_batch("PRAGMA query_only = 1")?;
+    }
     Ok(conn)
 }
 
@@ -181,6 +186,9 @@ fn create_parent(path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// SQLITE_CANTOPEN, the code of a database file that cannot be opened.
+const CANTOPEN_CODE: &str = "14";
+
 /// What the connections and their leases share.
 struct Shared {
     target: SqliteTarget,
@@ -215,21 +223,52 @@ pub(crate) struct Connections {
 }
 
 impl Connections {
-    /// Opens the first connection now (so a bad path fails here) and keeps it.
-    ///
-    /// A file database has up to `max_connections` (4 by default), a database in memory
-    /// exactly one (it lives and dies with its connection). `busy_timeout` is how long a
-    /// statement waits, in all, for another connection's write lock.
+    /// [`Connections::open_with`], not read-only.
+    #[cfg(test)]
     pub(crate) async fn open(
         url: &str,
         max_connections: Option<u32>,
         busy_timeout: Duration,
     ) -> Result<Connections, Error> {
-        let target = parse_url(url)?;
-        if let Some(path) = &target.path
-            && target.mode == OpenMode::ReadWriteCreate
-        {
-            create_parent(path)?;
+        Connections::open_with(url, max_connections, busy_timeout, false).await
+    }
+
+    /// Opens the first connection now (so a bad path fails here) and keeps it.
+    ///
+    /// A file database has up to `max_connections` (4 by default), a database in memory
+    /// exactly one (it lives and dies with its connection). `busy_timeout` is how long a
+    /// statement waits, in all, for another connection's write lock. `read_only` opens every
+    /// connection read-only, whatever the URL's `mode` says; a file opened without `create`
+    /// must exist.
+    pub(crate) async fn open_with(
+        url: &str,
+        max_connections: Option<u32>,
+        busy_timeout: Duration,
+        read_only: bool,
+    ) -> Result<Connections, Error> {
+        let mut target = parse_url(url)?;
+        if read_only {
+            target.mode = OpenMode::ReadOnly;
+        }
+        if let Some(path) = &target.path {
+            if target.mode == OpenMode::ReadWriteCreate {
+                create_parent(path)?;
+            } else if !path.exists() {
+                // SQLite's own "unable to open database file" does not say which.
+                return Err(Error::Connection(DatabaseError::new(
+                    format!(
+                        "the SQLite database {} does not exist (opened {}, so it is not created)",
+                        path.display(),
+                        if target.mode == OpenMode::ReadOnly {
+                            "read-only"
+                        } else {
+                            "with mode=rw"
+                        }
+                    ),
+                    Some(CANTOPEN_CODE.to_owned()),
+                    false,
+                )));
+            }
         }
         let max = if target.in_memory() {
             1

@@ -2,10 +2,10 @@
 //! without a thread hop for bounded statements (see there).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use super::connection::{Connections, Lease};
 use super::{error, introspect};
+use crate::backend::ConnectOptions;
 use crate::backend::driver::{
     BoxFuture, Connection, CopySource, Driver, Rows, Write, WriteFailure,
 };
@@ -15,13 +15,15 @@ use crate::sql::{Backend, Statement};
 use crate::value::Value;
 
 /// Opens the connections of `url` (a file, created with its directories if missing, or
-/// memory).
-pub(crate) async fn connect(
-    url: &str,
-    max_connections: Option<u32>,
-    busy_timeout: Duration,
-) -> Result<Box<dyn Driver>> {
-    let connections = Connections::open(url, max_connections, busy_timeout).await?;
+/// memory); read-only when `options` say so or the URL says `mode=ro`.
+pub(crate) async fn connect(url: &str, options: &ConnectOptions) -> Result<Box<dyn Driver>> {
+    let connections = Connections::open_with(
+        url,
+        options.max_connections,
+        options.busy_timeout,
+        options.read_only,
+    )
+    .await?;
     Ok(Box::new(SqliteDriver {
         connections,
         writes: AtomicU64::new(0),

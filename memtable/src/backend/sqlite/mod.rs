@@ -26,3 +26,11 @@ mod tests;
 pub(crate) use self::dialect::SqliteDialect;
 #[cfg(feature = "sqlite")]
 pub(crate) use self::driver::connect;
+
+/// The file connecting to `url` would create, when it is missing and the URL may create it.
+#[cfg(feature = "sqlite")]
+pub(crate) fn file_to_create(url: &str) -> Option<std::path::PathBuf> {
+    let target = url::parse_url(url).ok()?;
+    let path = target.path?;
+    (target.mode == url::OpenMode::ReadWriteCreate && !path.exists()).then_some(path)
+}

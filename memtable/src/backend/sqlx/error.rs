@@ -6,6 +6,9 @@ use crate::error::{DatabaseError, Error};
 
 /// SQLSTATE insufficient_privilege.
 const INSUFFICIENT_PRIVILEGE: &str = "42501";
+/// SQLSTATE read_only_sql_transaction: a write in a read-only transaction (a read-only
+/// store's, or a hot standby's).
+const READ_ONLY_SQL_TRANSACTION: &str = "25006";
 
 /// Turns a sqlx error into [`Error::Connection`], [`Error::PermissionDenied`] (operation still
 /// to be named, see [`Error::for_operation`]) or [`Error::Database`].
@@ -43,7 +46,10 @@ fn from_database(db: Box<dyn sqlx::error::DatabaseError>) -> Error {
     let message = full_message(db.as_ref());
     let code_str = code.clone().unwrap_or_default();
     let code_str = code_str.as_str();
-    if code_str == INSUFFICIENT_PRIVILEGE || is_sqlite_permission(code_str) {
+    if code_str == INSUFFICIENT_PRIVILEGE
+        || code_str == READ_ONLY_SQL_TRANSACTION
+        || is_sqlite_permission(code_str)
+    {
         return Error::PermissionDenied {
             table: None,
             operation: String::new(),

@@ -32,6 +32,9 @@ pub(crate) trait SqlxBackend:
     /// Whether a statement that fails inside a transaction aborts it (PostgreSQL: every later
     /// statement is refused, and `COMMIT` answers by rolling back, without an error).
     const FAILURE_ABORTS_TRANSACTION: bool;
+    /// The statement that begins a transaction of a read-only store: the database refuses
+    /// every write in it.
+    const BEGIN_READ_ONLY: &'static str;
 
     /// A row's values, read as the declared `types` of its columns.
     fn decode(row: &Self::Row, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error>;
@@ -168,11 +171,21 @@ where
         } else if self.in_transaction {
             work(&mut self.lease, false).await
         } else {
-            in_own_transaction::<B, T>(&mut self.lease, work).await
+            let begin = self.begin_statement();
+            in_own_transaction::<B, T>(&mut self.lease, begin, work).await
         };
         self.lease.note(&result);
         self.note_failure(result.is_err());
         result
+    }
+
+    /// How this connection begins a transaction.
+    fn begin_statement(&self) -> &'static str {
+        if self.lease.read_only() {
+            B::BEGIN_READ_ONLY
+        } else {
+            B::BEGIN
+        }
     }
 
     async fn simple(&mut self, sql: &'static str) -> Result<(), sqlx::Error> {
@@ -195,6 +208,7 @@ where
 
 async fn in_own_transaction<B: SqlxBackend, T>(
     conn: &mut B::Connection,
+    begin: &'static str,
     work: impl AsyncFnOnce(&mut B::Connection, bool) -> Result<T, sqlx::Error>,
 ) -> Result<T, sqlx::Error>
 where
@@ -202,7 +216,7 @@ where
     sea_query_sqlx::SqlxValues: sqlx::IntoArguments<B>,
     B::Arguments: sqlx::IntoArguments<B>,
 {
-    let mut tx = sqlx::Connection::begin(conn).await?;
+    let mut tx = sqlx::Connection::begin_with(conn, begin).await?;
     match work(&mut tx, false).await {
         Ok(value) => tx.commit().await.map(|()| value),
         Err(error) => {
@@ -319,7 +333,8 @@ where
                 self.savepoints += 1;
                 return Ok(());
             }
-            self.simple(B::BEGIN).await.map_err(from_sqlx)?;
+            let begin = self.begin_statement();
+            self.simple(begin).await.map_err(from_sqlx)?;
             self.in_transaction = true;
             self.aborted = false;
             Ok(())
@@ -384,7 +399,8 @@ where
             if !pooled || self.in_transaction {
                 return B::introspect(&mut self.lease, table, !pooled).await;
             }
-            let mut tx = sqlx::Connection::begin(&mut *self.lease)
+            let begin = self.begin_statement();
+            let mut tx = sqlx::Connection::begin_with(&mut *self.lease, begin)
                 .await
                 .map_err(from_sqlx)?;
             let found = B::introspect(&mut tx, table, false).await;

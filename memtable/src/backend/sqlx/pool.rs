@@ -56,6 +56,8 @@ pub(crate) struct Connections<C: Connection> {
     options: C::Options,
     /// Behind a transaction-mode pooler (see `SqlxConnection`).
     transaction_pooled: bool,
+    /// Every transaction begins read-only (see `SqlxConnection`).
+    read_only: bool,
     idle: Mutex<Vec<(C, Instant)>>,
     permits: Semaphore,
 }
@@ -67,12 +69,14 @@ impl<C: Connection> Connections<C> {
         options: C::Options,
         max_connections: u32,
         transaction_pooled: bool,
+        read_only: bool,
     ) -> Result<Self> {
         let first = connect::<C>(&options).await?;
         let max = usize::try_from(max_connections.max(1)).unwrap_or(1);
         Ok(Connections {
             options,
             transaction_pooled,
+            read_only,
             idle: Mutex::new(vec![(first, Instant::now())]),
             permits: Semaphore::new(max),
         })
@@ -138,6 +142,11 @@ impl<C: Connection> Lease<'_, C> {
     /// Whether the connection reaches the server through a transaction-mode pooler.
     pub(crate) fn transaction_pooled(&self) -> bool {
         self.home.transaction_pooled
+    }
+
+    /// Whether every transaction on the connection begins read-only.
+    pub(crate) fn read_only(&self) -> bool {
+        self.home.read_only
     }
 
     /// Notes the outcome of a statement: after an I/O or protocol failure the connection is not
