@@ -232,30 +232,51 @@ macro_rules! on_both_backends {
 
 on_both_backends!(export_import_round_trip, bad_lines_import_nothing);
 
-/// Every table of `url` exported, sorted by key, by name.
-fn snapshot(url: &str) -> Vec<(String, Vec<Value>)> {
+/// The tables `memtable tables` lists on the host: each name with its owner (after a tab).
+fn listed(url: &str) -> Vec<(String, Option<String>)> {
     let run = memtable(url, &["tables"], None);
     ok(&run);
-    let mut tables: Vec<String> = run.stdout.lines().map(str::to_owned).collect();
+    let mut tables: Vec<(String, Option<String>)> = run
+        .stdout
+        .lines()
+        .map(|line| match line.split_once('\t') {
+            Some((name, owner)) => (name.to_owned(), Some(owner.to_owned())),
+            None => (line.to_owned(), None),
+        })
+        .collect();
     tables.sort();
     tables
+}
+
+/// The arguments that address a table of `owner`: its plugin's scope, if it has one.
+fn scope(owner: &Option<String>) -> Vec<&str> {
+    match owner {
+        Some(owner) => vec!["--plugin", owner.as_str()],
+        None => Vec::new(),
+    }
+}
+
+/// Every table of `url` exported, sorted by key, by name (and owner).
+fn snapshot(url: &str) -> Vec<(String, Vec<Value>)> {
+    listed(url)
         .into_iter()
-        .map(|table| {
-            let mut rows = exported(&memtable(url, &["export", &table], None));
+        .map(|(table, owner)| {
+            let mut args = scope(&owner);
+            args.extend(["export", table.as_str()]);
+            let mut rows = exported(&memtable(url, &args, None));
             rows.sort_by_key(|row| row["id"].to_string());
-            (table, rows)
+            (format!("{table} {owner:?}"), rows)
         })
         .collect()
 }
 
 fn schemas(url: &str) -> Vec<Value> {
-    let run = memtable(url, &["tables"], None);
-    let mut tables: Vec<&str> = run.stdout.lines().collect();
-    tables.sort_unstable();
-    tables
+    listed(url)
         .iter()
-        .map(|table| {
-            let run = memtable(url, &["schema", table], None);
+        .map(|(table, owner)| {
+            let mut args = scope(owner);
+            args.extend(["schema", table.as_str()]);
+            let run = memtable(url, &args, None);
             ok(&run);
             serde_json::from_str(&run.stdout).unwrap()
         })

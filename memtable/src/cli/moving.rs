@@ -43,13 +43,14 @@ impl Drop for Progress {
     }
 }
 
-/// The table `table` in the scope of `plugin`: a table the plugin cannot see is missing.
+/// The store that addresses `table` for `plugin`: its scope ([`Store::scoped`]), where a
+/// table of another plugin's is missing; the host's store without one.
 async fn visible(plugin: &Option<String>, store: Store, table: &str) -> crate::Result<Store> {
-    if let Some(plugin) = plugin {
-        crate::executor::Executors::for_plugin(store.clone(), plugin.clone())
-            .table_schema(table)
-            .await?;
-    }
+    let store = match plugin {
+        Some(plugin) => store.scoped(plugin)?,
+        None => store,
+    };
+    store.table_schema(table).await?;
     Ok(store)
 }
 
