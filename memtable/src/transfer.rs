@@ -164,17 +164,15 @@ pub async fn export_table(
 }
 
 /// Reads JSON Lines (one record a line, as [`export_table`] writes them; blank lines are
-/// skipped) into `table`, all or nothing: every line is read and checked against the table
-/// first (a line that is not JSON, or does not fit the table, fails naming its number), then
-/// every record is written in one [`Store::insert_many_into_table`] transaction. `progress`
-/// hears the lines read so far. Returns the records imported.
+/// skipped) into `table`, all or nothing: the records are written in batches of
+/// [`PAGE_ROWS`] inside one transaction ([`Store::begin`]), so that memory stays flat however
+/// long the input is, and a line that is not JSON or does not fit the table fails naming its
+/// number, with nothing imported (the transaction is rolled back). `progress` hears the lines
+/// read so far. Returns the records imported.
 ///
-/// Holding every record until the one transaction is what makes the import all or nothing
-/// without a transaction spanning several batches; the input is read line by line.
-///
-/// An `auto_increment` key is not written (the database generates it): the records are
-/// written in the order of their ids, and the import fails, taking the rows out again, when
-/// the generated ids are not the file's.
+/// An `auto_increment` key is not written (the database generates it): the records are then
+/// held until every line is read, written in the order of their ids, and the import fails,
+/// taking the rows out again, when the generated ids are not the file's.
 pub async fn import_table(
     store: &Store,
     table: &str,
@@ -185,8 +183,17 @@ pub async fn import_table(
     let schema = store.table_schema(table).await?;
     let key = key_of(&schema)?;
     let mut records = Vec::new();
+    let mut lines = 0u64;
+    let mut written = 0u64;
+    let streamed = !key.is_auto_increment();
+    let tx = if streamed {
+        Some(store.begin().await?)
+    } else {
+        None
+    };
     for (index, line) in input.lines().enumerate() {
         let number = index as u64 + 1;
+        lines = number;
         let line = line?;
         if line.trim().is_empty() {
             continue;
@@ -203,13 +210,33 @@ pub async fn import_table(
             error: Some(e),
         })?;
         records.push(record);
+        if let Some(tx) = &tx
+            && records.len() >= PAGE_ROWS as usize
+        {
+            written += records.len() as u64;
+            tx.insert_many_into_table(table, std::mem::take(&mut records))
+                .await?;
+        }
         if number.is_multiple_of(PAGE_ROWS) {
             progress(number);
         }
     }
-    let count = records.len() as u64;
-    write_rows(store, &schema, key, records).await?;
-    progress(count);
+    let count = match tx {
+        Some(tx) => {
+            written += records.len() as u64;
+            if !records.is_empty() {
+                tx.insert_many_into_table(table, records).await?;
+            }
+            tx.commit().await?;
+            written
+        }
+        None => {
+            let count = records.len() as u64;
+            write_rows(store, &schema, key, records).await?;
+            count
+        }
+    };
+    progress(lines.max(count));
     Ok(count)
 }
 
