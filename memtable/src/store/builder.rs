@@ -1,7 +1,7 @@
 //! [`StoreBuilder`]: the settings of a store, and connecting.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::time::Duration;
 
 use super::cache::{SchemaCache, Table};
@@ -102,6 +102,7 @@ impl StoreBuilder {
         let backend = driver.backend();
         let mut protected = self.protected;
         protected.push(CATALOG_TABLE.to_owned());
+        protected.push(super::IDEMPOTENCY_TABLE.to_owned());
         let catalog = catalog::schema();
         let tables = SchemaCache::default();
         tables.insert(Table::new(catalog.clone(), None));
@@ -113,6 +114,8 @@ impl StoreBuilder {
                 tables,
                 catalog,
                 catalog_exists: AtomicBool::new(false),
+                idempotency_exists: AtomicBool::new(false),
+                idempotency_pruned: AtomicI64::new(0),
                 limits: self.limits,
             }),
             scope: None,
