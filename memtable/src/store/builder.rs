@@ -35,8 +35,9 @@ pub struct StoreBuilder {
 
 impl StoreBuilder {
     /// The tables that cannot be created, dropped or written through the table API (reads are
-    /// allowed), in any ASCII case. Replaces the default (`memories`, `sandbox`); the catalog is
-    /// always protected.
+    /// allowed), in any ASCII case. Replaces the default (`memories`, `sandbox`); the catalog and
+    /// the idempotency key table ([`IDEMPOTENCY_TABLE`](crate::IDEMPOTENCY_TABLE)) are always
+    /// protected.
     pub fn protected_tables<I, S>(mut self, tables: I) -> Self
     where
         I: IntoIterator<Item = S>,
