@@ -111,7 +111,10 @@ pub use schema::{
     CATALOG_TABLE, Column, ColumnType, Constraint, DEFAULT_PROTECTED_TABLES, Index, TableSchema,
     validate_identifier,
 };
-pub use store::{Store, StoreBuilder, SyncReport, TableInfo, Transaction};
+pub use store::{
+    IDEMPOTENCY_RETENTION_MS, IDEMPOTENCY_TABLE, Idempotency, MAX_IDEMPOTENCY_KEY_BYTES, Store,
+    StoreBuilder, SyncReport, TableInfo, Transaction,
+};
 #[doc(hidden)]
 pub use typed::private as __private;
 pub use typed::{Select, Table, TypedColumn};

@@ -629,8 +629,37 @@ fn exec_sync_table(db: &Database) {
     );
 }
 
+/// An insert with an idempotency key, run twice as two processes: one row, the same id; the
+/// same key with another body fails as `invalid_params`.
+fn exec_with_an_idempotency_key(db: &Database) {
+    let url = db.url.as_str();
+    succeeded(&memtable(url, &["exec", "create_table", NOTES], None));
+    let insert = r#"{"tableName": "notes", "data": {"body": "once"}, "idempotencyKey": "cli-1"}"#;
+    let first = succeeded(&memtable(url, &["exec", "insert_into_table", insert], None));
+    let again = succeeded(&memtable(url, &["exec", "insert_into_table", insert], None));
+    assert_eq!(again, first, "the second process replays the first's data");
+    let other = r#"{"tableName": "notes", "data": {"body": "twice"}, "idempotencyKey": "cli-1"}"#;
+    let error = failed(
+        &memtable(url, &["exec", "insert_into_table", other], None),
+        1,
+        "invalid_params",
+    );
+    assert_eq!(error["kind"], "invalid_params", "{error}");
+    let found = succeeded(&memtable(
+        url,
+        &["exec", "query_table", r#"{"tableName": "notes"}"#],
+        None,
+    ));
+    assert_eq!(found["count"], 1, "{found}");
+    assert_eq!(
+        found["results"][0]["id"].to_string(),
+        first["id"].as_str().unwrap()
+    );
+}
+
 on_both_backends!(
     exec_runs_every_executor,
+    exec_with_an_idempotency_key,
     exec_exit_codes,
     plugin_scopes,
     exec_writes_by_filter_and_transactions,

@@ -32,6 +32,15 @@
 //! transaction: all of them or none. When one fails, nothing is applied, and the failure's
 //! `error` has `"operation"`, the failing operation's 0-based index.
 //!
+//! `insert_into_table`, `update_table_record`, `delete_from_table` and `transaction` take an
+//! optional `"idempotencyKey"` (a string of 1 to 128 bytes; anything else is `invalid_params`
+//! naming it): a call repeated with the same key and the same parameters returns the first
+//! call's `data` without writing again, for at least 24 hours; the same key with other
+//! parameters (or another executor) is `invalid_params`. The key is recorded in the write's
+//! own transaction ([`Store::begin_idempotent`](crate::Store::begin_idempotent)), per plugin
+//! namespace; a call that fails records none, so its retry runs again. `create_table`,
+//! `sync_table` and `drop_table` take none: repeating them changes nothing more.
+//!
 //! `query_table` returns at most the set's row cap ([`Executors::max_rows`], 1,000 unless the
 //! store's [`Limits`](crate::Limits) or [`Executors::with_max_rows`] say otherwise), so that an
 //! agent cannot pull a whole table into its context: when more rows match than the cap lets
@@ -97,7 +106,10 @@ use crate::error::{Error, IdentifierKind, Result, truncate};
 use crate::limits::{LimitKind, json_depth};
 use crate::query::QueryOptions;
 use crate::schema::{TableSchema, validate_identifier};
-use crate::store::{RowSource, Store, Table as KnownTable, TableInfo};
+use crate::store::{
+    Idempotency, MAX_IDEMPOTENCY_KEY_BYTES, RowSource, Store, Table as KnownTable, TableInfo,
+    Transaction,
+};
 use crate::value::Record;
 
 /// The names of every executor, in the order of the documentation.
@@ -324,6 +336,15 @@ impl Executors {
             }
             .into());
         }
+        let params = if executor.takes_idempotency_key() {
+            let (params, key) = take_idempotency_key(executor, params)?;
+            if let Some(key) = key {
+                return self.idempotent(executor, key, params).await;
+            }
+            params
+        } else {
+            params
+        };
         match executor {
             Executor::CreateTable => self.create_table(params).await,
             Executor::SyncTable => self.sync_table(params).await,
@@ -361,19 +382,81 @@ impl Executors {
     async fn transaction(&self, params: Value) -> Result<Value, Failure> {
         let operations = transaction_operations(params)?;
         let tx = self.store.begin().await?;
+        match self.operations_in(&tx, operations).await {
+            Ok(data) => {
+                tx.commit().await?;
+                Ok(data)
+            }
+            Err(failure) => {
+                tx.rollback().await;
+                Err(failure)
+            }
+        }
+    }
+
+    /// Runs a `transaction`'s operations in order in `tx`, stopping at the first failure
+    /// (which names its operation); `tx` is neither committed nor rolled back.
+    async fn operations_in(
+        &self,
+        tx: &Transaction<'_>,
+        operations: Vec<Operation>,
+    ) -> Result<Value, Failure> {
         let mut results = Vec::with_capacity(operations.len());
         for (index, operation) in operations.into_iter().enumerate() {
             let executor = operation.executor().name();
-            match self.row_operation(&tx, operation).await {
+            match self.row_operation(tx, operation).await {
                 Ok(data) => results.push(data),
-                Err(failure) => {
-                    tx.rollback().await;
-                    return Err(failure.in_operation(index, executor));
-                }
+                Err(failure) => return Err(failure.in_operation(index, executor)),
             }
         }
-        tx.commit().await?;
         Ok(json!({ "results": results }))
+    }
+
+    /// A write executor's call carrying an idempotency key: its parameters read first (a
+    /// malformed call claims no key), then the key claimed in the write's own transaction
+    /// ([`Store::begin_idempotent`]), so that the write and the key's record commit together
+    /// or not at all. A key seen before replays the first call's `data` (same parameters) or
+    /// fails as `invalid_params` (other parameters); a failed write records no key.
+    async fn idempotent(
+        &self,
+        executor: Executor,
+        key: String,
+        params: Value,
+    ) -> Result<Value, Failure> {
+        let name = executor.name();
+        let request = json!({ "executor": name, "params": params });
+        let work = match executor {
+            Executor::Transaction => Work::Operations(transaction_operations(params)?),
+            _ => Work::Row(Operation::parse(executor, params)?),
+        };
+        let tx = match self.store.begin_idempotent(&key, &request).await? {
+            Idempotency::Fresh(tx) => tx,
+            Idempotency::Replay(data) => return Ok(data),
+            Idempotency::Conflict => {
+                return Err(Failure::params(
+                    name,
+                    format!(
+                        "idempotencyKey {:?} was already used with other parameters (or \
+                         another executor); use a new key for a new write",
+                        truncate(&key)
+                    ),
+                ));
+            }
+        };
+        let result = match work {
+            Work::Operations(operations) => self.operations_in(&tx, operations).await,
+            Work::Row(operation) => self.row_operation(&tx, operation).await,
+        };
+        match result {
+            Ok(data) => {
+                tx.commit_idempotent(&data).await?;
+                Ok(data)
+            }
+            Err(failure) => {
+                tx.rollback().await;
+                Err(failure)
+            }
+        }
     }
 
     async fn create_table(&self, params: Value) -> Result<Value, Failure> {
@@ -711,6 +794,51 @@ pub(crate) fn malformed_params(executor: &str, message: impl std::fmt::Display) 
     Failure::params(executor, message).to_json()
 }
 
+/// What a keyed call writes, read before its key is claimed.
+enum Work {
+    Row(Operation),
+    Operations(Vec<Operation>),
+}
+
+/// The parameter a write executor may take to make a call safe to repeat.
+const IDEMPOTENCY_KEY: &str = "idempotencyKey";
+
+/// `params` without its `idempotencyKey`, and the key: a string of at most
+/// [`MAX_IDEMPOTENCY_KEY_BYTES`] bytes (not empty), else an `invalid_params` failure naming
+/// it.
+fn take_idempotency_key(
+    executor: Executor,
+    params: Value,
+) -> Result<(Value, Option<String>), Failure> {
+    let Value::Object(mut object) = params else {
+        return Ok((params, None));
+    };
+    let key = match object.remove(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(Value::String(key)) if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_BYTES => {
+            Some(key)
+        }
+        Some(Value::String(key)) => {
+            return Err(Failure::params(
+                executor.name(),
+                format!(
+                    "{IDEMPOTENCY_KEY}: {} bytes; a key is 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes",
+                    key.len()
+                ),
+            ));
+        }
+        Some(_) => {
+            return Err(Failure::params(
+                executor.name(),
+                format!(
+                    "{IDEMPOTENCY_KEY}: expected a string (1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes)"
+                ),
+            ));
+        }
+    };
+    Ok((Value::Object(object), key))
+}
+
 /// One row executor's call: its parameters, read.
 enum Operation {
     Insert(InsertParams),
@@ -767,7 +895,7 @@ fn transaction_operations(params: Value) -> Result<Vec<Operation>, Failure> {
         return Err(Failure::params(
             NAME,
             format!(
-                "unknown key {:?}; the only key is operations",
+                "unknown key {:?}; the keys are operations and idempotencyKey",
                 truncate(key)
             ),
         ));
@@ -841,6 +969,12 @@ fn transaction_operations(params: Value) -> Result<Vec<Operation>, Failure> {
             }
         };
         let params = match params {
+            Some(Value::Object(params)) if params.contains_key(IDEMPOTENCY_KEY) => {
+                return Err(fault(format!(
+                    "params: {IDEMPOTENCY_KEY} belongs on the transaction, not on one of its \
+                     operations"
+                )));
+            }
             Some(params @ Value::Object(_)) => params,
             Some(_) => return Err(fault("params: expected an object".into())),
             None => {

@@ -15,6 +15,10 @@ use serde_json::{Map, Value};
 /// The parameters of `create_table`: the table's schema, in the JSON form of
 /// [`TableSchema`](crate::TableSchema).
 ///
+/// `create_table`, `sync_table` and `drop_table` take no `idempotencyKey`: repeating one
+/// changes nothing more (the same schema again succeeds; a table dropped again is
+/// `table_not_found`).
+///
 /// This type documents the shape (it is what the JSON Schema is generated from); the executor
 /// reads the parameters with [`TableSchema::from_json`](crate::TableSchema::from_json), so that
 /// a schema breaking a rule is an `invalid_schema` failure naming the rule.
@@ -116,6 +120,12 @@ pub struct InsertParams {
     /// The new record: column name to value. A text primary key left out gets a new UUID; an
     /// auto_increment key must be left out.
     pub data: Map<String, Value>,
+    /// Makes the call safe to repeat: a string of 1 to 128 bytes (a UUID, say). A call
+    /// repeated with the same key and the same parameters returns the first call's `data`
+    /// without writing again (keys are kept at least 24 hours, per plugin); the same key with
+    /// other parameters is `invalid_params`.
+    #[serde(rename = "idempotencyKey", default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// The parameters of `update_table_record`.
@@ -136,6 +146,12 @@ pub struct UpdateParams {
     /// The columns to set and their new values (at least one; not the primary key of an
     /// auto_increment table).
     pub data: Map<String, Value>,
+    /// Makes the call safe to repeat: a string of 1 to 128 bytes (a UUID, say). A call
+    /// repeated with the same key and the same parameters returns the first call's `data`
+    /// without writing again (keys are kept at least 24 hours, per plugin); the same key with
+    /// other parameters is `invalid_params`.
+    #[serde(rename = "idempotencyKey", default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// The parameters of `delete_from_table`.
@@ -153,6 +169,12 @@ pub struct DeleteParams {
     /// queryOptions; not empty). Give exactly one of `id` and `where`.
     #[serde(rename = "where", default)]
     pub filter: Option<Map<String, Value>>,
+    /// Makes the call safe to repeat: a string of 1 to 128 bytes (a UUID, say). A call
+    /// repeated with the same key and the same parameters returns the first call's `data`
+    /// without writing again (keys are kept at least 24 hours, per plugin); the same key with
+    /// other parameters is `invalid_params`.
+    #[serde(rename = "idempotencyKey", default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// The parameters of `transaction`: row operations run in order in one transaction, all or
@@ -165,6 +187,12 @@ pub struct DeleteParams {
 pub struct TransactionParams {
     /// The operations, in order (at most 100). If one fails, none of them is applied.
     pub operations: Vec<OperationParams>,
+    /// Makes the call safe to repeat: a string of 1 to 128 bytes (a UUID, say). A call
+    /// repeated with the same key and the same parameters returns the first call's `data`
+    /// without writing again (keys are kept at least 24 hours, per plugin); the same key with
+    /// other parameters is `invalid_params`.
+    #[serde(rename = "idempotencyKey", default)]
+    pub idempotency_key: Option<String>,
 }
 
 /// One operation of a `transaction`.
@@ -173,7 +201,8 @@ pub struct TransactionParams {
 pub struct OperationParams {
     /// The executor to run: a row executor only.
     pub executor: RowExecutor,
-    /// Its parameters, exactly as that executor takes them when called on its own.
+    /// Its parameters, exactly as that executor takes them when called on its own (without an
+    /// `idempotencyKey`: that goes on the transaction).
     pub params: Map<String, Value>,
 }
 

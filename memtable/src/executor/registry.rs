@@ -93,6 +93,18 @@ impl Executor {
         }
     }
 
+    /// Whether it takes an `idempotencyKey`: the executors that write rows. (`create_table`,
+    /// `sync_table` and `drop_table` do not: repeating one changes nothing more.)
+    pub(crate) fn takes_idempotency_key(self) -> bool {
+        matches!(
+            self,
+            Executor::InsertIntoTable
+                | Executor::UpdateTableRecord
+                | Executor::DeleteFromTable
+                | Executor::Transaction
+        )
+    }
+
     /// Whether it reads or writes rows, and so can run inside a `transaction`.
     pub(crate) fn is_row_operation(self) -> bool {
         matches!(
@@ -177,7 +189,11 @@ impl Executor {
                  boolean, base64 strings for blob, any JSON for json columns. Leave out an \
                  auto_increment key (the database assigns it) or a text key (a UUID is \
                  generated). Returns {id, message}; the id is the primary key's value as a \
-                 string, to pass to update_table_record or delete_from_table."
+                 string, to pass to update_table_record or delete_from_table. \
+                 Optional idempotencyKey (a string of 1 to 128 bytes, e.g. a UUID): a call \
+                 repeated with the same key and the same parameters returns the first call's \
+                 result without writing again (keys are kept 24 hours); the same key with \
+                 other parameters fails with invalid_params."
             }
             Executor::UpdateTableRecord => {
                 "Change columns of the record whose primary key is id, or of every record \
@@ -187,7 +203,11 @@ impl Executor {
                  \"priority\": {\"$lt\": 3}}, and must not be empty. By id: fails with \
                  record_not_found when no record has that id; returns {message}. By where: \
                  one statement; returns {updated}, how many records changed (0 when none \
-                 matched)."
+                 matched). \
+                 Optional idempotencyKey (a string of 1 to 128 bytes, e.g. a UUID): a call \
+                 repeated with the same key and the same parameters returns the first call's \
+                 result without writing again (keys are kept 24 hours); the same key with \
+                 other parameters fails with invalid_params."
             }
             Executor::QueryTable => {
                 "Read records from a table. queryOptions (all optional): where maps columns to a \
@@ -211,7 +231,11 @@ impl Executor {
                  query_table's queryOptions.where and must not be empty. By id: fails with \
                  record_not_found when no record has that id; returns {message}. By where: one \
                  statement; returns {deleted}, how many records were deleted (0 when none \
-                 matched). Destructive: the records are gone."
+                 matched). Destructive: the records are gone. \
+                 Optional idempotencyKey (a string of 1 to 128 bytes, e.g. a UUID): a call \
+                 repeated with the same key and the same parameters returns the first call's \
+                 result without writing again (keys are kept 24 hours); the same key with \
+                 other parameters fails with invalid_params."
             }
             Executor::TableExists => {
                 "Tell whether a table exists. Returns {exists, tableName}. Read-only."
@@ -232,7 +256,12 @@ impl Executor {
                  each seeing the writes of those before it. Returns {results}: each \
                  operation's data, in order. If any operation fails, none is applied: the \
                  failure's error has operation, the 0-based index of the one that failed. \
-                 Tables cannot be created or dropped in a transaction."
+                 Tables cannot be created or dropped in a transaction. The idempotencyKey \
+                 goes on the transaction, not on its operations. \
+                 Optional idempotencyKey (a string of 1 to 128 bytes, e.g. a UUID): a call \
+                 repeated with the same key and the same parameters returns the first call's \
+                 result without writing again (keys are kept 24 hours); the same key with \
+                 other parameters fails with invalid_params."
             }
             Executor::ListTables => {
                 "List the tables you can use. Takes no parameters ({}). Returns {tables: [{name, \

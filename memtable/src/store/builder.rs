@@ -1,7 +1,7 @@
 //! [`StoreBuilder`]: the settings of a store, and connecting.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::time::Duration;
 
 use super::cache::{SchemaCache, Table};
@@ -36,8 +36,9 @@ pub struct StoreBuilder {
 
 impl StoreBuilder {
     /// The tables that cannot be created, dropped or written through the table API (reads are
-    /// allowed), in any ASCII case. Replaces the default (`memories`, `sandbox`); the catalog is
-    /// always protected.
+    /// allowed), in any ASCII case. Replaces the default (`memories`, `sandbox`); the catalog and
+    /// the idempotency key table ([`IDEMPOTENCY_TABLE`](crate::IDEMPOTENCY_TABLE)) are always
+    /// protected.
     pub fn protected_tables<I, S>(mut self, tables: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -141,6 +142,7 @@ impl StoreBuilder {
         let backend = driver.backend();
         let mut protected = self.protected;
         protected.push(CATALOG_TABLE.to_owned());
+        protected.push(super::IDEMPOTENCY_TABLE.to_owned());
         let catalog = catalog::schema();
         let tables = SchemaCache::default();
         tables.insert(Table::new(catalog.clone(), None));
@@ -152,6 +154,8 @@ impl StoreBuilder {
                 tables,
                 catalog,
                 catalog_exists: AtomicBool::new(false),
+                idempotency_exists: AtomicBool::new(false),
+                idempotency_pruned: AtomicI64::new(0),
                 limits: self.limits,
                 read_only: self.read_only,
             }),

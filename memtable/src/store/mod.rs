@@ -23,6 +23,7 @@ mod builder;
 pub use self::builder::StoreBuilder;
 mod cache;
 mod catalog;
+mod idempotency;
 mod namespace;
 mod rows;
 mod sync;
@@ -37,9 +38,12 @@ pub use self::sync::SyncReport;
 
 #[cfg(test)]
 mod read_only_tests;
+pub use self::idempotency::{
+    IDEMPOTENCY_RETENTION_MS, IDEMPOTENCY_TABLE, Idempotency, MAX_IDEMPOTENCY_KEY_BYTES,
+};
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 
 use self::cache::SchemaCache;
 pub(crate) use self::cache::Table;
@@ -74,6 +78,10 @@ struct Inner {
     catalog: TableSchema,
     /// Known to exist: read on connect, or created by this store.
     catalog_exists: AtomicBool,
+    /// The idempotency key table is known to exist (created by this store).
+    idempotency_exists: AtomicBool,
+    /// When this store last deleted expired idempotency keys, in ms since the epoch.
+    idempotency_pruned: AtomicI64,
     limits: Limits,
     /// Connected with [`StoreBuilder::read_only`].
     read_only: bool,

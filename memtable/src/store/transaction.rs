@@ -69,6 +69,8 @@ use crate::value::Record;
 pub struct Transaction<'s> {
     store: &'s Store,
     state: Mutex<State<'s>>,
+    /// The id of the idempotency key this transaction claimed, whose result its commit records.
+    claim: Option<String>,
 }
 
 struct State<'s> {
@@ -98,6 +100,7 @@ impl Store {
                     conn,
                     aborted: None,
                 }),
+                claim: None,
             })
         };
         self.traced("begin", "", work, |_| 0).await
@@ -262,6 +265,46 @@ impl<'s> Transaction<'s> {
     pub async fn delete_where(&self, table: &str, filter: &Filter) -> Result<u64> {
         let mut held = self.hold().await?;
         let result = self.store.delete_where_via(held.via(), table, filter).await;
+        held.noting(table, result)
+    }
+
+    /// The same transaction, holding the claim of the idempotency key `id`.
+    pub(super) fn claiming(mut self, id: String) -> Self {
+        self.claim = Some(id);
+        self
+    }
+
+    /// The id of the idempotency key this transaction claimed, if any.
+    pub(super) fn claim(&self) -> Option<&str> {
+        self.claim.as_deref()
+    }
+
+    /// Runs a statement of memtable's own on `table` (a protected one) in this transaction.
+    pub(super) async fn execute_internal(
+        &self,
+        table: &str,
+        statement: crate::sql::Statement,
+    ) -> Result<u64> {
+        let mut held = self.hold().await?;
+        let result = held.state.conn.execute(statement).await;
+        let result = result.map_err(|e| self.store.classify(e, table, None));
+        held.noting(table, result)
+    }
+
+    /// Runs a query of memtable's own on `table` (a protected one) in this transaction.
+    pub(super) async fn fetch_internal(
+        &self,
+        table: &str,
+        statement: crate::sql::Statement,
+        types: &[crate::schema::ColumnType],
+    ) -> Result<Vec<Vec<crate::value::Value>>> {
+        let mut held = self.hold().await?;
+        let result = held
+            .state
+            .conn
+            .fetch(statement, types, crate::backend::driver::Rows::Bounded)
+            .await;
+        let result = result.map_err(|e| self.store.classify(e, table, None));
         held.noting(table, result)
     }
 
