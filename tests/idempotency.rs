@@ -74,14 +74,24 @@ every_backend! {
     async fn many_inserts_each_sent_twice_leave_one_row_each(db, store) {
         let agent = Executors::new(store.clone());
         ready(&agent).await;
-        for i in 0..100 {
+        let mut ids = Vec::new();
+        for i in 0..1_000 {
             let params = insert(&format!("note {i}"), &format!("key-{i}"));
             let first = agent.execute("insert_into_table", params.clone()).await;
             let again = agent.execute("insert_into_table", params).await;
             assert_eq!(first["success"], true, "{first}");
             assert_eq!(again["data"]["id"], first["data"]["id"]);
+            ids.push(first["data"]["id"].clone());
         }
-        assert_eq!(rows(&agent).await.len(), 100);
+        assert_eq!(store.count("notes", None).await.unwrap(), 1_000);
+        // After a restart (a store of its own), every repeat still returns the first id.
+        let restarted = Executors::new(db.connect().await);
+        for (i, id) in ids.iter().enumerate() {
+            let params = insert(&format!("note {i}"), &format!("key-{i}"));
+            let again = restarted.execute("insert_into_table", params).await;
+            assert_eq!(&again["data"]["id"], id, "{again}");
+        }
+        assert_eq!(store.count("notes", None).await.unwrap(), 1_000);
     }
 
     async fn the_same_key_with_other_parameters_is_invalid_params(db, store) {
