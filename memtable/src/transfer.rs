@@ -303,7 +303,11 @@ struct Planned {
 
 /// The store that addresses `table` by its name: the plugin's scope for a table in a
 /// namespace, else `store` itself.
-fn addressing(store: &Store, namespaced: bool, owner: Option<&str>) -> crate::Result<Store> {
+pub(crate) fn addressing(
+    store: &Store,
+    namespaced: bool,
+    owner: Option<&str>,
+) -> crate::Result<Store> {
     match (namespaced, owner) {
         (true, Some(owner)) => store.scoped(owner),
         _ => Ok(store.clone()),

@@ -171,13 +171,11 @@ pub(super) async fn copy(url: &str, plugin: &Option<String>, to: &str) -> u8 {
         Ok(tables) => {
             for table in tables {
                 // A table in a plugin's namespace is counted through that plugin's scope.
-                let counted = match (&table.owner, table.namespaced) {
-                    (Some(owner), true) => match from.scoped(owner) {
-                        Ok(scoped) => scoped.count(&table.name, None).await,
+                let counted =
+                    match transfer::addressing(&from, table.namespaced, table.owner.as_deref()) {
+                        Ok(store) => store.count(&table.name, None).await,
                         Err(error) => Err(error),
-                    },
-                    _ => from.count(&table.name, None).await,
-                };
+                    };
                 match counted {
                     Ok(rows) => total += rows,
                     Err(error) => return fail(&error.to_string()),
