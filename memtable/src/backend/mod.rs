@@ -68,6 +68,7 @@ pub(crate) async fn connect(url: &str, options: &ConnectOptions) -> Result<Box<d
 
 /// The database file connecting to `url` would create: a SQLite file that is not there yet,
 /// on a URL that creates one (for the command line to say so). `None` for anything else.
+#[cfg(feature = "cli")]
 pub(crate) fn file_to_create(url: &str) -> Option<std::path::PathBuf> {
     #[cfg(feature = "sqlite")]
     if url.starts_with("sqlite:") {

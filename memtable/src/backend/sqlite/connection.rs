@@ -8,6 +8,7 @@
 //! asynchronous back-off, so a runtime thread is never blocked by another writer.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,23 @@ const INLINE_SLICE: Duration = Duration::from_millis(2);
 thread_local! {
     /// When this thread began running statements inline without giving itself back.
     static INLINE_SINCE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+    /// The size of the WAL, in pages, after the last commit run on this thread (see
+    /// [`note_wal_size`]); 0 once taken.
+    static WAL_PAGES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// SQLite's WAL hook, called on the committing thread right after each commit with the
+/// pages now in the WAL: the statement that committed reads it back on the same thread
+/// ([`take_wal_size`]), so that the driver checkpoints when the WAL has grown as SQLite's own
+/// auto-checkpoint would, but on the blocking pool.
+fn note_wal_size(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.set(u32::try_from(pages).unwrap_or(0));
+    Ok(())
+}
+
+/// The WAL size noted by the last commit on this thread since the last call, or 0.
+fn take_wal_size() -> u32 {
+    WAL_PAGES.replace(0)
 }
 
 /// A statement run on the calling task never waits, so a task running one after the other
@@ -59,7 +77,8 @@ const MAX_PAUSE: Duration = Duration::from_millis(20);
 ///
 /// `wal_autocheckpoint = 0`: SQLite would checkpoint inside the commit that crosses 1,000 WAL
 /// pages, on whatever thread runs it (a runtime thread, for a point write); the driver runs
-/// the checkpoints on the blocking pool instead (see `driver.rs`).
+/// the checkpoint on the blocking pool instead, at the same size (see [`note_wal_size`] and
+/// `driver.rs`).
 const SETTINGS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
      PRAGMA cache_size = -16000; PRAGMA case_sensitive_like = ON; \
      PRAGMA wal_autocheckpoint = 0;";
@@ -142,6 +161,8 @@ fn open_connection(target: &SqliteTarget) -> rusqlite::Result<Connection> {
         conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
     }
     conn.execute_batch(SETTINGS)?;
+    // After `wal_autocheckpoint`, which installs SQLite's own WAL hook: this one replaces it.
+    conn.wal_hook(Some(note_wal_size));
     if target.mode == OpenMode::ReadOnly {
         // Besides the read-only open: a database in memory has no file to open read-only,
         // and the refusal then still comes from SQLite, on every statement that writes.
@@ -195,9 +216,42 @@ struct Shared {
     busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    /// The connection checkpoints run on, outside the leases (opened at the first one).
+    checkpointer: Mutex<Option<Connection>>,
+    /// A checkpoint is running or queued on the blocking pool.
+    checkpointing: AtomicBool,
+    /// The WAL size after the last commit of any lease (see [`Lease::note_wal_size`]).
+    wal_pages: AtomicU32,
 }
 
 impl Shared {
+    /// Moves what it can of the WAL into the database file (`PASSIVE`: waiting for no
+    /// reader or writer), on the checkpoint connection; one checkpoint at a time. Runs on
+    /// the blocking pool: the database file's fsync is the slow part of it (tens of
+    /// milliseconds for a thousand pages on these machines, `BENCHMARKS.md`).
+    fn checkpoint(&self) {
+        let mut slot = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !self.permits.is_closed() {
+            if slot.is_none() {
+                *slot = open_connection(&self.target).ok();
+            }
+            // A checkpoint that cannot run now (a busy database, a full disk) runs at a
+            // later commit; nothing is lost by skipping it.
+            if let Some(conn) = slot.as_ref()
+                && let Err(error) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                && is_fatal(&error)
+            {
+                *slot = None;
+            }
+        }
+        if self.permits.is_closed() {
+            *slot = None;
+        }
+    }
+
     /// Takes a connection back from a lease: rolls back a transaction it left open, and keeps
     /// it unless it is broken or the store is closed. A database in memory lives only in its
     /// one connection, so that one is always kept (while the store is open).
@@ -285,6 +339,9 @@ impl Connections {
                 busy_timeout,
                 idle: Mutex::new(vec![first]),
                 permits: Arc::new(Semaphore::new(max)),
+                checkpointer: Mutex::new(None),
+                checkpointing: AtomicBool::new(false),
+                wal_pages: AtomicU32::new(0),
             }),
         })
     }
@@ -323,6 +380,7 @@ impl Connections {
             permit: Some(permit),
             home: self,
             broken: false,
+            wal_pages: 0,
         })
     }
 
@@ -340,6 +398,10 @@ impl Connections {
         for conn in idle {
             // Closing flushes nothing a drop would not: a failure leaves nothing to clean up.
             let _ = conn.close();
+        }
+        // A checkpoint still running closes its connection when it ends.
+        if let Ok(mut slot) = self.shared.checkpointer.try_lock() {
+            slot.take();
         }
     }
 
@@ -361,6 +423,8 @@ pub(crate) struct Lease<'a> {
     permit: Option<OwnedSemaphorePermit>,
     home: &'a Connections,
     broken: bool,
+    /// The WAL size after the last commit run through this lease, until taken.
+    wal_pages: u32,
 }
 
 /// Runs `sql` and decodes every row (or only the first) it returns as `types`.
@@ -439,6 +503,7 @@ impl Lease<'_> {
                 };
                 (retry_busy, op(conn))
             };
+            self.wal_pages = self.wal_pages.max(take_wal_size());
             let error = match outcome {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
@@ -542,15 +607,17 @@ impl Lease<'_> {
         // tells the work whether anyone is still waiting for it.
         drop(tokio::task::spawn_blocking(move || {
             let result = work(&mut conn);
-            if let Err((conn, permit, result)) = sender.send((conn, permit, result)) {
+            let wal_pages = take_wal_size();
+            if let Err((conn, permit, result, _)) = sender.send((conn, permit, result, wal_pages)) {
                 let broken = result.as_ref().err().is_some_and(is_fatal_code);
                 shared.give_back(conn, broken);
                 drop(permit);
             }
         }));
-        let (conn, permit, result) = receiver.await.map_err(|_| lost())?;
+        let (conn, permit, result, wal_pages) = receiver.await.map_err(|_| lost())?;
         self.conn = Some(conn);
         self.permit = permit;
+        self.wal_pages = self.wal_pages.max(wal_pages);
         if let Err(error) = &result {
             self.broken |= is_fatal_code(error);
         }
@@ -595,6 +662,34 @@ impl Lease<'_> {
         if self.in_transaction() {
             self.broken = true;
         }
+    }
+
+    /// Checkpoints the database on the blocking pool, on a connection of its own (see
+    /// [`Shared::checkpoint`]): waits for it when `wait`, else starts it unless one is
+    /// already running and returns at once.
+    pub(crate) async fn checkpoint(&mut self, wait: bool) {
+        let shared = Arc::clone(&self.home.shared);
+        if wait {
+            // After one running in the background, if any (the checkpoint connection's lock).
+            let _ = tokio::task::spawn_blocking(move || shared.checkpoint()).await;
+        } else if !shared.checkpointing.swap(true, Ordering::AcqRel) {
+            drop(tokio::task::spawn_blocking(move || {
+                shared.checkpoint();
+                shared.checkpointing.store(false, Ordering::Release);
+            }));
+        }
+    }
+
+    /// Notes `pages`, the WAL size after a commit of this lease, as the database's; returns
+    /// the size noted after the commit before it (of any lease).
+    pub(crate) fn note_wal_size(&mut self, pages: u32) -> u32 {
+        self.home.shared.wal_pages.swap(pages, Ordering::Relaxed)
+    }
+
+    /// The pages in the WAL after the last commit run through this lease since the last
+    /// call, or 0 if none committed.
+    pub(crate) fn take_wal_size(&mut self) -> u32 {
+        std::mem::take(&mut self.wal_pages)
     }
 
     /// Whether a transaction is open on the connection.

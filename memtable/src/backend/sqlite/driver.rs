@@ -1,8 +1,6 @@
 //! The SQLite driver: the store's [`Driver`] on the rusqlite connections of `connection.rs`,
 //! without a thread hop for bounded statements (see there).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use super::connection::{Connections, Lease};
 use super::{error, introspect};
 use crate::backend::ConnectOptions;
@@ -24,20 +22,25 @@ pub(crate) async fn connect(url: &str, options: &ConnectOptions) -> Result<Box<d
         options.read_only,
     )
     .await?;
-    Ok(Box::new(SqliteDriver {
-        connections,
-        writes: AtomicU64::new(0),
-    }))
+    Ok(Box::new(SqliteDriver { connections }))
 }
 
-/// Write statements (and commits) between two checkpoints: about SQLite's own 1,000 WAL pages
-/// for rows of a few pages each.
-const CHECKPOINT_EVERY: u64 = 256;
+/// The WAL size, in pages, from which a commit starts a checkpoint in the background:
+/// SQLite's own `wal_autocheckpoint` default. Counting pages rather than commits checkpoints
+/// as often as SQLite would, whatever a commit writes (a point write adds a few pages, a bulk
+/// write thousands).
+const CHECKPOINT_PAGES: u32 = 1000;
+
+/// The WAL size from which a commit waits for a checkpoint, if the WAL was already past
+/// [`CHECKPOINT_PAGES`] before it. A checkpoint in the background cannot catch up with writes
+/// that go on meanwhile, and SQLite starts the WAL again from its beginning only after one
+/// that did; waited for, it does (unless other connections write), so under steady writes the
+/// WAL stays within about this size. One large commit (a bulk write) does not wait: its
+/// checkpoint runs in the background, and a later commit waits if the WAL is still large.
+const CHECKPOINT_WAIT_PAGES: u32 = 3 * CHECKPOINT_PAGES;
 
 struct SqliteDriver {
     connections: Connections,
-    /// Writes committed since the store opened, to checkpoint every [`CHECKPOINT_EVERY`].
-    writes: AtomicU64,
 }
 
 impl Driver for SqliteDriver {
@@ -50,8 +53,6 @@ impl Driver for SqliteDriver {
             let lease = self.connections.acquire().await?;
             Ok(Box::new(SqliteConnection {
                 lease,
-                writes: &self.writes,
-                bulk_written: false,
                 began: false,
                 savepoints: 0,
             }) as Box<dyn Connection + '_>)
@@ -75,9 +76,6 @@ impl Driver for SqliteDriver {
 /// One leased connection. Dropped inside a transaction, the lease rolls it back.
 struct SqliteConnection<'a> {
     lease: Lease<'a>,
-    writes: &'a AtomicU64,
-    /// A bulk write is in the open transaction: checkpoint once it commits.
-    bulk_written: bool,
     /// A write transaction was begun here and not yet ended by `commit` or `rollback`: if the
     /// connection is in autocommit nonetheless, SQLite rolled it back on its own.
     began: bool,
@@ -86,21 +84,19 @@ struct SqliteConnection<'a> {
 }
 
 impl SqliteConnection<'_> {
-    /// Counts a committed write; every [`CHECKPOINT_EVERY`] writes, and after a bulk write,
-    /// moves the WAL into the database file on the blocking pool (`PASSIVE`: it waits for no
-    /// reader or writer, and does what it can).
-    async fn written(&mut self, bulk: bool) {
-        let count = self.writes.fetch_add(1, Ordering::Relaxed) + 1;
-        if bulk || count.is_multiple_of(CHECKPOINT_EVERY) {
-            // A checkpoint that cannot run now (a read-only file, a busy database) runs at a
-            // later one; nothing is lost by skipping it.
-            let _ = self
-                .lease
-                .blocking(|conn| {
-                    conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
-                        .map_err(super::error::to_error)
-                })
-                .await;
+    /// After a commit: once the WAL holds [`CHECKPOINT_PAGES`], moves it into the database
+    /// file in the background, and from [`CHECKPOINT_WAIT_PAGES`] waits for that (the fsync
+    /// of a checkpoint would otherwise stall the writer that crossed the line: about 18 ms
+    /// for a thousand pages here, `BENCHMARKS.md`).
+    async fn written(&mut self) {
+        let pages = self.lease.take_wal_size();
+        if pages == 0 {
+            return;
+        }
+        let before = self.lease.note_wal_size(pages);
+        if pages >= CHECKPOINT_PAGES {
+            let wait = pages >= CHECKPOINT_WAIT_PAGES && before >= CHECKPOINT_PAGES;
+            self.lease.checkpoint(wait).await;
         }
     }
 }
@@ -141,7 +137,7 @@ impl Connection for SqliteConnection<'_> {
             let (sql, values) = statement.into_parts();
             let affected = self.lease.execute(&sql, &values.0).await?;
             if !self.lease.in_transaction() {
-                self.written(false).await;
+                self.written().await;
             }
             Ok(affected)
         })
@@ -150,7 +146,6 @@ impl Connection for SqliteConnection<'_> {
     fn write<'a>(&'a mut self, write: Write<'a>) -> BoxFuture<'a, Result<Vec<Vec<Value>>>> {
         Box::pin(async move {
             let rows = if write.bulk {
-                self.bulk_written = true;
                 self.lease
                     .execute_values_unbounded(write.sql, write.values, write.returning)
                     .await?
@@ -160,7 +155,7 @@ impl Connection for SqliteConnection<'_> {
                     .await?
             };
             if !self.lease.in_transaction() {
-                self.written(false).await;
+                self.written().await;
             }
             Ok(rows)
         })
@@ -210,8 +205,7 @@ impl Connection for SqliteConnection<'_> {
             self.savepoints = 0;
             self.lease.commit().await?;
             self.began = false;
-            let bulk = std::mem::take(&mut self.bulk_written);
-            self.written(bulk).await;
+            self.written().await;
             Ok(())
         })
     }
@@ -236,7 +230,6 @@ impl Connection for SqliteConnection<'_> {
             }
             self.savepoints = 0;
             self.began = false;
-            self.bulk_written = false;
             self.lease.rollback().await;
         })
     }

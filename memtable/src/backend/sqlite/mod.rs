@@ -28,7 +28,7 @@ pub(crate) use self::dialect::SqliteDialect;
 pub(crate) use self::driver::connect;
 
 /// The file connecting to `url` would create, when it is missing and the URL may create it.
-#[cfg(feature = "sqlite")]
+#[cfg(all(feature = "sqlite", feature = "cli"))]
 pub(crate) fn file_to_create(url: &str) -> Option<std::path::PathBuf> {
     let target = url::parse_url(url).ok()?;
     let path = target.path?;
