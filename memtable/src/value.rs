@@ -428,6 +428,18 @@ impl Record {
         Record::default()
     }
 
+    /// The record of `fields`, whose names the caller knows to be distinct (a row read in
+    /// the columns of a schema).
+    pub(crate) fn from_distinct(fields: Vec<(String, Value)>) -> Self {
+        debug_assert!(
+            fields
+                .iter()
+                .enumerate()
+                .all(|(i, (name, _))| fields[..i].iter().all(|(other, _)| other != name))
+        );
+        Record { fields }
+    }
+
     /// An empty record with room for `capacity` columns.
     pub fn with_capacity(capacity: usize) -> Self {
         Record {

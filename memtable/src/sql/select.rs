@@ -56,6 +56,39 @@ impl Backend {
         Ok(statement)
     }
 
+    /// As [`render_select_cached`](Self::render_select_cached), borrowing the options. A
+    /// shape already rendered takes its values straight from the filter, each coerced on its
+    /// own, without resolving a copy of the whole filter first: the point select's path.
+    ///
+    /// Resolving keeps a filter's shape (its structure, columns and operators, which values
+    /// are NULL, the length of each list), so the shape of the options as given is the shape
+    /// they resolve to, and a rendered shape passed every check that depends only on it. Any
+    /// value that fails here sends the call down the full path, which reports the error just
+    /// as it would have.
+    pub(crate) fn render_select_borrowed(
+        self,
+        schema: &TableSchema,
+        options: &QueryOptions,
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
+        let key = shape::select(options);
+        if let Some(sql) = rendered.get(&key) {
+            let dialect = self.dialect();
+            let mut values = Vec::new();
+            let collected = options.filter.as_ref().is_none_or(|filter| {
+                shape::borrowed_filter_values(dialect, schema, filter, &mut values).is_some()
+            });
+            if collected {
+                return within_bind_limit(
+                    dialect,
+                    schema,
+                    Statement::new(sql.to_string(), sea_query::Values(values)),
+                );
+            }
+        }
+        self.render_select_cached(schema, options.clone(), rendered)
+    }
+
     /// `SELECT COUNT(*)` of the rows matching `filter`.
     pub fn count(self, schema: &TableSchema, filter: Option<&Filter>) -> Result<Statement> {
         schema.validate()?;

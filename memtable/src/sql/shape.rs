@@ -240,6 +240,55 @@ pub(super) fn filter_values(
     Ok(())
 }
 
+/// The values an unresolved filter of a rendered shape binds, each coerced to its column, in
+/// the order of [`filter_values`]; `None` when any value would be refused (the caller then
+/// resolves the filter, which says why) or the filter holds a `$like` (whose pattern has
+/// checks of its own, left to that path).
+pub(crate) fn borrowed_filter_values(
+    dialect: &dyn Dialect,
+    schema: &TableSchema,
+    filter: &Filter,
+    values: &mut Vec<sea_query::Value>,
+) -> Option<()> {
+    let table = schema.name.as_str();
+    match filter {
+        Filter::Compare { column, op, value } => {
+            let col = schema.column(column)?;
+            match (op, value) {
+                (CompareOp::Eq | CompareOp::Ne, Value::Null) => {}
+                (_, Value::Null) => return None,
+                (_, value) => {
+                    let value = value.clone().coerce(table, col).ok()?;
+                    values.push(dialect.bind(col.column_type, value));
+                }
+            }
+        }
+        Filter::In {
+            column, values: vs, ..
+        } => {
+            let col = schema.column(column)?;
+            for value in vs {
+                if value.is_null() {
+                    return None;
+                }
+                let value = value.clone().coerce(table, col).ok()?;
+                values.push(dialect.bind(col.column_type, value));
+            }
+        }
+        Filter::Like { .. } => return None,
+        Filter::Null { column, .. } => {
+            schema.column(column)?;
+        }
+        Filter::And(all) | Filter::Or(all) => {
+            for f in all {
+                borrowed_filter_values(dialect, schema, f, values)?;
+            }
+        }
+        Filter::Not(inner) => borrowed_filter_values(dialect, schema, inner, values)?,
+    }
+    Some(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{decimal, name};

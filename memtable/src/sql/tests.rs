@@ -2017,15 +2017,19 @@ mod reused_text {
             let schema = tokens();
             for backend in BOTH {
                 let (selects, counts) = (RenderedSql::default(), RenderedSql::default());
+                let borrowed_selects = RenderedSql::default();
                 let again = calls.iter().map(|options| QueryOptions {
                     filter: options.filter.as_ref().map(revalued),
                     ..options.clone()
                 });
                 let calls: Vec<QueryOptions> = calls.iter().cloned().chain(again).collect();
                 for options in &calls {
-                    let fresh = backend.render_select(&schema, options.clone());
+                    let fresh = outcome(backend.render_select(&schema, options.clone()));
                     let reused = backend.render_select_cached(&schema, options.clone(), &selects);
-                    prop_assert_eq!(outcome(reused), outcome(fresh));
+                    prop_assert_eq!(&outcome(reused), &fresh);
+                    let borrowed =
+                        backend.render_select_borrowed(&schema, options, &borrowed_selects);
+                    prop_assert_eq!(outcome(borrowed), fresh);
                     let fresh = backend.count(&schema, options.filter.as_ref());
                     let reused =
                         backend.render_count_cached(&schema, options.filter.clone(), &counts);

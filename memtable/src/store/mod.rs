@@ -356,10 +356,13 @@ fn column_types(schema: &TableSchema) -> Vec<ColumnType> {
 }
 
 fn to_record(schema: &TableSchema, row: Vec<Value>) -> Record {
-    schema
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .zip(row)
-        .collect()
+    // A schema's column names are distinct: no need to look for each among the others.
+    Record::from_distinct(
+        schema
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .zip(row)
+            .collect(),
+    )
 }

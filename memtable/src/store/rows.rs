@@ -414,11 +414,10 @@ impl Store {
             let info = self
                 .table_knowing(db, table, |s| options.names_only_columns_of(s))
                 .await?;
-            let statement = self.inner.backend.render_select_cached(
-                &info.schema,
-                options.clone(),
-                &info.rendered,
-            )?;
+            let statement =
+                self.inner
+                    .backend
+                    .render_select_borrowed(&info.schema, options, &info.rendered)?;
             let types = column_types(&info.schema);
             // At most one row wanted: one message from the database rather than a stream.
             let rows = if options.limit == Some(1) {
