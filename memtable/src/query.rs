@@ -386,6 +386,34 @@ impl Filter {
     /// Whether every column the filter names is a column of `schema` (walked without
     /// recursion: a filter past the depth limit is measured before this is asked).
     pub(crate) fn names_only_columns_of(&self, schema: &TableSchema) -> bool {
+        // The usual filter, one condition or an `And` / `Or` of conditions, without allocating
+        // the stack of the general walk.
+        let leaf = |filter: &Filter| match filter {
+            Filter::Compare { column, .. }
+            | Filter::In { column, .. }
+            | Filter::Like { column, .. }
+            | Filter::Null { column, .. } => Some(schema.column(column).is_some()),
+            Filter::And(_) | Filter::Or(_) | Filter::Not(_) => None,
+        };
+        if let Some(known) = leaf(self) {
+            return known;
+        }
+        if let Filter::And(all) | Filter::Or(all) = self {
+            let mut only_conditions = true;
+            for filter in all {
+                match leaf(filter) {
+                    Some(false) => return false,
+                    Some(true) => {}
+                    None => {
+                        only_conditions = false;
+                        break;
+                    }
+                }
+            }
+            if only_conditions {
+                return true;
+            }
+        }
         let mut pending = vec![self];
         while let Some(filter) = pending.pop() {
             match filter {

@@ -9,6 +9,8 @@
 mod capability;
 pub(crate) mod driver;
 pub(crate) mod postgres;
+#[cfg(test)]
+mod read_only_tests;
 pub(crate) mod sqlite;
 #[cfg(feature = "postgres")]
 pub(crate) mod sqlx;

@@ -60,7 +60,7 @@ impl Backend {
     /// [`Error::InvalidQuery`](crate::Error::InvalidQuery).
     ///
     /// ```
-    /// use memtable::sql::Backend::Sqlite;
+    /// use memtable::sql::Backend::{Postgres, Sqlite};
     /// use memtable::{Column, ColumnType, Constraint, Filter, TableSchema};
     ///
     /// let schema = TableSchema::new("t", vec![
@@ -69,6 +69,8 @@ impl Backend {
     /// ]);
     /// let delete = Sqlite.delete_where(&schema, &Filter::is_in("n", [1, 2]))?;
     /// assert_eq!(delete.sql(), r#"DELETE FROM "t" WHERE "n" IN (?, ?)"#);
+    /// let delete = Postgres.delete_where(&schema, &Filter::is_in("n", [1, 2]))?;
+    /// assert_eq!(delete.sql(), r#"DELETE FROM "t" WHERE "n" IN ($1, $2)"#);
     /// assert!(Sqlite.delete_where(&schema, &Filter::And(vec![])).is_err());
     /// # Ok::<(), memtable::Error>(())
     /// ```

@@ -78,19 +78,28 @@ impl<'a> Rows<'a> {
     }
 
     /// The shape of a one-row statement of these columns: what its SQL text depends on.
+    ///
+    /// The texts are kept per table, so a column is named by its position in the schema, one
+    /// character each (the names themselves would make a key ten times as long, built and
+    /// hashed on every write).
     pub(super) fn shape(&self, conflict: Option<&[&str]>) -> String {
-        let mut key = String::from(if self.returning {
-            "insert returning "
-        } else {
-            "insert "
-        });
+        let columns = &self.schema.columns;
+        let conflicts = conflict.unwrap_or_default();
+        let mut key = String::with_capacity(4 + 3 * (self.columns.len() + conflicts.len()));
+        key.push_str(if self.returning { "I" } else { "i" });
         for column in &self.columns {
-            shape::name(&mut key, &column.name);
+            match columns.iter().position(|c| std::ptr::eq(c, *column)) {
+                Some(position) => shape::position(&mut key, position),
+                None => shape::name(&mut key, &column.name),
+            }
         }
-        if let Some(conflict) = conflict {
-            key.push_str(" on conflict ");
-            for column in conflict {
-                shape::name(&mut key, column);
+        if conflict.is_some() {
+            key.push('|');
+            for name in conflicts {
+                match columns.iter().position(|c| c.name == *name) {
+                    Some(position) => shape::position(&mut key, position),
+                    None => shape::name(&mut key, name),
+                }
             }
         }
         key

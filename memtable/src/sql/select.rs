@@ -74,7 +74,7 @@ impl Backend {
         let key = shape::select(options);
         if let Some(sql) = rendered.get(&key) {
             let dialect = self.dialect();
-            let mut values = Vec::new();
+            let mut values = Vec::with_capacity(4);
             let collected = options.filter.as_ref().is_none_or(|filter| {
                 shape::borrowed_filter_values(dialect, schema, filter, &mut values).is_some()
             });

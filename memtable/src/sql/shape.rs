@@ -49,6 +49,24 @@ pub(crate) fn name(key: &mut String, name: &str) {
     key.push_str(name);
 }
 
+/// Appends a column's position in its schema as one character (never one of the ASCII
+/// characters that separate a key's parts, nor a digit a name's length is written with);
+/// past what one character holds (no schema comes near), as its decimal between brackets.
+pub(crate) fn position(key: &mut String, position: usize) {
+    match u32::try_from(position)
+        .ok()
+        .and_then(|p| p.checked_add(0x100))
+        .and_then(char::from_u32)
+    {
+        Some(c) => key.push(c),
+        None => {
+            key.push('[');
+            decimal(key, position as u64);
+            key.push(']');
+        }
+    }
+}
+
 fn number(key: &mut String, n: u64) {
     decimal(key, n);
     key.push(';');
@@ -126,7 +144,9 @@ pub(crate) fn filter(key: &mut String, filter: &Filter) {
 
 /// The shape of a `SELECT` with these resolved options.
 pub(crate) fn select(options: &QueryOptions) -> String {
-    let mut key = String::from("select ");
+    // Room for a few conditions: the key is built on every call.
+    let mut key = String::with_capacity(128);
+    key.push_str("select ");
     if let Some(f) = &options.filter {
         filter(&mut key, f);
     }
@@ -149,7 +169,8 @@ pub(crate) fn select(options: &QueryOptions) -> String {
 
 /// The shape of a `SELECT COUNT(*)` with this resolved filter.
 pub(crate) fn count(filter: Option<&Filter>) -> String {
-    let mut key = String::from("count ");
+    let mut key = String::with_capacity(128);
+    key.push_str("count ");
     if let Some(f) = filter {
         self::filter(&mut key, f);
     }

@@ -82,7 +82,7 @@ impl Backend {
     /// [`update`](Self::update).
     ///
     /// ```
-    /// use memtable::sql::Backend::Postgres;
+    /// use memtable::sql::Backend::{Postgres, Sqlite};
     /// use memtable::{Column, ColumnType, Constraint, Filter, Record, TableSchema};
     ///
     /// let schema = TableSchema::new("t", vec![
@@ -93,6 +93,8 @@ impl Backend {
     /// let filter = Filter::lt("n", 3);
     /// let update = Postgres.update_where(&schema, &filter, &Record::new().with("done", true))?;
     /// assert_eq!(update.sql(), r#"UPDATE "t" SET "done" = $1 WHERE "n" < $2"#);
+    /// let update = Sqlite.update_where(&schema, &filter, &Record::new().with("done", true))?;
+    /// assert_eq!(update.sql(), r#"UPDATE "t" SET "done" = ? WHERE "n" < ?"#);
     /// assert!(Postgres.update_where(&schema, &Filter::And(vec![]), &Record::new().with("n", 1)).is_err());
     /// # Ok::<(), memtable::Error>(())
     /// ```

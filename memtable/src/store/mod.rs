@@ -36,8 +36,6 @@ pub use self::transaction::Transaction;
 
 pub use self::sync::SyncReport;
 
-#[cfg(test)]
-mod read_only_tests;
 pub use self::idempotency::{
     IDEMPOTENCY_RETENTION_MS, IDEMPOTENCY_TABLE, Idempotency, MAX_IDEMPOTENCY_KEY_BYTES,
 };
@@ -93,6 +91,14 @@ impl std::fmt::Debug for Store {
             .field("backend", &self.inner.backend)
             .field("scope", &self.scope)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// The store's driver, for tests that send statements past every check of the library.
+    pub(crate) fn driver(&self) -> &dyn Driver {
+        &*self.inner.driver
     }
 }
 

@@ -110,11 +110,11 @@ fn array<T>(
 
 /// A row's values, read as the declared `types` of its columns.
 pub(super) fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
-    types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| {
-            Ok(match ty {
+    // Filled in a loop: collecting results into a vector grows it a step at a time.
+    let mut values = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate() {
+        values.push(
+            match ty {
                 ColumnType::Text => row.try_get::<Option<String>, _>(i)?.map(Value::Text),
                 ColumnType::Integer => row
                     .try_get::<Option<i32>, _>(i)?
@@ -127,9 +127,10 @@ pub(super) fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sq
                     .try_get::<Option<serde_json::Value>, _>(i)?
                     .map(Value::Json),
             }
-            .unwrap_or(Value::Null))
-        })
-        .collect()
+            .unwrap_or(Value::Null),
+        );
+    }
+    Ok(values)
 }
 
 /// The logical type of a column PostgreSQL declares as `data_type` (information_schema's

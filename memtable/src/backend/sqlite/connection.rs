@@ -437,7 +437,7 @@ fn query_rows<P: Params>(
 ) -> rusqlite::Result<Vec<Vec<Value>>> {
     let mut statement = conn.prepare_cached(sql)?;
     let mut rows = statement.query(params)?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(usize::from(first_only));
     while let Some(row) = rows.next()? {
         out.push(decode_row(row, types)?);
         if first_only {

@@ -101,11 +101,12 @@ pub(crate) fn decode_row(
     row: &rusqlite::Row<'_>,
     types: &[ColumnType],
 ) -> rusqlite::Result<Vec<Value>> {
-    types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| decode_value(row.get_ref(i)?, *ty, i))
-        .collect()
+    // Filled in a loop: collecting results into a vector grows it a step at a time.
+    let mut values = Vec::with_capacity(types.len());
+    for (i, ty) in types.iter().enumerate() {
+        values.push(decode_value(row.get_ref(i)?, *ty, i)?);
+    }
+    Ok(values)
 }
 
 /// One column's value read as `ty`, converted between storage classes as SQLite converts.
@@ -123,11 +124,18 @@ pub(crate) fn decode_value(
         ColumnType::Real => Value::Real(column_double(value)),
         ColumnType::Blob => Value::Blob(column_blob(value)),
         ColumnType::Boolean => Value::Bool(column_int64(value) != 0),
-        ColumnType::Json => {
-            let text = column_text(value, index)?;
-            // Text that is not JSON (written by something else) is read as a JSON string.
-            Value::Json(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
-        }
+        ColumnType::Json => match value {
+            // Parsed where SQLite holds it; text that is not JSON (written by something else)
+            // is read as a JSON string.
+            ValueRef::Text(bytes) => match serde_json::from_slice(bytes) {
+                Ok(json) => Value::Json(json),
+                Err(_) => Value::Json(serde_json::Value::String(column_text(value, index)?)),
+            },
+            _ => {
+                let text = column_text(value, index)?;
+                Value::Json(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+            }
+        },
     })
 }
 

@@ -6,10 +6,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::Store;
 use crate::error::{Error, ErrorKind};
 use crate::schema::TableSchema;
 use crate::sql::Statement;
+use crate::store::Store;
 use crate::value::Record;
 
 fn notes() -> TableSchema {
@@ -23,13 +23,13 @@ fn notes() -> TableSchema {
 
 /// Runs `sql` on one of the store's own connections, as no operation of the store would.
 async fn raw(store: &Store, sql: &str) -> crate::Result<u64> {
-    let mut conn = store.inner.driver.acquire().await?;
+    let mut conn = store.driver().acquire().await?;
     conn.execute(Statement::ddl(sql.to_owned())).await
 }
 
 /// Runs `sql` inside a write transaction of the store's own connection.
 async fn raw_in_transaction(store: &Store, sql: &str) -> crate::Result<u64> {
-    let mut conn = store.inner.driver.acquire().await?;
+    let mut conn = store.driver().acquire().await?;
     conn.begin_write().await?;
     let affected = conn.execute(Statement::ddl(sql.to_owned())).await;
     match affected {
