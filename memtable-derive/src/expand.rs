@@ -197,6 +197,8 @@ fn generate(model: &TableModel) -> TokenStream {
         let column = &f.column;
         quote!(#column => #slot = #p::Some(value),)
     });
+    // Twice each: in `from_record` and `from_columns`.
+    let match_arms: Vec<_> = match_arms.collect();
     let decode = model.fields.iter().zip(&slots).map(|(f, slot)| {
         let (span, p) = field_span(f);
         let field = &f.ident;
@@ -215,6 +217,7 @@ fn generate(model: &TableModel) -> TokenStream {
             )?
         }
     });
+    let decode: Vec<_> = decode.collect();
 
     let handles = model.fields.iter().map(|f| {
         let (span, p) = field_span(f);
@@ -283,6 +286,19 @@ fn generate(model: &TableModel) -> TokenStream {
                     #(let mut #slots: #p::Option<#p::Value> = #p::None;)*
                     for (column, value) in record {
                         match #p::String::as_str(&column) {
+                            #(#match_arms)*
+                            _ => {}
+                        }
+                    }
+                    #p::Ok(Self { #(#decode),* })
+                }
+
+                fn from_columns(
+                    columns: &mut dyn #p::Iterator<Item = (&str, #p::Value)>,
+                ) -> #p::Result<Self> {
+                    #(let mut #slots: #p::Option<#p::Value> = #p::None;)*
+                    for (column, value) in columns {
+                        match column {
                             #(#match_arms)*
                             _ => {}
                         }

@@ -1,5 +1,7 @@
 //! Row-level operations: insert (one, many, upsert), update, query, count, delete.
 
+use std::sync::Arc;
+
 use super::cache::Table;
 use super::{Store, Via, column_types, names_only_columns_of, to_record};
 use crate::backend::driver::{Connection, Rows, Write, is_large, off_runtime};
@@ -411,13 +413,7 @@ impl Store {
                 .check_filter(table, options.filter.as_ref())?;
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
-            let info = self
-                .table_knowing(db, table, |s| options.names_only_columns_of(s))
-                .await?;
-            let statement =
-                self.inner
-                    .backend
-                    .render_select_borrowed(&info.schema, options, &info.rendered)?;
+            let (info, statement) = self.rendered_select(db, table, options).await?;
             let types = column_types(&info.schema);
             // At most one row wanted: one message from the database rather than a stream.
             let rows = if options.limit == Some(1) {
@@ -448,6 +444,56 @@ impl Store {
             rows.len() as u64
         })
         .await
+    }
+
+    /// The first row `options` select (give them `LIMIT 1`), not yet decoded, and the table
+    /// it was read as: the typed `one()` decodes it straight into its struct, without a record.
+    pub(crate) async fn query_first_row(
+        &self,
+        table: &str,
+        options: &QueryOptions,
+    ) -> Result<Option<super::transaction::FirstRow>> {
+        self.query_first_row_via(Via::Pool, table, options).await
+    }
+
+    pub(crate) async fn query_first_row_via<'a>(
+        &'a self,
+        via: Via<'a>,
+        table: &str,
+        options: &QueryOptions,
+    ) -> Result<Option<(Arc<Table>, Vec<Value>)>> {
+        let work = async {
+            self.inner
+                .limits
+                .check_filter(table, options.filter.as_ref())?;
+            let mut conn = self.lease(via).await?;
+            let db = &mut *conn;
+            let (info, statement) = self.rendered_select(db, table, options).await?;
+            let row = db
+                .fetch_first(statement, &column_types(&info.schema))
+                .await
+                .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+            Ok(row.map(|row| (info, row)))
+        };
+        self.traced("query_table", table, work, |row| u64::from(row.is_some()))
+            .await
+    }
+
+    /// The table a query reads, and its statement.
+    async fn rendered_select(
+        &self,
+        db: &mut dyn Connection,
+        table: &str,
+        options: &QueryOptions,
+    ) -> Result<(Arc<Table>, crate::sql::Statement)> {
+        let info = self
+            .table_knowing(db, table, |s| options.names_only_columns_of(s))
+            .await?;
+        let statement =
+            self.inner
+                .backend
+                .render_select_borrowed(&info.schema, options, &info.rendered)?;
+        Ok((info, statement))
     }
 
     pub(crate) async fn count_via<'a>(

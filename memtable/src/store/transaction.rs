@@ -315,7 +315,24 @@ impl<'s> Transaction<'s> {
         let result = self.store.known_table_via(held.via(), name).await;
         held.noting(name, result)
     }
+
+    /// [`Store::query_first_row`], in this transaction.
+    pub(crate) async fn query_first_row(
+        &self,
+        table: &str,
+        options: &QueryOptions,
+    ) -> Result<Option<FirstRow>> {
+        let mut held = self.hold().await?;
+        let result = self
+            .store
+            .query_first_row_via(held.via(), table, options)
+            .await;
+        held.noting(table, result)
+    }
 }
+
+/// A row not yet decoded (its values in the columns' order), and the table it was read as.
+pub(crate) type FirstRow = (std::sync::Arc<Table>, Vec<crate::value::Value>);
 
 /// A transaction's connection, held for one operation.
 struct Held<'t, 's> {
@@ -398,6 +415,13 @@ pub(crate) trait RowSource: Send + Sync {
 
     /// The table `name` as the store resolves it.
     fn known_table<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<std::sync::Arc<Table>>>;
+
+    /// The first row a query selects, not yet decoded.
+    fn query_first_row<'a>(
+        &'a self,
+        table: &'a str,
+        options: &'a QueryOptions,
+    ) -> BoxFuture<'a, Result<Option<FirstRow>>>;
 }
 
 /// The same forwarding for both: each method is the inherent one of the same name.
@@ -491,6 +515,14 @@ macro_rules! row_source {
                 name: &'a str,
             ) -> BoxFuture<'a, Result<std::sync::Arc<Table>>> {
                 Box::pin(<$type>::known_table(self, name))
+            }
+
+            fn query_first_row<'a>(
+                &'a self,
+                table: &'a str,
+                options: &'a QueryOptions,
+            ) -> BoxFuture<'a, Result<Option<FirstRow>>> {
+                Box::pin(<$type>::query_first_row(self, table, options))
             }
         }
     };

@@ -98,6 +98,14 @@ pub trait Table: Sized {
     /// missing column is [`Error::InvalidRecord`](crate::Error::InvalidRecord). Columns the
     /// struct does not have are ignored.
     fn from_record(record: Record) -> Result<Self>;
+
+    /// As [`from_record`](Self::from_record), from a row's columns as the store reads them
+    /// (name, value), without building the record: what `#[derive(Table)]` generates for
+    /// [`Select::one`](crate::typed::Select::one). The default builds the record.
+    #[doc(hidden)]
+    fn from_columns(columns: &mut dyn Iterator<Item = (&str, crate::Value)>) -> Result<Self> {
+        Self::from_record(columns.collect())
+    }
 }
 
 /// Derives [`Table`](trait@Table) for a struct with named fields: its schema, its conversion

@@ -129,13 +129,11 @@ impl<'s, T: Table> Select<'s, T> {
     pub async fn one(self) -> Result<Option<T>> {
         let store = self.store;
         let options = self.into_options()?.limit(1);
-        store
-            .query_table(T::TABLE_NAME, &options)
-            .await?
-            .into_iter()
-            .next()
-            .map(T::from_record)
-            .transpose()
+        let Some((table, row)) = store.query_first_row(T::TABLE_NAME, &options).await? else {
+            return Ok(None);
+        };
+        let names = table.schema.columns.iter().map(|c| c.name.as_str());
+        T::from_columns(&mut names.zip(row)).map(Some)
     }
 
     /// How many rows match the filters (order, limit and offset do not count).
