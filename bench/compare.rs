@@ -1232,6 +1232,10 @@ async fn run(
                 .await;
                 bulk.ours.push(ours);
                 ceiling.ours.push(ours);
+                // memtable's SQLite driver checkpoints a large commit's WAL in the background;
+                // a write now waits for that, so that it does not run while the next side is
+                // timed (the hand-written sides checkpoint inside their commits).
+                clear(&store).await;
                 if let Hand::Postgres(c) = &mut hand {
                     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("TRUNCATE {UNNEST_TABLE}")))
                         .execute(&mut *c)
