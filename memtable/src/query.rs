@@ -386,50 +386,44 @@ impl Filter {
     /// Whether every column the filter names is a column of `schema` (walked without
     /// recursion: a filter past the depth limit is measured before this is asked).
     pub(crate) fn names_only_columns_of(&self, schema: &TableSchema) -> bool {
-        // The usual filter, one condition or an `And` / `Or` of conditions, without allocating
-        // the stack of the general walk.
-        let leaf = |filter: &Filter| match filter {
-            Filter::Compare { column, .. }
-            | Filter::In { column, .. }
-            | Filter::Like { column, .. }
-            | Filter::Null { column, .. } => Some(schema.column(column).is_some()),
-            Filter::And(_) | Filter::Or(_) | Filter::Not(_) => None,
-        };
-        if let Some(known) = leaf(self) {
-            return known;
-        }
-        if let Filter::And(all) | Filter::Or(all) = self {
-            let mut only_conditions = true;
-            for filter in all {
-                match leaf(filter) {
-                    Some(false) => return false,
-                    Some(true) => {}
-                    None => {
-                        only_conditions = false;
-                        break;
+        // Conditions are checked where they are met; only nested `And` / `Or` / `Not` wait on
+        // the stack, so the usual filter (a condition, or a list of them) allocates nothing.
+        let mut pending: Vec<&Filter> = Vec::new();
+        let mut next = Some(self);
+        while let Some(filter) = next.take().or_else(|| pending.pop()) {
+            match filter {
+                Filter::And(all) | Filter::Or(all) => {
+                    for filter in all {
+                        match filter.condition_column() {
+                            Some(column) if schema.column(column).is_none() => return false,
+                            Some(_) => {}
+                            None => pending.push(filter),
+                        }
                     }
                 }
-            }
-            if only_conditions {
-                return true;
-            }
-        }
-        let mut pending = vec![self];
-        while let Some(filter) = pending.pop() {
-            match filter {
-                Filter::Compare { column, .. }
-                | Filter::In { column, .. }
-                | Filter::Like { column, .. }
-                | Filter::Null { column, .. } => {
-                    if schema.column(column).is_none() {
+                Filter::Not(inner) => next = Some(inner),
+                condition => {
+                    if condition
+                        .condition_column()
+                        .is_some_and(|column| schema.column(column).is_none())
+                    {
                         return false;
                     }
                 }
-                Filter::And(all) | Filter::Or(all) => pending.extend(all),
-                Filter::Not(inner) => pending.push(inner),
             }
         }
         true
+    }
+
+    /// The column a single condition names; `None` for `And`, `Or` and `Not`.
+    fn condition_column(&self) -> Option<&str> {
+        match self {
+            Filter::Compare { column, .. }
+            | Filter::In { column, .. }
+            | Filter::Like { column, .. }
+            | Filter::Null { column, .. } => Some(column),
+            Filter::And(_) | Filter::Or(_) | Filter::Not(_) => None,
+        }
     }
 }
 

@@ -36,7 +36,7 @@ thread_local! {
 
 /// SQLite's WAL hook, called on the committing thread right after each commit with the
 /// pages now in the WAL: the statement that committed reads it back on the same thread
-/// ([`take_wal_size`]), so that the driver checkpoints when the WAL has grown as SQLite's own
+/// ([`take_thread_wal_size`]), so that the driver checkpoints when the WAL has grown as SQLite's own
 /// auto-checkpoint would, but on the blocking pool.
 fn note_wal_size(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::Result<()> {
     WAL_PAGES.set(u32::try_from(pages).unwrap_or(0));
@@ -44,7 +44,7 @@ fn note_wal_size(_: &rusqlite::hooks::Wal, pages: std::ffi::c_int) -> rusqlite::
 }
 
 /// The WAL size noted by the last commit on this thread since the last call, or 0.
-fn take_wal_size() -> u32 {
+fn take_thread_wal_size() -> u32 {
     WAL_PAGES.replace(0)
 }
 
@@ -503,7 +503,7 @@ impl Lease<'_> {
                 };
                 (retry_busy, op(conn))
             };
-            self.wal_pages = self.wal_pages.max(take_wal_size());
+            self.wal_pages = self.wal_pages.max(take_thread_wal_size());
             let error = match outcome {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
@@ -607,7 +607,7 @@ impl Lease<'_> {
         // tells the work whether anyone is still waiting for it.
         drop(tokio::task::spawn_blocking(move || {
             let result = work(&mut conn);
-            let wal_pages = take_wal_size();
+            let wal_pages = take_thread_wal_size();
             if let Err((conn, permit, result, _)) = sender.send((conn, permit, result, wal_pages)) {
                 let broken = result.as_ref().err().is_some_and(is_fatal_code);
                 shared.give_back(conn, broken);
