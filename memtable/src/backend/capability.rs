@@ -8,6 +8,10 @@ pub(crate) struct Capabilities {
     pub(crate) bulk: BulkForms,
     /// Whether DDL inside a transaction rolls back with it.
     pub(crate) transactional_ddl: bool,
+    /// Whether a JSON value is bound as its canonical text (the database stores JSON as
+    /// text). A batch then writes the text while it coerces a chunk, which overlaps the
+    /// database's work on the chunk before, instead of on the database's thread.
+    pub(crate) json_as_text: bool,
 }
 
 /// Bulk insert forms.

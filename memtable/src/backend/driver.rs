@@ -74,8 +74,10 @@ pub(crate) struct Write<'a> {
     pub(crate) sql: Arc<str>,
     /// The column type of each value, cycling (row-major values of `types.len()` columns).
     pub(crate) types: &'a [ColumnType],
-    /// The values, row by row.
-    pub(crate) values: Vec<Value>,
+    /// The values, row by row. Lent rather than given: the caller drops them, on its own
+    /// thread and when it suits it (a batch, while the database runs the next statement),
+    /// rather than the database's thread after the statement.
+    pub(crate) values: &'a mut Vec<Value>,
     /// Bound as one array per column (`INSERT … SELECT UNNEST(…)`) rather than row by row.
     pub(crate) arrays: bool,
     /// The type of the key the statement returns, when it has `RETURNING`.

@@ -30,6 +30,8 @@ pub(crate) struct Batch<'a> {
     pub(crate) rows: usize,
     /// The statements that write them.
     pub(crate) form: BatchForm,
+    /// JSON values are written as their canonical text (the backend's capability).
+    json_as_text: bool,
 }
 
 /// The statements that write a [`Batch`].
@@ -52,7 +54,16 @@ impl Batch<'_> {
         records: impl IntoIterator<Item = Record>,
         values: &mut Vec<Value>,
     ) -> Result<()> {
-        self.layout.coerce(records, values)
+        let start = values.len();
+        self.layout.coerce(records, values)?;
+        if self.json_as_text {
+            for value in &mut values[start..] {
+                if let Value::Json(json) = value {
+                    *value = Value::Text(super::canonical_json(json));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -170,6 +181,7 @@ impl Backend {
             rows: count,
             form,
             layout,
+            json_as_text: dialect.capabilities().json_as_text,
         })
     }
 }

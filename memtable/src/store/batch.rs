@@ -113,6 +113,10 @@ impl Store {
 /// Runs `statements` (how many rows each writes, and its SQL) over the records, coercing the
 /// next statement's values while the database runs one. Returns the rows each statement
 /// returned.
+///
+/// Two buffers of values take turns: the database gives one back after its statement, and
+/// it is emptied (its values dropped, on this thread, where they were made) and filled again
+/// while the database runs the next.
 async fn write_statements<I: Iterator<Item = Record> + Send>(
     conn: &mut dyn Connection,
     source: &mut Source<'_, I>,
@@ -123,38 +127,41 @@ async fn write_statements<I: Iterator<Item = Record> + Send>(
 ) -> Result<Vec<Vec<Vec<Value>>>, WriteFailure> {
     let (key, width) = (source.batch.key, source.batch.types.len());
     let types = &source.batch.types;
-    let mut prepare = |rows: usize| -> Result<Vec<Value>, WriteFailure> {
-        let mut values = Vec::with_capacity(rows.saturating_mul(width));
-        source.next_rows(rows, &mut values)?;
+    let mut prepare = |rows: usize, values: &mut Vec<Value>| -> Result<(), WriteFailure> {
+        values.clear();
+        values.reserve(rows.saturating_mul(width));
+        source.next_rows(rows, values)?;
         if let Some(key) = key {
             ids.extend(values.iter().skip(key).step_by(width).map(Value::to_id));
         }
-        Ok(values)
+        Ok(())
     };
+    let (mut current, mut spare) = (Vec::new(), Vec::new());
     let mut returned = Vec::with_capacity(statements.len());
     let mut statements = statements.iter();
     let mut next = statements
         .next()
-        .map(|(rows, sql)| prepare(*rows).map(|values| (sql.clone(), values)))
+        .map(|(rows, sql)| prepare(*rows, &mut current).map(|()| sql.clone()))
         .transpose()?;
-    while let Some((sql, values)) = next.take() {
+    while let Some(sql) = next.take() {
         let following = statements.next();
         let write = Write {
             sql,
             types,
-            values,
+            values: &mut current,
             arrays,
             returning: key_type,
             bulk: true,
         };
         let (ran, prepared) = tokio::join!(conn.write(write), async {
             following
-                .map(|(rows, sql)| prepare(*rows).map(|values| (sql.clone(), values)))
+                .map(|(rows, sql)| prepare(*rows, &mut spare).map(|()| sql.clone()))
                 .transpose()
         });
         // A record that cannot be written wins over the database's error.
         next = prepared?;
         returned.push(ran.map_err(WriteFailure::Database)?);
+        std::mem::swap(&mut current, &mut spare);
     }
     Ok(returned)
 }

@@ -337,11 +337,12 @@ impl Store {
                 let mut ids = Vec::with_capacity(statements.len());
                 for row in statements {
                     // Every row, as for one upsert: the statement runs to completion.
+                    let mut values = row.values;
                     let rows = conn
                         .write(Write {
                             sql: row.sql,
                             types: &row.types,
-                            values: row.values,
+                            values: &mut values,
                             arrays: false,
                             returning: Some(key.column_type),
                             bulk: false,
@@ -636,10 +637,11 @@ impl Store {
             conflict,
             &table.rendered,
         )?;
+        let mut values = row.values;
         db.write(Write {
             sql: row.sql,
             types: &row.types,
-            values: row.values,
+            values: &mut values,
             arrays: false,
             returning,
             bulk: false,

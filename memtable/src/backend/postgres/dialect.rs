@@ -23,6 +23,7 @@ static CAPABILITIES: Capabilities = Capabilities {
         copy: true,
     },
     transactional_ddl: true,
+    json_as_text: false,
 };
 
 impl Dialect for PostgresDialect {

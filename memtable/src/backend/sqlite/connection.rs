@@ -740,22 +740,26 @@ impl Lease<'_> {
 impl Lease<'_> {
     /// [`Lease::execute_values`] for a statement of a bulk write, on the blocking pool. Only
     /// inside a write transaction (which holds the write lock: nothing to wait for).
+    /// The values go to the blocking pool and come back, to be dropped by the caller.
     pub(crate) async fn execute_values_unbounded(
         &mut self,
         sql: Arc<str>,
-        values: Vec<Value>,
+        values: &mut Vec<Value>,
         returning: Option<ColumnType>,
     ) -> Result<Vec<Vec<Value>>, Error> {
         trace(&sql);
-        let outcome = self
+        let lent = std::mem::take(values);
+        let (outcome, lent) = self
             .blocking(move |conn| {
-                let params = rusqlite::params_from_iter(values.iter().map(Bound));
-                Ok(match returning {
+                let params = rusqlite::params_from_iter(lent.iter().map(Bound));
+                let outcome = match returning {
                     Some(ty) => query_rows(conn, &sql, params, &[ty], false),
                     None => execute_statement(conn, &sql, params).map(|_| Vec::new()),
-                })
+                };
+                Ok((outcome, lent))
             })
             .await?;
+        *values = lent;
         outcome.map_err(|error| {
             self.note(&error);
             to_error(error)

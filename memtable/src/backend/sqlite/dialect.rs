@@ -19,6 +19,7 @@ static CAPABILITIES: Capabilities = Capabilities {
         copy: false,
     },
     transactional_ddl: true,
+    json_as_text: true,
 };
 
 impl Dialect for SqliteDialect {

@@ -151,7 +151,7 @@ impl Connection for SqliteConnection<'_> {
                     .await?
             } else {
                 self.lease
-                    .execute_values(&write.sql, &write.values, write.returning)
+                    .execute_values(&write.sql, write.values, write.returning)
                     .await?
             };
             if !self.lease.in_transaction() {

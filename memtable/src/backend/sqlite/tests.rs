@@ -770,14 +770,18 @@ async fn each_commit_reports_the_size_of_the_wal() {
     lease.begin_immediate().await.unwrap();
     insert(&mut lease, 10).await.unwrap();
     assert_eq!(lease.take_wal_size(), 0);
+    let row = vec![Value::Integer(11), Value::Text("eleven".into())];
+    let mut lent = row.clone();
     lease
         .execute_values_unbounded(
             "INSERT INTO t (id, a) VALUES (?, ?)".into(),
-            vec![Value::Integer(11), Value::Text("eleven".into())],
+            &mut lent,
             None,
         )
         .await
         .unwrap();
+    // The values come back from the blocking pool, for the caller to drop.
+    assert_eq!(lent, row);
     lease.commit().await.unwrap();
     assert!(lease.take_wal_size() > sizes[2]);
 }

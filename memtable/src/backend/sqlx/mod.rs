@@ -292,13 +292,13 @@ where
             let Write {
                 sql,
                 types,
-                mut values,
+                values,
                 arrays,
                 returning,
                 // sqlx runs every statement the same way, bulk or not.
                 bulk: _,
             } = write;
-            let args = B::bind(types, &mut values, arrays).map_err(from_sqlx)?;
+            let args = B::bind(types, values, arrays).map_err(from_sqlx)?;
             self.run(async |conn, persistent| {
                 run::insert::<B>(conn, sql, args, returning, persistent).await
             })
