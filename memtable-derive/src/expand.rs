@@ -283,14 +283,7 @@ fn generate(model: &TableModel) -> TokenStream {
                 }
 
                 fn from_record(record: #p::Record) -> #p::Result<Self> {
-                    #(let mut #slots: #p::Option<#p::Value> = #p::None;)*
-                    for (column, value) in record {
-                        match #p::String::as_str(&column) {
-                            #(#match_arms)*
-                            _ => {}
-                        }
-                    }
-                    #p::Ok(Self { #(#decode),* })
+                    #p::decode_record(record, Self::from_columns)
                 }
 
                 fn from_columns(

@@ -268,29 +268,33 @@ impl Limits {
         };
         let mut conditions = 0_usize;
         let mut deepest = 0_usize;
-        let mut pending = vec![(filter, 1_usize)];
-        while let Some((filter, depth)) = pending.pop() {
+        let mut pending = Vec::new();
+        let mut next = Some((filter, 1_usize));
+        // Depth first, last child first. A filter that is one condition, or one level of
+        // conditions (the usual shape), is walked without the stack: nothing is allocated.
+        'walk: while let Some((filter, depth)) = next.take().or_else(|| pending.pop()) {
             deepest = deepest.max(depth);
             // Stop walking a filter far past the limits: its exact figures do not matter.
             if depth > self.max_filter_depth || conditions > self.max_filter_conditions {
                 break;
             }
             match filter {
+                Filter::And(all) | Filter::Or(all) if all.iter().all(Filter::is_condition) => {
+                    for condition in all.iter().rev() {
+                        deepest = deepest.max(depth + 1);
+                        if depth + 1 > self.max_filter_depth
+                            || conditions > self.max_filter_conditions
+                        {
+                            break 'walk;
+                        }
+                        self.check_condition(table, condition, &mut conditions)?;
+                    }
+                }
                 Filter::And(all) | Filter::Or(all) => {
                     pending.extend(all.iter().map(|f| (f, depth + 1)));
                 }
-                Filter::Not(inner) => pending.push((inner, depth + 1)),
-                Filter::Compare { value, .. } => {
-                    conditions += 1;
-                    self.check_value(table, value)?;
-                }
-                Filter::In { values, .. } => {
-                    conditions += 1;
-                    for value in values {
-                        self.check_value(table, value)?;
-                    }
-                }
-                _ => conditions += 1,
+                Filter::Not(inner) => next = Some((inner, depth + 1)),
+                condition => self.check_condition(table, condition, &mut conditions)?,
             }
         }
         exceeds(
@@ -305,6 +309,19 @@ impl Limits {
             self.max_filter_conditions,
             conditions,
         )
+    }
+
+    /// Counts a condition (a filter that is neither `And`, `Or` nor `Not`) and checks the
+    /// json values it compares with.
+    fn check_condition(&self, table: &str, filter: &Filter, conditions: &mut usize) -> Result<()> {
+        *conditions += 1;
+        match filter {
+            Filter::Compare { value, .. } => self.check_value(table, value),
+            Filter::In { values, .. } => values
+                .iter()
+                .try_for_each(|value| self.check_value(table, value)),
+            _ => Ok(()),
+        }
     }
 
     /// Checks the depth of a json value.

@@ -383,6 +383,11 @@ pub const MAX_PAGE_BOUND: u64 = i64::MAX as u64;
 const OPERATORS: &str = "$eq, $ne, $lt, $lte, $gt, $gte, $in, $nin, $like, $null";
 
 impl Filter {
+    /// Whether it is a condition on a column rather than `And`, `Or` or `Not` of filters.
+    pub(crate) fn is_condition(&self) -> bool {
+        !matches!(self, Filter::And(_) | Filter::Or(_) | Filter::Not(_))
+    }
+
     /// Whether every column the filter names is a column of `schema` (walked without
     /// recursion: a filter past the depth limit is measured before this is asked).
     pub(crate) fn names_only_columns_of(&self, schema: &TableSchema) -> bool {

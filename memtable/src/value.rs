@@ -20,6 +20,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
@@ -419,7 +420,77 @@ impl<'de> Deserialize<'de> for Value {
 pub struct Record {
     // Records are narrow (a few to a few dozen columns): a vector beats a hash map here, and
     // keeps the column order of the table.
-    fields: Vec<(String, Value)>,
+    fields: Vec<(Name, Value)>,
+}
+
+/// A column name in a [`Record`]: the caller's own, or, in a row read from a table, the
+/// table's (shared, so that reading a row allocates no names).
+#[derive(Clone)]
+pub(crate) enum Name {
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl Name {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Name::Owned(name) => name,
+            Name::Shared(name) => name,
+        }
+    }
+
+    fn into_string(self) -> String {
+        match self {
+            Name::Owned(name) => name,
+            Name::Shared(name) => name.to_string(),
+        }
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// The columns and values of a [`Record`], taken in order (`Record::into_iter`).
+#[derive(Debug)]
+pub struct RecordIntoIter(std::vec::IntoIter<(Name, Value)>);
+
+impl Iterator for RecordIntoIter {
+    type Item = (String, Value);
+
+    fn next(&mut self) -> Option<(String, Value)> {
+        self.0
+            .next()
+            .map(|(name, value)| (name.into_string(), value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for RecordIntoIter {}
+
+impl DoubleEndedIterator for RecordIntoIter {
+    fn next_back(&mut self) -> Option<(String, Value)> {
+        self.0
+            .next_back()
+            .map(|(name, value)| (name.into_string(), value))
+    }
 }
 
 impl Record {
@@ -428,16 +499,27 @@ impl Record {
         Record::default()
     }
 
-    /// The record of `fields`, whose names the caller knows to be distinct (a row read in
-    /// the columns of a schema).
-    pub(crate) fn from_distinct(fields: Vec<(String, Value)>) -> Self {
+    /// The record of a row read in the columns `names` (distinct: a schema's), sharing them.
+    pub(crate) fn from_distinct(names: &[Arc<str>], values: Vec<Value>) -> Self {
         debug_assert!(
-            fields
+            names
                 .iter()
                 .enumerate()
-                .all(|(i, (name, _))| fields[..i].iter().all(|(other, _)| other != name))
+                .all(|(i, name)| names[..i].iter().all(|other| other != name))
         );
-        Record { fields }
+        Record {
+            fields: names
+                .iter()
+                .map(|name| Name::Shared(Arc::clone(name)))
+                .zip(values)
+                .collect(),
+        }
+    }
+
+    /// The columns and values, with the names as the record holds them: what reading a
+    /// record needs, without a name copied out of a shared one.
+    pub(crate) fn into_fields(self) -> Vec<(Name, Value)> {
+        self.fields
     }
 
     /// An empty record with room for `capacity` columns.
@@ -451,10 +533,10 @@ impl Record {
     pub fn insert(&mut self, column: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
         let column = column.into();
         let value = value.into();
-        match self.fields.iter_mut().find(|(c, _)| *c == column) {
+        match self.fields.iter_mut().find(|(c, _)| *c == *column) {
             Some((_, slot)) => Some(std::mem::replace(slot, value)),
             None => {
-                self.fields.push((column, value));
+                self.fields.push((Name::Owned(column), value));
                 None
             }
         }
@@ -470,13 +552,13 @@ impl Record {
     pub fn get(&self, column: &str) -> Option<&Value> {
         self.fields
             .iter()
-            .find(|(c, _)| c == column)
+            .find(|(c, _)| *c == *column)
             .map(|(_, v)| v)
     }
 
     /// Removes a column, returning its value.
     pub fn remove(&mut self, column: &str) -> Option<Value> {
-        let position = self.fields.iter().position(|(c, _)| c == column)?;
+        let position = self.fields.iter().position(|(c, _)| *c == *column)?;
         Some(self.fields.remove(position).1)
     }
 
@@ -510,7 +592,7 @@ impl Record {
         serde_json::Value::Object(
             self.fields
                 .iter()
-                .map(|(c, v)| (c.clone(), v.to_json()))
+                .map(|(c, v)| (c.as_str().to_owned(), v.to_json()))
                 .collect(),
         )
     }
@@ -530,9 +612,10 @@ impl Record {
         let mut record = Record::with_capacity(map.len());
         for (key, json) in map {
             let column = schema.require_column(key)?;
-            record
-                .fields
-                .push((key.clone(), Value::from_json(&schema.name, column, json)?));
+            record.fields.push((
+                Name::Owned(key.clone()),
+                Value::from_json(&schema.name, column, json)?,
+            ));
         }
         Ok(record)
     }
@@ -542,7 +625,7 @@ impl Record {
     pub fn coerce(self, schema: &TableSchema) -> Result<Record> {
         let mut fields = Vec::with_capacity(self.fields.len());
         for (key, value) in self.fields {
-            let column = schema.require_column(&key)?;
+            let column = schema.require_column(key.as_str())?;
             let value = value.coerce(&schema.name, column)?;
             fields.push((key, value));
         }
@@ -568,10 +651,10 @@ impl<K: Into<String>, V: Into<Value>> Extend<(K, V)> for Record {
 
 impl IntoIterator for Record {
     type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type IntoIter = RecordIntoIter;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.fields.into_iter()
+    fn into_iter(self) -> RecordIntoIter {
+        RecordIntoIter(self.fields.into_iter())
     }
 }
 
@@ -579,7 +662,7 @@ impl Serialize for Record {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.fields.len()))?;
         for (column, value) in &self.fields {
-            map.serialize_entry(column, value)?;
+            map.serialize_entry(column.as_str(), value)?;
         }
         map.end()
     }
@@ -615,6 +698,28 @@ mod tests {
     use super::*;
     use crate::schema::Constraint;
     use serde_json::json;
+
+    #[test]
+    fn a_record_read_shares_its_names_and_behaves_as_one_built() {
+        let names: Vec<Arc<str>> = vec!["a".into(), "b".into()];
+        let read = Record::from_distinct(&names, vec![Value::Integer(1), Value::Null]);
+        let built = Record::new().with("a", 1).with("b", Value::Null);
+        assert_eq!(read, built);
+        assert_eq!(format!("{read:?}"), format!("{built:?}"));
+        assert!(matches!(&read.fields[0].0, Name::Shared(name) if Arc::ptr_eq(name, &names[0])));
+        assert_eq!(
+            read.clone().into_iter().rev().collect::<Vec<_>>(),
+            vec![
+                ("b".to_owned(), Value::Null),
+                ("a".to_owned(), Value::Integer(1))
+            ]
+        );
+        let mut read = read;
+        assert_eq!(read.insert("a", 2), Some(Value::Integer(1)));
+        assert_eq!(read.get("a"), Some(&Value::Integer(2)));
+        assert_eq!(read.remove("b"), Some(Value::Null));
+        assert_eq!(read.keys().collect::<Vec<_>>(), ["a"]);
+    }
 
     fn col(ty: ColumnType) -> Column {
         Column::new("c", ty)

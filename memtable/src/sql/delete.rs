@@ -100,7 +100,7 @@ impl Backend {
             return within_bind_limit(
                 dialect,
                 schema,
-                Statement::new(sql.to_string(), sea_query::Values(values)),
+                Statement::new(sql, sea_query::Values(values)),
             );
         }
         let statement = delete_where(self.dialect(), schema, filter)?;

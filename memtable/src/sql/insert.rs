@@ -184,7 +184,7 @@ impl BoundRow {
             .zip(&self.types)
             .map(|(value, ty)| dialect.bind(*ty, value))
             .collect();
-        Statement::new(self.sql.to_string(), sea_query::Values(values))
+        Statement::new(self.sql.clone(), sea_query::Values(values))
     }
 }
 

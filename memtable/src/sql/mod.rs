@@ -40,6 +40,7 @@ pub(crate) mod table;
 mod update;
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use sea_query::{Alias, Expr, ExprTrait as _};
 
@@ -62,13 +63,18 @@ pub enum Backend {
 /// One rendered statement: its SQL text and the values bound to its parameters, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
-    sql: String,
+    // Shared: a statement of a known shape takes its text from the table's cache without a
+    // copy, and the driver hands it on the same way.
+    sql: Arc<str>,
     values: sea_query::Values,
 }
 
 impl Statement {
-    pub(crate) fn new(sql: String, values: sea_query::Values) -> Self {
-        Statement { sql, values }
+    pub(crate) fn new(sql: impl Into<Arc<str>>, values: sea_query::Values) -> Self {
+        Statement {
+            sql: sql.into(),
+            values,
+        }
     }
 
     pub(crate) fn ddl(sql: String) -> Self {
@@ -87,6 +93,11 @@ impl Statement {
 
     /// The SQL text and the values.
     pub fn into_parts(self) -> (String, sea_query::Values) {
+        (self.sql.to_string(), self.values)
+    }
+
+    /// The SQL text, still shared, and the values.
+    pub(crate) fn into_shared_parts(self) -> (Arc<str>, sea_query::Values) {
         (self.sql, self.values)
     }
 }

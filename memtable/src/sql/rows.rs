@@ -279,10 +279,11 @@ impl<'a> Layout<'a> {
             values.extend_from_slice(&self.defaults);
             debug_assert_eq!(values.len(), row + width);
             let mut key_given = false;
-            for (field, (name, value)) in record.into_iter().enumerate() {
+            for (field, (name, value)) in record.into_fields().into_iter().enumerate() {
+                let name = name.as_str();
                 let position = finder
-                    .find(field, &name)
-                    .ok_or_else(|| Error::unknown_column(&schema.name, &name))?;
+                    .find(field, name)
+                    .ok_or_else(|| Error::unknown_column(&schema.name, name))?;
                 let value = value.coerce(&schema.name, &schema.columns[position])?;
                 match self.slots[position] {
                     Some(slot) => values[row + slot] = value,

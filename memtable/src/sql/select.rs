@@ -1,5 +1,7 @@
 //! SELECT with where / order / limit / offset, and COUNT.
 
+use std::sync::Arc;
+
 use sea_query::{Expr, Order, Query};
 
 use super::shape::{self, RenderedSql};
@@ -49,7 +51,7 @@ impl Backend {
         let options = options.resolve(schema)?;
         let key = shape::select(&options);
         if let Some(sql) = rendered.get(&key) {
-            return self.reuse(schema, &sql, options.filter);
+            return self.reuse(schema, sql, options.filter);
         }
         let statement = select(self.dialect(), schema, options)?;
         rendered.put(key, statement.sql());
@@ -82,7 +84,7 @@ impl Backend {
                 return within_bind_limit(
                     dialect,
                     schema,
-                    Statement::new(sql.to_string(), sea_query::Values(values)),
+                    Statement::new(sql, sea_query::Values(values)),
                 );
             }
         }
@@ -107,7 +109,7 @@ impl Backend {
         let filter = filter.map(|f| f.resolve(schema)).transpose()?;
         let key = shape::count(filter.as_ref());
         if let Some(sql) = rendered.get(&key) {
-            return self.reuse(schema, &sql, filter);
+            return self.reuse(schema, sql, filter);
         }
         let statement = count(self.dialect(), schema, filter)?;
         rendered.put(key, statement.sql());
@@ -116,7 +118,12 @@ impl Backend {
 
     /// The statement of SQL text rendered before for a filter of the same shape, binding this
     /// filter's values.
-    fn reuse(self, schema: &TableSchema, sql: &str, filter: Option<Filter>) -> Result<Statement> {
+    fn reuse(
+        self,
+        schema: &TableSchema,
+        sql: Arc<str>,
+        filter: Option<Filter>,
+    ) -> Result<Statement> {
         reuse(self.dialect(), schema, sql, filter)
     }
 }
@@ -124,7 +131,7 @@ impl Backend {
 fn reuse(
     dialect: &dyn Dialect,
     schema: &TableSchema,
-    sql: &str,
+    sql: Arc<str>,
     filter: Option<Filter>,
 ) -> Result<Statement> {
     let mut values = Vec::new();
@@ -134,7 +141,7 @@ fn reuse(
     within_bind_limit(
         dialect,
         schema,
-        Statement::new(sql.to_owned(), sea_query::Values(values)),
+        Statement::new(sql, sea_query::Values(values)),
     )
 }
 

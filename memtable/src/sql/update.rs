@@ -1,5 +1,7 @@
 //! UPDATE … WHERE key = id, and UPDATE … WHERE a filter.
 
+use std::sync::Arc;
+
 use sea_query::Query;
 
 use super::select::within_bind_limit;
@@ -65,7 +67,7 @@ impl Backend {
             }))
             .collect();
         if let Some(sql) = rendered.get(&shape) {
-            return reuse(self.dialect(), schema, &sql, id, record);
+            return reuse(self.dialect(), schema, sql, id, record);
         }
         let statement = update(self.dialect(), schema, id, record)?;
         rendered.put(shape, statement.sql());
@@ -148,7 +150,7 @@ impl Backend {
             return within_bind_limit(
                 dialect,
                 schema,
-                Statement::new(sql.to_string(), sea_query::Values(values)),
+                Statement::new(sql, sea_query::Values(values)),
             );
         }
         let statement = update_where(self.dialect(), schema, filter, record)?;
@@ -200,7 +202,7 @@ fn checked(schema: &TableSchema, record: Record) -> Result<Record> {
 fn reuse(
     dialect: &dyn Dialect,
     schema: &TableSchema,
-    sql: &str,
+    sql: Arc<str>,
     id: &Value,
     mut record: Record,
 ) -> Result<Statement> {
@@ -211,7 +213,7 @@ fn reuse(
         }
     }
     values.push(key_value(dialect, schema, id)?);
-    Ok(Statement::new(sql.to_owned(), sea_query::Values(values)))
+    Ok(Statement::new(sql, sea_query::Values(values)))
 }
 
 fn update(

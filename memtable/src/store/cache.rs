@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::schema::TableSchema;
+use crate::schema::{ColumnType, TableSchema};
 use crate::sql::shape::RenderedSql;
+use crate::value::{Record, Value};
 
 /// A table as the store knows it.
 #[derive(Debug)]
@@ -24,6 +25,35 @@ pub(crate) struct Table {
     /// SQL text rendered for this table's statements, by shape. It lives and dies with this
     /// entry: a table dropped or created anew starts with none.
     pub(crate) rendered: RenderedSql,
+    /// The columns its rows are read as.
+    pub(crate) columns: ReadColumns,
+}
+
+/// The columns of a table's rows as they are read: their types, to decode each row, and their
+/// names, which every record read shares (reading a row allocates no name).
+#[derive(Debug)]
+pub(crate) struct ReadColumns {
+    pub(crate) types: Box<[ColumnType]>,
+    names: Box<[Arc<str>]>,
+}
+
+impl ReadColumns {
+    /// Every column of `schema`, in order.
+    pub(crate) fn of(schema: &TableSchema) -> Self {
+        ReadColumns {
+            types: schema.columns.iter().map(|c| c.column_type).collect(),
+            names: schema
+                .columns
+                .iter()
+                .map(|c| Arc::from(c.name.as_str()))
+                .collect(),
+        }
+    }
+
+    /// The record of a row read in these columns.
+    pub(crate) fn record(&self, row: Vec<Value>) -> Record {
+        Record::from_distinct(&self.names, row)
+    }
 }
 
 impl Table {
@@ -31,6 +61,7 @@ impl Table {
     /// from `create_table`).
     pub(crate) fn new(schema: TableSchema, owner: Option<String>) -> Self {
         Table {
+            columns: ReadColumns::of(&schema),
             schema,
             logical: None,
             owner,

@@ -14,8 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::cache::ReadColumns;
 use super::cache::Table;
-use super::{Store, column_types, namespace, to_record};
+use super::{Store, namespace};
 use crate::backend::driver::{Connection, Rows};
 use crate::error::{Error, Result, SchemaProblem};
 use crate::query::{Filter, QueryOptions};
@@ -118,10 +119,8 @@ impl Store {
         if !self.inner.catalog_exists.load(Ordering::Relaxed) && !db.in_transaction() {
             return Ok(None);
         }
-        let rows = match db
-            .fetch(lookup, &column_types(catalog), Rows::Bounded)
-            .await
-        {
+        let columns = ReadColumns::of(catalog);
+        let rows = match db.fetch(lookup, &columns.types, Rows::Bounded).await {
             Ok(rows) => rows,
             Err(error) => {
                 return match self.classify(error, CATALOG_TABLE, None) {
@@ -132,7 +131,7 @@ impl Store {
         };
         let mut found = None;
         for row in rows {
-            let table = parse(&to_record(catalog, row))?;
+            let table = parse(&columns.record(row))?;
             let addressed = table.logical().name == name
                 && (scope.is_none() || table.owner.as_deref() == scope);
             // Were there both, the one under its own name was there first.
@@ -152,8 +151,8 @@ impl Store {
             .backend
             .select(catalog, &crate::query::QueryOptions::new())?;
         let mut conn = self.acquire().await?;
-        let types = column_types(catalog);
-        let rows = match conn.fetch(statement, &types, Rows::Unbounded).await {
+        let columns = ReadColumns::of(catalog);
+        let rows = match conn.fetch(statement, &columns.types, Rows::Unbounded).await {
             Ok(rows) => rows,
             Err(error) => {
                 return match self.classify(error, CATALOG_TABLE, None) {
@@ -164,7 +163,7 @@ impl Store {
         };
         self.inner.catalog_exists.store(true, Ordering::Relaxed);
         rows.into_iter()
-            .map(|row| parse(&to_record(catalog, row)))
+            .map(|row| parse(&columns.record(row)))
             .collect()
     }
 

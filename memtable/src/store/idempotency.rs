@@ -13,7 +13,8 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{Store, Transaction, column_types, to_record};
+use super::cache::ReadColumns;
+use super::{Store, Transaction};
 use crate::backend::driver::{Connection, Rows};
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
@@ -193,15 +194,16 @@ impl Store {
             .inner
             .backend
             .render_select(&schema, QueryOptions::new().filter(Filter::eq(ID, id)))?;
-        let types = column_types(&schema);
+        let columns = ReadColumns::of(&schema);
+        let types = &columns.types;
         let rows = match tx {
             Some(tx) => {
-                tx.fetch_internal(IDEMPOTENCY_TABLE, statement, &types)
+                tx.fetch_internal(IDEMPOTENCY_TABLE, statement, types)
                     .await?
             }
             None => {
                 let mut conn = self.acquire().await?;
-                conn.fetch(statement, &types, Rows::Bounded)
+                conn.fetch(statement, types, Rows::Bounded)
                     .await
                     .map_err(|e| self.classify(e, IDEMPOTENCY_TABLE, Some(&schema)))?
             }
@@ -209,7 +211,7 @@ impl Store {
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
-        let record = to_record(&schema, row);
+        let record = columns.record(row);
         let text = |column: &str| {
             record
                 .get(column)

@@ -49,9 +49,9 @@ pub use self::tables::TableInfo;
 use crate::backend::driver::{Connection, Driver};
 use crate::error::{Error, IdentifierKind, Result, SchemaProblem};
 use crate::limits::Limits;
-use crate::schema::{CATALOG_TABLE, ColumnType, TableSchema, validate_identifier};
+use crate::schema::{CATALOG_TABLE, TableSchema, validate_identifier};
 use crate::sql::Backend;
-use crate::value::{Record, Value};
+use crate::value::Record;
 
 /// A handle on one database: SQLite (a file or memory) or PostgreSQL.
 ///
@@ -355,20 +355,4 @@ impl std::ops::DerefMut for Lease<'_> {
 /// Whether every column `record` names is a column of `schema`.
 fn names_only_columns_of(schema: &TableSchema, record: &Record) -> bool {
     record.keys().all(|column| schema.column(column).is_some())
-}
-
-fn column_types(schema: &TableSchema) -> Vec<ColumnType> {
-    schema.columns.iter().map(|c| c.column_type).collect()
-}
-
-fn to_record(schema: &TableSchema, row: Vec<Value>) -> Record {
-    // A schema's column names are distinct: no need to look for each among the others.
-    Record::from_distinct(
-        schema
-            .columns
-            .iter()
-            .map(|c| c.name.clone())
-            .zip(row)
-            .collect(),
-    )
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::cache::Table;
-use super::{Store, Via, column_types, names_only_columns_of, to_record};
+use super::{Store, Via, names_only_columns_of};
 use crate::backend::driver::{Connection, Rows, Write, is_large, off_runtime};
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
@@ -415,28 +415,28 @@ impl Store {
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
             let (info, statement) = self.rendered_select(db, table, options).await?;
-            let types = column_types(&info.schema);
+            let types = &info.columns.types;
             // At most one row wanted: one message from the database rather than a stream.
             let rows = if options.limit == Some(1) {
-                db.fetch_first(statement, &types)
+                db.fetch_first(statement, types)
                     .await
                     .map(|row| row.into_iter().collect())
             } else {
-                db.fetch(statement, &types, Rows::of_limit(options.limit))
+                db.fetch(statement, types, Rows::of_limit(options.limit))
                     .await
             }
             .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
             if !is_large(rows.len()) {
                 return Ok(rows
                     .into_iter()
-                    .map(|row| to_record(&info.schema, row))
+                    .map(|row| info.columns.record(row))
                     .collect());
             }
             // A full scan: its records made off the runtime's threads.
             let info = info.clone();
             off_runtime(move || {
                 rows.into_iter()
-                    .map(|row| to_record(&info.schema, row))
+                    .map(|row| info.columns.record(row))
                     .collect()
             })
             .await
@@ -471,7 +471,7 @@ impl Store {
             let db = &mut *conn;
             let (info, statement) = self.rendered_select(db, table, options).await?;
             let row = db
-                .fetch_first(statement, &column_types(&info.schema))
+                .fetch_first(statement, &info.columns.types)
                 .await
                 .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
             Ok(row.map(|row| (info, row)))

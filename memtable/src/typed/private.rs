@@ -18,6 +18,19 @@ pub use crate::value::{Record, Value};
 use crate::error::Error;
 use crate::schema::{Column, Index};
 
+/// Lends a record's columns (names borrowed, values taken) to `decode`: a derived
+/// `from_record` decodes as its `from_columns` does, without copying a name.
+pub fn decode_record<T>(
+    record: Record,
+    decode: impl FnOnce(&mut dyn Iterator<Item = (&str, Value)>) -> Result<T>,
+) -> Result<T> {
+    let mut fields = record.into_fields();
+    let mut columns = fields
+        .iter_mut()
+        .map(|(name, value)| (name.as_str(), std::mem::take(value)));
+    decode(&mut columns)
+}
+
 /// The kind of column a field of type `V` maps to by default.
 pub type KindOf<V> = <V as SqlType>::Kind;
 

@@ -700,7 +700,7 @@ impl Lease<'_> {
     /// A fetch for unbounded reads: as [`Lease::fetch`], but on the blocking pool.
     pub(crate) async fn fetch_unbounded(
         &mut self,
-        sql: String,
+        sql: Arc<str>,
         params: Vec<sea_query::Value>,
         types: Vec<ColumnType>,
     ) -> Result<Vec<Vec<Value>>, Error> {

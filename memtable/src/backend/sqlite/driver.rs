@@ -109,7 +109,7 @@ impl Connection for SqliteConnection<'_> {
         rows: Rows,
     ) -> BoxFuture<'a, Result<Vec<Vec<Value>>>> {
         Box::pin(async move {
-            let (sql, values) = statement.into_parts();
+            let (sql, values) = statement.into_shared_parts();
             match rows {
                 Rows::Bounded => self.lease.fetch(&sql, &values.0, types).await,
                 Rows::Unbounded => {
@@ -127,14 +127,14 @@ impl Connection for SqliteConnection<'_> {
         types: &'a [ColumnType],
     ) -> BoxFuture<'a, Result<Option<Vec<Value>>>> {
         Box::pin(async move {
-            let (sql, values) = statement.into_parts();
+            let (sql, values) = statement.into_shared_parts();
             self.lease.fetch_first(&sql, &values.0, types).await
         })
     }
 
     fn execute(&mut self, statement: Statement) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
-            let (sql, values) = statement.into_parts();
+            let (sql, values) = statement.into_shared_parts();
             let affected = self.lease.execute(&sql, &values.0).await?;
             if !self.lease.in_transaction() {
                 self.written().await;

@@ -31,7 +31,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     SqlxValues: IntoArguments<DB>,
 {
-    let (sql, values) = statement.into_parts();
+    let (sql, values) = statement.into_shared_parts();
     let stream = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
         .persistent(persistent)
         .fetch(&mut *conn);
@@ -61,7 +61,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     SqlxValues: IntoArguments<DB>,
 {
-    let (sql, values) = statement.into_parts();
+    let (sql, values) = statement.into_shared_parts();
     let row = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
         .persistent(persistent)
         .fetch_optional(&mut *conn)
@@ -79,7 +79,7 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     SqlxValues: IntoArguments<DB>,
 {
-    let (sql, values) = statement.into_parts();
+    let (sql, values) = statement.into_shared_parts();
     let result = sqlx::query_with(AssertSqlSafe(sql), SqlxValues(values))
         .persistent(persistent)
         .execute(&mut *conn)
