@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use foldhash::fast::RandomState;
+
 use super::Dialect;
 use crate::error::{Error, Result};
 use crate::query::{CompareOp, Direction, Filter, QueryOptions};
@@ -22,7 +24,7 @@ const MAX_SHAPES: usize = 256;
 /// The SQL text rendered for each shape of one table's statements.
 #[derive(Debug, Default)]
 pub(crate) struct RenderedSql {
-    texts: RwLock<HashMap<String, Arc<str>>>,
+    texts: RwLock<HashMap<String, Arc<str>, RandomState>>,
 }
 
 impl RenderedSql {

@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use foldhash::fast::RandomState;
+
 use crate::schema::{ColumnType, TableSchema};
 use crate::sql::shape::RenderedSql;
 use crate::value::{Record, Value};
@@ -120,13 +122,16 @@ impl Table {
 /// The key of the host's (unscoped) tables; a plugin's name is never empty.
 const HOST: &str = "";
 
+/// Entries by name (a scope's, or a table's).
+type ByName<V> = HashMap<String, V, RandomState>;
+
 /// Scope → name → table, shared by every clone of a store (scoped or not). A table is filed
 /// under every scope that addresses it: the host's when it lives under its own name, its
 /// owner's when it has one. Reads vastly outnumber writes (which happen on create, drop, and
 /// the first use of a table), hence the read-write lock.
 #[derive(Debug, Default)]
 pub(crate) struct SchemaCache {
-    scopes: RwLock<HashMap<String, HashMap<String, Arc<Table>>>>,
+    scopes: RwLock<ByName<ByName<Arc<Table>>>>,
 }
 
 impl SchemaCache {
