@@ -1,5 +1,6 @@
 //! memtable against hand-written sqlx doing the same work on the same database, in the same
-//! run, with rounds interleaved and medians reported; on SQLite also against hand-written
+//! run, with rounds interleaved (on PostgreSQL the sides also take turns every 100 operations)
+//! and medians reported; on SQLite also against hand-written
 //! rusqlite (synchronous, called directly: no worker thread), in the same rounds; plus the bulk
 //! ceilings (rusqlite multi-row VALUES on SQLite, COPY on PostgreSQL).
 //!
@@ -795,99 +796,130 @@ fn upsert_record(t: &Token) -> Record {
     record
 }
 
-/// One round of every single-row operation on each side: memtable, sqlx and (SQLite only)
-/// rusqlite, the side that goes first turning with the rounds.
-async fn single_row_round(
-    store: &Store,
-    hand: &mut Hand,
-    mut rusqlite: Option<&mut Rusqlite>,
+/// On PostgreSQL the sides take turns every `BLOCK` operations, so that each sees the server
+/// as the other does within a fraction of a second: a commit waits for an fsync, whose time
+/// drifts by tens of percent over seconds, and the server's background work (WAL writer,
+/// checkpointer) is shared. On SQLite each side runs every operation of a round before the next
+/// side's turn, as before: memtable checkpoints its file on the blocking pool after its
+/// commits, and in turns of a block that work would run while another side is timed.
+const BLOCK: usize = 100;
+
+/// The sides of a comparison, as indexes into a line's times.
+const OURS: usize = 0;
+const THEIRS: usize = 1;
+const RUSQLITE: usize = 2;
+
+/// The single-row operations, in the order a round runs them (each side's rows go through
+/// insert, select, update, upsert and delete in turn).
+#[derive(Clone, Copy, PartialEq)]
+enum Op {
+    InsertTyped,
+    Insert,
+    Select,
+    SelectTyped,
+    Update,
+    UpdateTyped,
+    Upsert,
+    /// The baselines' upserts again, every row read (memtable's line is its `Upsert`).
+    UpsertToCompletion,
+    UpsertTyped,
+    Delete,
+    DeleteTyped,
+}
+
+const ROUND: [Op; 11] = [
+    Op::InsertTyped,
+    Op::Insert,
+    Op::Select,
+    Op::SelectTyped,
+    Op::Update,
+    Op::UpdateTyped,
+    Op::Upsert,
+    Op::UpsertToCompletion,
+    Op::UpsertTyped,
+    Op::Delete,
+    Op::DeleteTyped,
+];
+
+impl Op {
+    /// Its line in the table.
+    fn line(self) -> usize {
+        match self {
+            Op::InsertTyped => INSERT_TYPED,
+            Op::Insert => INSERT,
+            Op::Select => SELECT,
+            Op::SelectTyped => SELECT_TYPED,
+            Op::Update => UPDATE,
+            Op::UpdateTyped => UPDATE_TYPED,
+            Op::Upsert => UPSERT,
+            Op::UpsertToCompletion => UPSERT_TO_COMPLETION,
+            Op::UpsertTyped => UPSERT_TYPED,
+            Op::Delete => DELETE,
+            Op::DeleteTyped => DELETE_TYPED,
+        }
+    }
+
+    fn runs_on(self, side: usize) -> bool {
+        side != OURS || self != Op::UpsertToCompletion
+    }
+}
+
+/// One round's rows and sides. Each side works on rows of its own (memtable and sqlx share
+/// a PostgreSQL table; on SQLite each side has its own file).
+struct Round<'a> {
+    store: &'a Store,
+    hand: &'a mut Hand,
+    rusqlite: Option<&'a mut Rusqlite>,
     round: usize,
-    ops: usize,
-    lines: &mut [Line],
-) {
-    let ours: Vec<Token> = (0..ops).map(|i| token(&format!("m{round}"), i)).collect();
-    let theirs: Vec<Token> = (0..ops).map(|i| token(&format!("s{round}"), i)).collect();
-    // Typed rows leave the key empty: memtable generates it, as the hand side does.
-    let ours_typed: Vec<TypedToken> = (0..ops)
-        .map(|i| typed(&token(&format!("tm{round}"), i)))
-        .collect();
-    let theirs_typed: Vec<Token> = (0..ops).map(|i| token(&format!("ts{round}"), i)).collect();
-    let sides = if rusqlite.is_some() { 3 } else { 2 };
-    for step in 0..sides {
-        let side = (step + round) % sides;
-        if side == 0 {
-            let mut typed_ids = Vec::with_capacity(ops);
-            lines[INSERT_TYPED].ours.push(
-                time(ops, async {
-                    for row in &ours_typed {
-                        typed_ids.push(store.insert(row).await.unwrap());
-                    }
-                })
-                .await,
-            );
-            lines[INSERT].ours.push(
-                time(ops, async {
-                    for t in &ours {
-                        store.insert_into_table(TABLE, record(t)).await.unwrap();
-                    }
-                })
-                .await,
-            );
-            lines[SELECT].ours.push(
-                time(ops, async {
-                    for t in &ours {
-                        let rows = store
-                            .query_table(
-                                TABLE,
-                                &QueryOptions::new()
-                                    .filter(
-                                        Filter::eq("user_id", t.user_id.as_str())
-                                            .and(Filter::eq("provider", "github")),
-                                    )
-                                    .limit(1),
-                            )
-                            .await
-                            .unwrap();
-                        assert_eq!(rows.len(), 1);
-                    }
-                })
-                .await,
-            );
-            lines[SELECT_TYPED].ours.push(
-                time(ops, async {
-                    for row in &ours_typed {
-                        let found = store
-                            .select::<TypedToken>()
-                            .filter(TypedToken::USER_ID.eq(row.user_id.as_str()))
-                            .filter(TypedToken::PROVIDER.eq("github"))
-                            .one()
-                            .await
-                            .unwrap();
-                        assert!(found.is_some());
-                    }
-                })
-                .await,
-            );
-            lines[UPDATE].ours.push(
-                time(ops, async {
-                    for (i, t) in ours.iter().enumerate() {
-                        store
-                            .update_table_record(
-                                TABLE,
-                                &t.id,
-                                Record::new()
-                                    .with("access_token", format!("new_{i}"))
-                                    .with("updated_at", i as i64),
-                            )
-                            .await
-                            .unwrap();
-                    }
-                })
-                .await,
-            );
-            let updated: Vec<TypedToken> = typed_ids
-                .iter()
-                .enumerate()
+    /// Each side's rows (`OURS`, `THEIRS`, `RUSQLITE`).
+    rows: [Vec<Token>; 3],
+    /// The typed operations' rows of the baselines; memtable's are `ours_typed`.
+    typed: [Vec<Token>; 3],
+    /// Typed rows leave the key empty: memtable generates it, as the hand side does.
+    ours_typed: Vec<TypedToken>,
+    /// The keys memtable gave its typed rows, and those rows as a typed update writes them
+    /// (every column, as the hand-written statement it is compared with).
+    typed_ids: Vec<String>,
+    updated: Vec<TypedToken>,
+    /// The baselines' upserts: new keys, conflicting on (user_id, provider) with their rows,
+    /// which keep theirs.
+    upserts: [Vec<Token>; 3],
+    typed_upserts: [Vec<Token>; 3],
+}
+
+impl<'a> Round<'a> {
+    fn new(
+        store: &'a Store,
+        hand: &'a mut Hand,
+        rusqlite: Option<&'a mut Rusqlite>,
+        round: usize,
+        ops: usize,
+    ) -> Self {
+        let rows = |prefix: &str| -> Vec<Token> {
+            (0..ops)
+                .map(|i| token(&format!("{prefix}{round}"), i))
+                .collect()
+        };
+        Round {
+            store,
+            hand,
+            rusqlite,
+            round,
+            rows: [rows("m"), rows("s"), rows("r")],
+            typed: [Vec::new(), rows("ts"), rows("tr")],
+            ours_typed: rows("tm").iter().map(typed).collect(),
+            typed_ids: Vec::with_capacity(ops),
+            updated: Vec::new(),
+            upserts: [Vec::new(), rows("s"), rows("r")],
+            typed_upserts: [Vec::new(), rows("ts"), rows("tr")],
+        }
+    }
+
+    /// What `op` needs that is not timed.
+    fn prepare(&mut self, op: Op, side: usize) {
+        if op == Op::UpdateTyped && side == OURS && self.updated.is_empty() {
+            let round = self.round;
+            self.updated = (self.typed_ids.iter().enumerate())
                 .map(|(i, id)| TypedToken {
                     id: id.clone(),
                     access_token: format!("new_{i}"),
@@ -895,213 +927,176 @@ async fn single_row_round(
                     ..typed(&token(&format!("tm{round}"), i))
                 })
                 .collect();
-            lines[UPDATE_TYPED].ours.push(
-                time(ops, async {
-                    for row in &updated {
-                        store.update(row).await.unwrap();
+        }
+    }
+
+    /// Runs the operations `range` of `op` on `side`.
+    async fn run(&mut self, op: Op, side: usize, range: std::ops::Range<usize>) {
+        let store = self.store;
+        if side == RUSQLITE {
+            let conn = self.rusqlite.as_deref_mut().unwrap();
+            let (rows, typed) = (&self.rows[side][range.clone()], &self.typed[side]);
+            for (i, t) in range.clone().zip(rows) {
+                match op {
+                    Op::InsertTyped => conn.insert(&typed[i]),
+                    Op::Insert => conn.insert(t),
+                    Op::Select => drop(conn.select(&t.user_id)),
+                    Op::SelectTyped => drop(conn.select(&typed[i].user_id)),
+                    Op::Update => conn.update(&t.id, i),
+                    Op::UpdateTyped => conn.update_all(&typed[i], i),
+                    Op::Upsert => drop(conn.upsert(&self.upserts[side][i], false)),
+                    Op::UpsertToCompletion => drop(conn.upsert(&self.upserts[side][i], true)),
+                    Op::UpsertTyped => drop(conn.upsert(&self.typed_upserts[side][i], false)),
+                    Op::Delete => conn.delete(&t.id),
+                    Op::DeleteTyped => conn.delete(&typed[i].id),
+                }
+            }
+            return;
+        }
+        if side == THEIRS {
+            let hand = &mut *self.hand;
+            for i in range {
+                let (t, typed) = (&self.rows[side][i], &self.typed[side][i]);
+                match op {
+                    Op::InsertTyped => hand.insert(typed).await,
+                    Op::Insert => hand.insert(t).await,
+                    Op::Select => drop(hand.select(&t.user_id).await),
+                    Op::SelectTyped => drop(hand.select(&typed.user_id).await),
+                    Op::Update => hand.update(&t.id, i).await,
+                    Op::UpdateTyped => hand.update_all(typed, i).await,
+                    Op::Upsert => drop(hand.upsert(&self.upserts[side][i], false).await),
+                    Op::UpsertToCompletion => {
+                        drop(hand.upsert(&self.upserts[side][i], true).await);
                     }
-                })
-                .await,
-            );
-            let upsert = time(ops, async {
-                for t in &ours {
+                    Op::UpsertTyped => {
+                        drop(hand.upsert(&self.typed_upserts[side][i], false).await);
+                    }
+                    Op::Delete => hand.delete(&t.id).await,
+                    Op::DeleteTyped => hand.delete(&typed.id).await,
+                }
+            }
+            return;
+        }
+        for i in range {
+            let t = &self.rows[OURS][i];
+            match op {
+                Op::InsertTyped => self
+                    .typed_ids
+                    .push(store.insert(&self.ours_typed[i]).await.unwrap()),
+                Op::Insert => drop(store.insert_into_table(TABLE, record(t)).await.unwrap()),
+                Op::Select => {
+                    let rows = store
+                        .query_table(
+                            TABLE,
+                            &QueryOptions::new()
+                                .filter(
+                                    Filter::eq("user_id", t.user_id.as_str())
+                                        .and(Filter::eq("provider", "github")),
+                                )
+                                .limit(1),
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(rows.len(), 1);
+                }
+                Op::SelectTyped => {
+                    let found = store
+                        .select::<TypedToken>()
+                        .filter(TypedToken::USER_ID.eq(self.ours_typed[i].user_id.as_str()))
+                        .filter(TypedToken::PROVIDER.eq("github"))
+                        .one()
+                        .await
+                        .unwrap();
+                    assert!(found.is_some());
+                }
+                Op::Update => store
+                    .update_table_record(
+                        TABLE,
+                        &t.id,
+                        Record::new()
+                            .with("access_token", format!("new_{i}"))
+                            .with("updated_at", i as i64),
+                    )
+                    .await
+                    .unwrap(),
+                Op::UpdateTyped => store.update(&self.updated[i]).await.unwrap(),
+                Op::Upsert => drop(
                     store
                         .upsert_into_table(TABLE, upsert_record(t))
                         .await
-                        .unwrap();
-                }
-            })
-            .await;
-            lines[UPSERT].ours.push(upsert);
-            lines[UPSERT_TO_COMPLETION].ours.push(upsert);
-            lines[UPSERT_TYPED].ours.push(
-                time(ops, async {
-                    for row in &ours_typed {
-                        store.upsert(row).await.unwrap();
-                    }
-                })
-                .await,
-            );
-            lines[DELETE].ours.push(
-                time(ops, async {
-                    for t in &ours {
-                        store.delete_from_table(TABLE, &t.id).await.unwrap();
-                    }
-                })
-                .await,
-            );
-            lines[DELETE_TYPED].ours.push(
-                time(ops, async {
-                    for id in &typed_ids {
-                        store.delete::<TypedToken>(id).await.unwrap();
-                    }
-                })
-                .await,
-            );
-        } else if side == 1 {
-            lines[INSERT_TYPED].theirs.push(
-                time(ops, async {
-                    for t in &theirs_typed {
-                        hand.insert(t).await;
-                    }
-                })
-                .await,
-            );
-            lines[INSERT].theirs.push(
-                time(ops, async {
-                    for t in &theirs {
-                        hand.insert(t).await;
-                    }
-                })
-                .await,
-            );
-            lines[SELECT].theirs.push(
-                time(ops, async {
-                    for t in &theirs {
-                        hand.select(&t.user_id).await;
-                    }
-                })
-                .await,
-            );
-            lines[SELECT_TYPED].theirs.push(
-                time(ops, async {
-                    for t in &theirs_typed {
-                        hand.select(&t.user_id).await;
-                    }
-                })
-                .await,
-            );
-            lines[UPDATE].theirs.push(
-                time(ops, async {
-                    for (i, t) in theirs.iter().enumerate() {
-                        hand.update(&t.id, i).await;
-                    }
-                })
-                .await,
-            );
-            lines[UPDATE_TYPED].theirs.push(
-                time(ops, async {
-                    for (i, t) in theirs_typed.iter().enumerate() {
-                        hand.update_all(t, i).await;
-                    }
-                })
-                .await,
-            );
-            // New keys: the conflict is on (user_id, provider), the existing rows keep theirs.
-            let upserts: Vec<Token> = (0..ops).map(|i| token(&format!("s{round}"), i)).collect();
-            lines[UPSERT].theirs.push(
-                time(ops, async {
-                    for t in &upserts {
-                        hand.upsert(t, false).await;
-                    }
-                })
-                .await,
-            );
-            lines[UPSERT_TO_COMPLETION].theirs.push(
-                time(ops, async {
-                    for t in &upserts {
-                        hand.upsert(t, true).await;
-                    }
-                })
-                .await,
-            );
-            let typed_upserts: Vec<Token> =
-                (0..ops).map(|i| token(&format!("ts{round}"), i)).collect();
-            lines[UPSERT_TYPED].theirs.push(
-                time(ops, async {
-                    for t in &typed_upserts {
-                        hand.upsert(t, false).await;
-                    }
-                })
-                .await,
-            );
-            lines[DELETE].theirs.push(
-                time(ops, async {
-                    for t in &theirs {
-                        hand.delete(&t.id).await;
-                    }
-                })
-                .await,
-            );
-            lines[DELETE_TYPED].theirs.push(
-                time(ops, async {
-                    for t in &theirs_typed {
-                        hand.delete(&t.id).await;
-                    }
-                })
-                .await,
-            );
-        } else if let Some(rusqlite) = rusqlite.as_deref_mut() {
-            rusqlite_round(rusqlite, round, ops, lines);
+                        .unwrap(),
+                ),
+                Op::UpsertToCompletion => {}
+                Op::UpsertTyped => drop(store.upsert(&self.ours_typed[i]).await.unwrap()),
+                Op::Delete => store.delete_from_table(TABLE, &t.id).await.unwrap(),
+                Op::DeleteTyped => store
+                    .delete::<TypedToken>(&self.typed_ids[i])
+                    .await
+                    .unwrap(),
+            }
         }
     }
 }
 
-/// The rusqlite side of a round: the same operations in the same order as the sqlx side, on
-/// its own file (rows of its own prefix), called directly.
-fn rusqlite_round(conn: &mut Rusqlite, round: usize, ops: usize, lines: &mut [Line]) {
-    let rows: Vec<Token> = (0..ops).map(|i| token(&format!("r{round}"), i)).collect();
-    let typed_rows: Vec<Token> = (0..ops).map(|i| token(&format!("tr{round}"), i)).collect();
-    lines[INSERT_TYPED].rusqlite.push(time_sync(ops, || {
-        for t in &typed_rows {
-            conn.insert(t);
-        }
-    }));
-    lines[INSERT].rusqlite.push(time_sync(ops, || {
-        for t in &rows {
-            conn.insert(t);
-        }
-    }));
-    lines[SELECT].rusqlite.push(time_sync(ops, || {
-        for t in &rows {
-            conn.select(&t.user_id);
-        }
-    }));
-    lines[SELECT_TYPED].rusqlite.push(time_sync(ops, || {
-        for t in &typed_rows {
-            conn.select(&t.user_id);
-        }
-    }));
-    lines[UPDATE].rusqlite.push(time_sync(ops, || {
-        for (i, t) in rows.iter().enumerate() {
-            conn.update(&t.id, i);
-        }
-    }));
-    lines[UPDATE_TYPED].rusqlite.push(time_sync(ops, || {
-        for (i, t) in typed_rows.iter().enumerate() {
-            conn.update_all(t, i);
-        }
-    }));
-    // New keys: the conflict is on (user_id, provider), the existing rows keep theirs.
-    let upserts: Vec<Token> = (0..ops).map(|i| token(&format!("r{round}"), i)).collect();
-    lines[UPSERT].rusqlite.push(time_sync(ops, || {
-        for t in &upserts {
-            conn.upsert(t, false);
-        }
-    }));
-    lines[UPSERT_TO_COMPLETION]
-        .rusqlite
-        .push(time_sync(ops, || {
-            for t in &upserts {
-                conn.upsert(t, true);
+/// One round of every single-row operation on each side: memtable, sqlx and (SQLite only)
+/// rusqlite; the side that goes first turns with the rounds (and, in turns of a block, with
+/// the blocks). `in_blocks`: the sides take turns every [`BLOCK`] operations (PostgreSQL);
+/// otherwise each side runs the whole round in its turn (SQLite).
+async fn single_row_round(
+    store: &Store,
+    hand: &mut Hand,
+    rusqlite: Option<&mut Rusqlite>,
+    round: usize,
+    ops: usize,
+    in_blocks: bool,
+    lines: &mut [Line],
+) {
+    let sides: &[usize] = if rusqlite.is_some() {
+        &[OURS, THEIRS, RUSQLITE]
+    } else {
+        &[OURS, THEIRS]
+    };
+    let mut work = Round::new(store, hand, rusqlite, round, ops);
+    let mut spent = vec![[0.0_f64; 3]; lines.len()];
+    let mut timed = async |work: &mut Round<'_>, op: Op, side: usize, range| {
+        work.prepare(op, side);
+        let started = Instant::now();
+        work.run(op, side, range).await;
+        spent[op.line()][side] += started.elapsed().as_secs_f64();
+    };
+    if in_blocks {
+        for op in ROUND {
+            let op_sides: Vec<usize> = sides.iter().copied().filter(|s| op.runs_on(*s)).collect();
+            for (block, start) in (0..ops).step_by(BLOCK).enumerate() {
+                for step in 0..op_sides.len() {
+                    let side = op_sides[(step + block + round) % op_sides.len()];
+                    timed(&mut work, op, side, start..(start + BLOCK).min(ops)).await;
+                }
             }
-        }));
-    let typed_upserts: Vec<Token> = (0..ops).map(|i| token(&format!("tr{round}"), i)).collect();
-    lines[UPSERT_TYPED].rusqlite.push(time_sync(ops, || {
-        for t in &typed_upserts {
-            conn.upsert(t, false);
         }
-    }));
-    lines[DELETE].rusqlite.push(time_sync(ops, || {
-        for t in &rows {
-            conn.delete(&t.id);
+    } else {
+        for step in 0..sides.len() {
+            let side = sides[(step + round) % sides.len()];
+            for op in ROUND.into_iter().filter(|op| op.runs_on(side)) {
+                timed(&mut work, op, side, 0..ops).await;
+            }
         }
-    }));
-    lines[DELETE_TYPED].rusqlite.push(time_sync(ops, || {
-        for t in &typed_rows {
-            conn.delete(&t.id);
+    }
+    let per_op = |total: f64| total * 1e6 / ops.max(1) as f64;
+    for op in ROUND {
+        let line = &mut lines[op.line()];
+        // memtable runs every write to completion: its line of those is its upserts'.
+        let ours = if op == Op::UpsertToCompletion {
+            spent[UPSERT][OURS]
+        } else {
+            spent[op.line()][OURS]
+        };
+        line.ours.push(per_op(ours));
+        line.theirs.push(per_op(spent[op.line()][THEIRS]));
+        if sides.contains(&RUSQLITE) {
+            line.rusqlite.push(per_op(spent[op.line()][RUSQLITE]));
         }
-    }));
+    }
 }
 
 async fn clear(store: &Store) {
@@ -1166,6 +1161,7 @@ async fn run(
         rusqlite.as_mut(),
         99,
         settings.ops / 4 + 1,
+        !sqlite,
         &mut lines,
     )
     .await;
@@ -1181,6 +1177,7 @@ async fn run(
             rusqlite.as_mut(),
             round,
             settings.ops,
+            !sqlite,
             &mut lines,
         )
         .await;
