@@ -35,7 +35,7 @@ use std::io::{BufRead, Write};
 use crate::error::{Error, IdentifierKind};
 use crate::query::{Filter, OrderBy, QueryOptions};
 use crate::schema::{Column, TableSchema, validate_identifier};
-use crate::store::Store;
+use crate::store::{Store, Transaction};
 use crate::value::{Record, Value};
 
 /// Rows read (and written) at a time.
@@ -171,8 +171,8 @@ pub async fn export_table(
 /// read so far. Returns the records imported.
 ///
 /// An `auto_increment` key is not written (the database generates it): the records are then
-/// held until every line is read, written in the order of their ids, and the import fails,
-/// taking the rows out again, when the generated ids are not the file's.
+/// held until every line is read and written in the order of their ids, and the import fails,
+/// with nothing imported, when the generated ids are not the file's.
 pub async fn import_table(
     store: &Store,
     table: &str,
@@ -185,12 +185,10 @@ pub async fn import_table(
     let mut records = Vec::new();
     let mut lines = 0u64;
     let mut written = 0u64;
+    // Written as the lines come, a page at a time; an `auto_increment` key's records are held
+    // to the end, to be written in the order of their ids.
     let streamed = !key.is_auto_increment();
-    let tx = if streamed {
-        Some(store.begin().await?)
-    } else {
-        None
-    };
+    let tx = store.begin().await?;
     for (index, line) in input.lines().enumerate() {
         let number = index as u64 + 1;
         lines = number;
@@ -210,9 +208,7 @@ pub async fn import_table(
             error: Some(e),
         })?;
         records.push(record);
-        if let Some(tx) = &tx
-            && records.len() >= PAGE_ROWS as usize
-        {
+        if streamed && records.len() >= PAGE_ROWS as usize {
             written += records.len() as u64;
             tx.insert_many_into_table(table, std::mem::take(&mut records))
                 .await?;
@@ -221,35 +217,26 @@ pub async fn import_table(
             progress(number);
         }
     }
-    let count = match tx {
-        Some(tx) => {
-            written += records.len() as u64;
-            if !records.is_empty() {
-                tx.insert_many_into_table(table, records).await?;
-            }
-            tx.commit().await?;
-            written
-        }
-        None => {
-            let count = records.len() as u64;
-            write_rows(store, &schema, key, records).await?;
-            count
-        }
-    };
-    progress(lines.max(count));
-    Ok(count)
+    written += records.len() as u64;
+    if !records.is_empty() {
+        write_rows(&tx, &schema, key, records).await?;
+    }
+    tx.commit().await?;
+    progress(lines.max(written));
+    Ok(written)
 }
 
-/// Inserts `records` in one transaction, keeping the ids of an `auto_increment` key (see
-/// [`import_table`]).
+/// Inserts `records` in `tx`. Those of an `auto_increment` key are written in the order of
+/// their ids, which the database generates; when it generates others, that is
+/// [`TransferError::GeneratedIds`], and the caller's transaction rolls back.
 async fn write_rows(
-    store: &Store,
+    tx: &Transaction<'_>,
     schema: &TableSchema,
     key: &Column,
     mut records: Vec<Record>,
 ) -> Result<(), TransferError> {
     if !key.is_auto_increment() {
-        store.insert_many_into_table(&schema.name, records).await?;
+        tx.insert_many_into_table(&schema.name, records).await?;
         return Ok(());
     }
     records.sort_by_key(|r| r.get(&key.name).and_then(Value::as_i64));
@@ -261,21 +248,12 @@ async fn write_rows(
                 .map(|v| v.to_id())
         })
         .collect();
-    let ids = store.insert_many_into_table(&schema.name, records).await?;
+    let ids = tx.insert_many_into_table(&schema.name, records).await?;
     let same = ids
         .iter()
         .zip(&wanted)
         .all(|(id, wanted)| wanted.as_ref().is_none_or(|w| w == id));
     if !same {
-        for chunk in ids.chunks(PAGE_ROWS as usize) {
-            let values: Vec<Value> = chunk
-                .iter()
-                .filter_map(|id| Value::from_id(&schema.name, key, id).ok())
-                .collect();
-            store
-                .delete_where(&schema.name, &Filter::is_in(key.name.clone(), values))
-                .await?;
-        }
         return Err(TransferError::GeneratedIds {
             table: schema.name.clone(),
             column: key.name.clone(),
@@ -315,14 +293,15 @@ pub(crate) fn addressing(
 }
 
 /// The tables of `from` (every table its catalog lists, with its owner) and their rows,
-/// copied into `to`, the rows read page by page and written a page per transaction.
+/// copied into `to`, the rows read page by page and each table's written in one transaction.
 ///
 /// Everything is checked before anything is written: a destination table that holds rows
 /// ([`TransferError::NotEmpty`]), or exists with another schema or owner
 /// ([`TransferError::Differs`]), refuses the copy and nothing changes. A table missing in `to`
 /// is created (with its owner, [`Store::create_owned_table`]); an empty one is filled. Should
-/// a write fail midway, the tables this copy created are dropped again. `progress` hears the
-/// rows copied so far, over all tables.
+/// a write fail midway, the table being written gets none of its rows (its transaction rolls
+/// back) and the tables this copy created are dropped again; an existing table filled before
+/// the failure keeps its rows. `progress` hears the rows copied so far, over all tables.
 pub async fn copy_database(
     from: &Store,
     to: &Store,
@@ -396,14 +375,16 @@ async fn copy_planned(
             created.push((dst.clone(), schema.name.clone()));
         }
         let key = key_of(schema)?;
+        let tx = dst.begin().await?;
         let rows = for_each_page(&src, &schema.name, async |records| {
             let count = records.len() as u64;
-            write_rows(&dst, schema, key, records).await?;
+            write_rows(&tx, schema, key, records).await?;
             done += count;
             progress(done);
             Ok(())
         })
         .await?;
+        tx.commit().await?;
         report.tables.push((schema.name.clone(), rows));
     }
     Ok(report)

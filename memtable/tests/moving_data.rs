@@ -446,6 +446,58 @@ fn refused_copies(db: &Database) {
     assert_eq!(run.status, 2, "{run:?}");
 }
 
+/// A copy that fails midway (a source row the destination refuses, on the second page) writes
+/// nothing into the table it was filling: each table is written in one transaction. The row is
+/// put into the source file without memtable, which refuses a NUL in text on every write.
+fn a_copy_failing_midway_leaves_the_table_empty(db: &Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Database::sqlite();
+    ok(&memtable(
+        &source.url,
+        &["exec", "create_table", EVERY_TYPE],
+        None,
+    ));
+    let file = write_file(dir.path(), "rows.jsonl", &jsonl(&every_type_rows(1_100)));
+    ok(&memtable(
+        &source.url,
+        &["import", "every_type", &file],
+        None,
+    ));
+    let path = source.url.trim_start_matches("sqlite://");
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute(
+            "INSERT INTO every_type (id, t) VALUES ('zzz', 'a' || char(0) || 'b')",
+            [],
+        )
+        .unwrap();
+    ok(&memtable(
+        &db.url,
+        &["exec", "create_table", EVERY_TYPE],
+        None,
+    ));
+    let run = memtable(&source.url, &["copy", "--to", &db.url], None);
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(run.stderr.contains("every_type"), "{run:?}");
+    assert_eq!(count(&db.url, "every_type"), 0);
+}
+
+mod a_copy_failing_midway_leaves_the_table_empty {
+    #[test]
+    fn sqlite() {
+        let db = super::common::Database::sqlite();
+        super::a_copy_failing_midway_leaves_the_table_empty(&db);
+    }
+
+    #[test]
+    fn postgres() {
+        let Some(db) = super::common::Database::postgres("copy_failing_midway") else {
+            return;
+        };
+        super::a_copy_failing_midway_leaves_the_table_empty(&db);
+    }
+}
+
 mod refused_copies {
     #[test]
     fn sqlite() {
