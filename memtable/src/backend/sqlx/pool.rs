@@ -94,13 +94,15 @@ impl<C: Connection> Connections<C> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
+        // Connecting and pinging are boxed: their futures are large, and the usual lease (an
+        // idle connection, used recently) should not carry their room in its own.
         let conn = match idle {
             Some((conn, since)) if since.elapsed() < CHECK_AFTER_IDLE => conn,
-            Some((mut conn, _)) => match conn.ping().await {
+            Some((mut conn, _)) => match Box::pin(conn.ping()).await {
                 Ok(()) => conn,
-                Err(_) => connect::<C>(&self.options).await?,
+                Err(_) => Box::pin(connect::<C>(&self.options)).await?,
             },
-            None => connect::<C>(&self.options).await?,
+            None => Box::pin(connect::<C>(&self.options)).await?,
         };
         Ok(Lease {
             conn: Some(conn),
