@@ -482,37 +482,7 @@ fn a_copy_failing_midway_leaves_the_table_empty(db: &Database) {
     assert_eq!(count(&db.url, "every_type"), 0);
 }
 
-mod a_copy_failing_midway_leaves_the_table_empty {
-    #[test]
-    fn sqlite() {
-        let db = super::common::Database::sqlite();
-        super::a_copy_failing_midway_leaves_the_table_empty(&db);
-    }
-
-    #[test]
-    fn postgres() {
-        let Some(db) = super::common::Database::postgres("copy_failing_midway") else {
-            return;
-        };
-        super::a_copy_failing_midway_leaves_the_table_empty(&db);
-    }
-}
-
-mod refused_copies {
-    #[test]
-    fn sqlite() {
-        let db = super::common::Database::sqlite();
-        super::refused_copies(&db);
-    }
-
-    #[test]
-    fn postgres() {
-        let Some(db) = super::common::Database::postgres("refused_copies") else {
-            return;
-        };
-        super::refused_copies(&db);
-    }
-}
+on_both_backends!(a_copy_failing_midway_leaves_the_table_empty, refused_copies);
 
 #[test]
 fn export_never_creates_a_database() {
