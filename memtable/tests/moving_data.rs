@@ -57,6 +57,23 @@ fn ok(run: &Run) {
     assert_eq!(run.status, 0, "{run:?}");
 }
 
+/// A SQLite file whose `every_type` holds [`every_type_rows`]`(plain)`, imported in `dir`.
+fn every_type_source(dir: &Path, plain: usize) -> Database {
+    let source = Database::sqlite();
+    ok(&memtable(
+        &source.url,
+        &["exec", "create_table", EVERY_TYPE],
+        None,
+    ));
+    let file = write_file(dir, "rows.jsonl", &jsonl(&every_type_rows(plain)));
+    ok(&memtable(
+        &source.url,
+        &["import", "every_type", &file],
+        None,
+    ));
+    source
+}
+
 /// The records an export printed, in its order.
 fn exported(run: &Run) -> Vec<Value> {
     ok(run);
@@ -297,18 +314,7 @@ fn copy_sqlite_to_postgres_to_sqlite_is_exact() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let source = Database::sqlite();
-    ok(&memtable(
-        &source.url,
-        &["exec", "create_table", EVERY_TYPE],
-        None,
-    ));
-    let file = write_file(dir.path(), "rows.jsonl", &jsonl(&every_type_rows(1_500)));
-    ok(&memtable(
-        &source.url,
-        &["import", "every_type", &file],
-        None,
-    ));
+    let source = every_type_source(dir.path(), 1_500);
     // Owned tables: the plugins' own.
     ok(&memtable(
         &source.url,
@@ -451,18 +457,7 @@ fn refused_copies(db: &Database) {
 /// put into the source file without memtable, which refuses a NUL in text on every write.
 fn a_copy_failing_midway_leaves_the_table_empty(db: &Database) {
     let dir = tempfile::tempdir().unwrap();
-    let source = Database::sqlite();
-    ok(&memtable(
-        &source.url,
-        &["exec", "create_table", EVERY_TYPE],
-        None,
-    ));
-    let file = write_file(dir.path(), "rows.jsonl", &jsonl(&every_type_rows(1_100)));
-    ok(&memtable(
-        &source.url,
-        &["import", "every_type", &file],
-        None,
-    ));
+    let source = every_type_source(dir.path(), 1_100);
     let path = source.url.trim_start_matches("sqlite://");
     rusqlite::Connection::open(path)
         .unwrap()
