@@ -113,28 +113,29 @@ async fn the_database_refuses(writer: &Store, reader: &Store) {
     assert!(!writer.table_exists("other").await.unwrap());
 }
 
+/// A read-only store on `url`.
+async fn read_only(url: &str) -> Store {
+    Store::builder(url).read_only(true).connect().await.unwrap()
+}
+
+/// [`the_database_refuses`] on `url`: a store that writes, and a read-only one.
+async fn the_database_at_refuses(url: &str) {
+    let writer = Store::connect(url).await.unwrap();
+    the_database_refuses(&writer, &read_only(url).await).await;
+}
+
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let writer = Store::connect(&url).await.unwrap();
-    let reader = Store::builder(url.as_str())
-        .read_only(true)
-        .connect()
-        .await
-        .unwrap();
-    the_database_refuses(&writer, &reader).await;
+    the_database_at_refuses(&url).await;
 }
 
 #[cfg(feature = "sqlite")]
 #[tokio::test]
 async fn sqlite_in_memory_refuses_even_the_catalog() {
-    let reader = Store::builder("sqlite::memory:")
-        .read_only(true)
-        .connect()
-        .await
-        .unwrap();
+    let reader = read_only("sqlite::memory:").await;
     refused(raw(&reader, "CREATE TABLE t (x INTEGER)").await, "create");
     let error = reader.create_table(&notes()).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::PermissionDenied, "{error:?}");
@@ -161,11 +162,7 @@ async fn sqlite_read_only_creates_nothing() {
     let empty = dir.path().join("empty.db");
     let url = format!("sqlite://{}", empty.display());
     Store::connect(&url).await.unwrap().close().await;
-    let reader = Store::builder(url.as_str())
-        .read_only(true)
-        .connect()
-        .await
-        .unwrap();
+    let reader = read_only(&url).await;
     assert!(reader.list_tables().await.unwrap().is_empty());
     let writer = Store::connect(&url).await.unwrap();
     assert!(
@@ -226,13 +223,7 @@ async fn postgres() {
     admin(&base, &format!("CREATE SCHEMA \"{schema}\"")).await;
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-    let writer = Store::connect(&url).await.unwrap();
-    let reader = Store::builder(url.as_str())
-        .read_only(true)
-        .connect()
-        .await
-        .unwrap();
-    the_database_refuses(&writer, &reader).await;
+    the_database_at_refuses(&url).await;
     admin(&base, &format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
 }
 
@@ -257,11 +248,5 @@ async fn pgbouncer() {
             format!("{server}/{name}?{query}")
         }
     };
-    let writer = Store::connect(&in_database(&pooled)).await.unwrap();
-    let reader = Store::builder(in_database(&pooled))
-        .read_only(true)
-        .connect()
-        .await
-        .unwrap();
-    the_database_refuses(&writer, &reader).await;
+    the_database_at_refuses(&in_database(&pooled)).await;
 }

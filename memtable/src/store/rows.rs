@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::cache::Table;
+use super::transaction::FirstRow;
 use super::{Store, Via, names_only_columns_of};
 use crate::backend::driver::{Connection, Rows, Write, is_large, off_runtime};
 use crate::error::{Error, Result};
@@ -408,6 +409,14 @@ impl Store {
         table: &str,
         options: &QueryOptions,
     ) -> Result<Vec<Record>> {
+        // At most one row wanted: one message from the database rather than a stream.
+        if options.limit == Some(1) {
+            let first = self.query_first_row_via(via, table, options).await?;
+            return Ok(first
+                .map(|(info, row)| info.columns.record(row))
+                .into_iter()
+                .collect());
+        }
         let work = async {
             self.inner
                 .limits
@@ -415,17 +424,14 @@ impl Store {
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
             let (info, statement) = self.rendered_select(db, table, options).await?;
-            let types = &info.columns.types;
-            // At most one row wanted: one message from the database rather than a stream.
-            let rows = if options.limit == Some(1) {
-                db.fetch_first(statement, types)
-                    .await
-                    .map(|row| row.into_iter().collect())
-            } else {
-                db.fetch(statement, types, Rows::of_limit(options.limit))
-                    .await
-            }
-            .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
+            let rows = db
+                .fetch(
+                    statement,
+                    &info.columns.types,
+                    Rows::of_limit(options.limit),
+                )
+                .await
+                .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
             if !is_large(rows.len()) {
                 return Ok(rows
                     .into_iter()
@@ -453,7 +459,7 @@ impl Store {
         &self,
         table: &str,
         options: &QueryOptions,
-    ) -> Result<Option<super::transaction::FirstRow>> {
+    ) -> Result<Option<FirstRow>> {
         self.query_first_row_via(Via::Pool, table, options).await
     }
 
@@ -462,7 +468,7 @@ impl Store {
         via: Via<'a>,
         table: &str,
         options: &QueryOptions,
-    ) -> Result<Option<(Arc<Table>, Vec<Value>)>> {
+    ) -> Result<Option<FirstRow>> {
         let work = async {
             self.inner
                 .limits
