@@ -189,7 +189,7 @@ fn generate(model: &TableModel) -> TokenStream {
                 )?
             }
         };
-        quote!(record.insert(#column, #value);)
+        quote!(#p::push_column(&mut record, #column, #value);)
     });
 
     let slots: Vec<_> = (0..count).map(|i| format_ident!("__slot{}", i)).collect();

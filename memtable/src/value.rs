@@ -423,12 +423,14 @@ pub struct Record {
     fields: Vec<(Name, Value)>,
 }
 
-/// A column name in a [`Record`]: the caller's own, or, in a row read from a table, the
-/// table's (shared, so that reading a row allocates no names).
+/// A column name in a [`Record`]: the caller's own, in a row read from a table the table's
+/// (shared, so that reading a row allocates no names), or, in a record a derived
+/// `to_record` makes, the struct's (a constant, so that writing a row allocates no names).
 #[derive(Clone)]
 pub(crate) enum Name {
     Owned(String),
     Shared(Arc<str>),
+    Static(&'static str),
 }
 
 impl Name {
@@ -436,6 +438,7 @@ impl Name {
         match self {
             Name::Owned(name) => name,
             Name::Shared(name) => name,
+            Name::Static(name) => name,
         }
     }
 
@@ -443,6 +446,7 @@ impl Name {
         match self {
             Name::Owned(name) => name,
             Name::Shared(name) => name.to_string(),
+            Name::Static(name) => name.to_owned(),
         }
     }
 }
@@ -527,6 +531,13 @@ impl Record {
         Record {
             fields: Vec::with_capacity(capacity),
         }
+    }
+
+    /// Appends a column the record does not hold yet, named by a constant: a derived
+    /// `to_record`, whose columns the derive has checked are distinct.
+    pub(crate) fn push_distinct(&mut self, column: &'static str, value: Value) {
+        debug_assert!(!self.contains_key(column), "{column:?} twice");
+        self.fields.push((Name::Static(column), value));
     }
 
     /// Sets a column's value, returning the previous one.

@@ -43,7 +43,7 @@ impl Backend {
         record: Record,
         returning: bool,
     ) -> Result<Statement> {
-        let mut rows = Rows::new(schema, vec![record])?;
+        let mut rows = Rows::one(schema, record)?;
         rows.returning = returning;
         rows.render(self, 0..1, None)
     }
@@ -78,7 +78,7 @@ impl Backend {
         if let Some(conflict) = conflict {
             check_conflict_target(schema, conflict)?;
         }
-        let mut rows = Rows::new(schema, vec![record])?;
+        let mut rows = Rows::one(schema, record)?;
         rows.returning = returning;
         if let Some(conflict) = conflict
             && let Some(column) = conflict
@@ -102,6 +102,7 @@ impl Backend {
         Ok(BoundRow {
             sql,
             types: rows.columns.iter().map(|c| c.column_type).collect(),
+            key: rows.columns.iter().position(|c| c.is_primary_key()),
             values: rows.values,
         })
     }
@@ -172,6 +173,8 @@ pub(crate) struct BoundRow {
     pub(crate) types: Vec<ColumnType>,
     /// The values, coerced to `types`, in the order of the placeholders.
     pub(crate) values: Vec<Value>,
+    /// The place of the primary key among `values`, unless the database assigns it.
+    pub(crate) key: Option<usize>,
 }
 
 impl BoundRow {

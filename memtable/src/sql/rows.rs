@@ -37,6 +37,89 @@ impl<'a> Rows<'a> {
         })
     }
 
+    /// One record checked against a schema: what [`new`](Self::new) makes of a batch of
+    /// one, without a batch's layout. A single record writes exactly the columns it names
+    /// (an `auto_increment` key never), so no column takes a default, and its values are
+    /// coerced in its own order, then put in the schema's. The faults, and which one is
+    /// reported first, are those of [`Layout::coerce`].
+    pub(super) fn one(schema: &'a TableSchema, record: Record) -> Result<Self> {
+        let key_position = key_position(schema)?;
+        let key = &schema.columns[key_position];
+        let fields = record.into_fields();
+        let mut columns: Vec<&'a Column> = Vec::with_capacity(fields.len());
+        let mut values = Vec::with_capacity(fields.len());
+        let (mut key_given, mut key_slot) = (false, None);
+        let (mut in_order, mut last) = (true, None);
+        for (field, (name, value)) in fields.into_iter().enumerate() {
+            let name = name.as_str();
+            // Records built alike name their columns in the schema's order: one comparison.
+            let position = match schema.columns.get(field) {
+                Some(column) if column.name == name => field,
+                _ => (schema.column_index(name))
+                    .ok_or_else(|| Error::unknown_column(&schema.name, name))?,
+            };
+            let column = &schema.columns[position];
+            let value = value.coerce(&schema.name, column)?;
+            if position == key_position {
+                if key.is_auto_increment() {
+                    key_given |= !value.is_null();
+                    continue;
+                }
+                key_slot = Some(values.len());
+            }
+            in_order &= last.is_none_or(|last| last < position);
+            last = Some(position);
+            columns.push(column);
+            values.push(value);
+        }
+        if !in_order {
+            let position =
+                |column: &Column| (schema.columns.iter()).position(|c| std::ptr::eq(c, column));
+            let mut written: Vec<(Option<usize>, &'a Column, Value)> = (columns.drain(..))
+                .zip(values)
+                .map(|(column, value)| (position(column), column, value))
+                .collect();
+            written.sort_by_key(|(position, ..)| *position);
+            // A column named twice keeps its last value, as in a batch.
+            written.dedup_by(|later, earlier| {
+                let same = later.0 == earlier.0;
+                if same {
+                    std::mem::swap(&mut later.2, &mut earlier.2);
+                }
+                same
+            });
+            key_slot = written.iter().position(|(p, ..)| *p == Some(key_position));
+            values = Vec::with_capacity(written.len());
+            for (_, column, value) in written {
+                columns.push(column);
+                values.push(value);
+            }
+        }
+        if key.is_auto_increment() {
+            if key_given {
+                return Err(Error::invalid_record(
+                    &schema.name,
+                    format!(
+                        "{:?} is auto_increment: the database assigns it, leave it out",
+                        key.name
+                    ),
+                ));
+            }
+        } else if key_slot.is_none_or(|slot| values[slot].is_null()) {
+            return Err(Error::invalid_record(
+                &schema.name,
+                format!("a value for the primary key {:?} is required", key.name),
+            ));
+        }
+        Ok(Rows {
+            schema,
+            columns,
+            values,
+            returning: true,
+            rendered: None,
+        })
+    }
+
     /// `COPY t (a, b) FROM STDIN (FORMAT binary)`; the names are quoted by sea-query.
     pub(super) fn copy_sql(&self, dialect: &dyn Dialect) -> String {
         let mut sql = String::from("COPY ");
@@ -87,10 +170,15 @@ impl<'a> Rows<'a> {
         let conflicts = conflict.unwrap_or_default();
         let mut key = String::with_capacity(4 + 3 * (self.columns.len() + conflicts.len()));
         key.push_str(if self.returning { "I" } else { "i" });
+        // The columns written are the schema's, in its order: one walk finds every position.
+        let mut positions = columns.iter().enumerate();
         for column in &self.columns {
-            match columns.iter().position(|c| std::ptr::eq(c, *column)) {
-                Some(position) => shape::position(&mut key, position),
-                None => shape::name(&mut key, &column.name),
+            match positions.find(|(_, c)| std::ptr::eq(*c, *column)) {
+                Some((position, _)) => shape::position(&mut key, position),
+                None => {
+                    shape::name(&mut key, &column.name);
+                    positions = columns.iter().enumerate();
+                }
             }
         }
         if conflict.is_some() {

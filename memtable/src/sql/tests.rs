@@ -2081,7 +2081,7 @@ mod reused_text {
     fn written() -> impl Strategy<Value = (Record, Vec<&'static str>)> {
         let field = (
             prop::sample::select(vec![
-                "id", "user_id", "provider", "order", "data", "enabled", "nope",
+                "id", "user_id", "provider", "order", "data", "enabled", "nope", "name", "n",
             ]),
             prop_oneof![
                 Just(Value::Null),
@@ -2123,6 +2123,29 @@ mod reused_text {
                     let reused =
                         backend.render_upsert_cached(&schema, record.clone(), conflict, &rendered);
                     prop_assert_eq!(outcome(reused), outcome(fresh));
+                }
+            }
+        }
+
+        /// A single record is checked and coerced on a path of its own (`Rows::one`): the
+        /// same statement, or the same error, as a batch of that one record, whatever the
+        /// order of its fields, on a table with a given key and one with a generated key.
+        #[test]
+        fn one_record_as_a_batch_of_one(calls in prop::collection::vec(written(), 1..32)) {
+            for schema in [tokens(), items(ColumnType::Integer)] {
+                for backend in BOTH {
+                    for (record, _) in &calls {
+                        for returning in [true, false] {
+                            let one = backend.render_insert(&schema, record.clone(), returning);
+                            let batch = backend
+                                .render_insert_many(&schema, vec![record.clone()], returning)
+                                .map(|mut statements| {
+                                    assert_eq!(statements.len(), 1);
+                                    statements.remove(0)
+                                });
+                            prop_assert_eq!(outcome(one), outcome(batch));
+                        }
+                    }
                 }
             }
         }

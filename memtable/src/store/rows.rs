@@ -193,14 +193,10 @@ impl Store {
             let record = with_generated_key(key, record);
             if !key.is_auto_increment() {
                 // The key is in the record: no need for the database to return it.
-                let id = match record.get(&key.name) {
-                    Some(value) => value.clone().coerce(table, key)?.to_id(),
-                    None => return Err(no_key_returned(table)),
-                };
-                self.write_row(db, &info, record, None, None).await?;
-                return Ok(id);
+                let (_, id) = self.write_row(db, &info, record, None, None).await?;
+                return id.ok_or_else(|| no_key_returned(table));
             }
-            let rows = self
+            let (rows, _) = self
                 .write_row(db, &info, record, None, Some(key.column_type))
                 .await?;
             returned_id(rows.first().map(Vec::as_slice), table)
@@ -292,7 +288,7 @@ impl Store {
                 conflict.to_vec()
             };
             let record = with_generated_key(key, record);
-            let rows = self
+            let (rows, _) = self
                 .write_row(db, &info, record, Some(&conflict), Some(key.column_type))
                 .await?;
             returned_id(rows.first().map(Vec::as_slice), table)
@@ -634,7 +630,7 @@ impl Store {
         record: Record,
         conflict: Option<&[&str]>,
         returning: Option<ColumnType>,
-    ) -> Result<Vec<Vec<Value>>> {
+    ) -> Result<(Vec<Vec<Value>>, Option<String>)> {
         let schema = &table.schema;
         let row = self.inner.backend.bound_row(
             schema,
@@ -644,16 +640,23 @@ impl Store {
             &table.rendered,
         )?;
         let mut values = row.values;
-        db.write(Write {
-            sql: row.sql,
-            types: &row.types,
-            values: &mut values,
-            arrays: false,
-            returning,
-            bulk: false,
-        })
-        .await
-        .map_err(|e| self.classify(e, &schema.name, Some(schema)))
+        // The key written, when nothing is returned: what an insert reports.
+        let id = match returning {
+            None => row.key.and_then(|slot| values.get(slot)).map(Value::to_id),
+            Some(_) => None,
+        };
+        let rows = db
+            .write(Write {
+                sql: row.sql,
+                types: &row.types,
+                values: &mut values,
+                arrays: false,
+                returning,
+                bulk: false,
+            })
+            .await
+            .map_err(|e| self.classify(e, &schema.name, Some(schema)))?;
+        Ok((rows, id))
     }
 }
 

@@ -31,6 +31,13 @@ pub fn decode_record<T>(
     decode(&mut columns)
 }
 
+/// Appends a field's column to the record a derived `to_record` makes. The derive has
+/// checked that the columns are distinct, so nothing is searched, and the name is the
+/// struct's constant, not a copy.
+pub fn push_column(record: &mut Record, column: &'static str, value: Value) {
+    record.push_distinct(column, value);
+}
+
 /// The kind of column a field of type `V` maps to by default.
 pub type KindOf<V> = <V as SqlType>::Kind;
 
