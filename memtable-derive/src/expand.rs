@@ -197,8 +197,19 @@ fn generate(model: &TableModel) -> TokenStream {
         let column = &f.column;
         quote!(#column => #slot = #p::Some(value),)
     });
-    // Twice each: in `from_record` and `from_columns`.
     let match_arms: Vec<_> = match_arms.collect();
+    // A row read from the table names its columns in the struct's order: the field at the
+    // column's place is tried first, one comparison, before a search among the others.
+    let in_place_arms = model
+        .fields
+        .iter()
+        .zip(&slots)
+        .enumerate()
+        .map(|(i, (f, slot))| {
+            let column = &f.column;
+            let i = proc_macro2::Literal::usize_unsuffixed(i);
+            quote!(#i if column == #column => #slot = #p::Some(value),)
+        });
     let decode = model.fields.iter().zip(&slots).map(|(f, slot)| {
         let (span, p) = field_span(f);
         let field = &f.ident;
@@ -290,10 +301,13 @@ fn generate(model: &TableModel) -> TokenStream {
                     columns: &mut dyn #p::Iterator<Item = (&str, #p::Value)>,
                 ) -> #p::Result<Self> {
                     #(let mut #slots: #p::Option<#p::Value> = #p::None;)*
-                    for (column, value) in columns {
-                        match column {
-                            #(#match_arms)*
-                            _ => {}
+                    for (place, (column, value)) in columns.enumerate() {
+                        match place {
+                            #(#in_place_arms)*
+                            _ => match column {
+                                #(#match_arms)*
+                                _ => {}
+                            },
                         }
                     }
                     #p::Ok(Self { #(#decode),* })

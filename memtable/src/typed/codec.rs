@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::any::Any;
 
 use crate::error::{Error, Result};
 use crate::schema::ColumnType;
@@ -278,8 +279,12 @@ impl SqlType for serde_json::Value {
 
 /// Any serde type in a json column (`#[memtable(json)]`, or a `serde_json::Value` field).
 #[diagnostic::do_not_recommend]
-impl<V: Serialize + DeserializeOwned> Codec<V> for kind::Json {
+impl<V: Serialize + DeserializeOwned + 'static> Codec<V> for kind::Json {
     fn encode(value: &V, site: &Site) -> Result<Value> {
+        // A document is its own JSON: cloned, not serialized into a new one.
+        if let Some(json) = (value as &dyn Any).downcast_ref::<serde_json::Value>() {
+            return Ok(Value::Json(json.clone()));
+        }
         serde_json::to_value(value).map(Value::Json).map_err(|_| {
             site.mismatch(
                 ColumnType::Json,
@@ -296,7 +301,17 @@ impl<V: Serialize + DeserializeOwned> Codec<V> for kind::Json {
             Value::Json(json) => json,
             other => other.to_json(),
         };
-        from_json(json, site)
+        // A document is moved out as it is, not deserialized into a copy of itself.
+        let mut document = Some(json);
+        if let Some(document) = (&mut document as &mut dyn Any).downcast_mut::<Option<V>>()
+            && let Some(document) = document.take()
+        {
+            return Ok(document);
+        }
+        match document {
+            Some(json) => from_json(json, site),
+            None => from_json(serde_json::Value::Null, site),
+        }
     }
 
     fn decode_null(site: &Site) -> Result<V> {
