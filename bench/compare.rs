@@ -627,6 +627,10 @@ struct Line {
     theirs: Vec<f64>,
     /// Hand-written rusqlite (SQLite only; empty on PostgreSQL).
     rusqlite: Vec<f64>,
+    /// The µs of each operation of every round, memtable's and the baseline's (PostgreSQL's
+    /// single-row operations, which take turns every operation; empty otherwise).
+    ours_each: Vec<f64>,
+    theirs_each: Vec<f64>,
     baseline: &'static str,
     /// The key of the same work in the TypeScript provider's output, if it does it.
     ts: Option<&'static str>,
@@ -639,6 +643,8 @@ impl Line {
             ours: Vec::new(),
             theirs: Vec::new(),
             rusqlite: Vec::new(),
+            ours_each: Vec::new(),
+            theirs_each: Vec::new(),
             baseline,
             ts: None,
         }
@@ -796,13 +802,14 @@ fn upsert_record(t: &Token) -> Record {
     record
 }
 
-/// On PostgreSQL the sides take turns every `BLOCK` operations, so that each sees the server
-/// as the other does within a fraction of a second: a commit waits for an fsync, whose time
-/// drifts by tens of percent over seconds, and the server's background work (WAL writer,
-/// checkpointer) is shared. On SQLite each side runs every operation of a round before the next
-/// side's turn, as before: memtable checkpoints its file on the blocking pool after its
-/// commits, and in turns of a block that work would run while another side is timed.
-const BLOCK: usize = 100;
+// On PostgreSQL the sides take turns every operation, so that each sees the server as the
+// other does: a commit waits for an fsync, whose time drifts by tens of percent over seconds,
+// and the server's background work (WAL writer, checkpointer) is shared. Each operation is
+// timed on its own, and the table gives the median operation beside the mean: a stall of the
+// server's lands on whichever side is running, and moves a mean, not a median. On SQLite each
+// side runs every operation of a round before the next side's turn: memtable checkpoints its
+// file on the blocking pool after its commits, and in shorter turns that work would run while
+// another side is timed.
 
 /// The sides of a comparison, as indexes into a line's times.
 const OURS: usize = 0;
@@ -1039,16 +1046,16 @@ impl<'a> Round<'a> {
 }
 
 /// One round of every single-row operation on each side: memtable, sqlx and (SQLite only)
-/// rusqlite; the side that goes first turns with the rounds (and, in turns of a block, with
-/// the blocks). `in_blocks`: the sides take turns every [`BLOCK`] operations (PostgreSQL);
-/// otherwise each side runs the whole round in its turn (SQLite).
+/// rusqlite; the side that goes first turns with the rounds (and, taking turns, with each
+/// operation). `take_turns`: the sides take turns every operation, each timed on its own
+/// (PostgreSQL); otherwise each side runs the whole round in its turn (SQLite).
 async fn single_row_round(
     store: &Store,
     hand: &mut Hand,
     rusqlite: Option<&mut Rusqlite>,
     round: usize,
     ops: usize,
-    in_blocks: bool,
+    take_turns: bool,
     lines: &mut [Line],
 ) {
     let sides: &[usize] = if rusqlite.is_some() {
@@ -1058,19 +1065,25 @@ async fn single_row_round(
     };
     let mut work = Round::new(store, hand, rusqlite, round, ops);
     let mut spent = vec![[0.0_f64; 3]; lines.len()];
+    // The µs of each operation, memtable's and the baseline's, when the sides take turns.
+    let mut each = vec![[Vec::new(), Vec::new()]; lines.len()];
     let mut timed = async |work: &mut Round<'_>, op: Op, side: usize, range| {
         work.prepare(op, side);
         let started = Instant::now();
         work.run(op, side, range).await;
-        spent[op.line()][side] += started.elapsed().as_secs_f64();
+        let elapsed = started.elapsed().as_secs_f64();
+        spent[op.line()][side] += elapsed;
+        if take_turns && side != RUSQLITE {
+            each[op.line()][side].push(elapsed * 1e6);
+        }
     };
-    if in_blocks {
+    if take_turns {
         for op in ROUND {
             let op_sides: Vec<usize> = sides.iter().copied().filter(|s| op.runs_on(*s)).collect();
-            for (block, start) in (0..ops).step_by(BLOCK).enumerate() {
+            for i in 0..ops {
                 for step in 0..op_sides.len() {
-                    let side = op_sides[(step + block + round) % op_sides.len()];
-                    timed(&mut work, op, side, start..(start + BLOCK).min(ops)).await;
+                    let side = op_sides[(step + i + round) % op_sides.len()];
+                    timed(&mut work, op, side, i..i + 1).await;
                 }
             }
         }
@@ -1093,6 +1106,13 @@ async fn single_row_round(
         };
         line.ours.push(per_op(ours));
         line.theirs.push(per_op(spent[op.line()][THEIRS]));
+        let ours_each = if op == Op::UpsertToCompletion {
+            &each[UPSERT][OURS]
+        } else {
+            &each[op.line()][OURS]
+        };
+        line.ours_each.extend_from_slice(ours_each);
+        line.theirs_each.extend_from_slice(&each[op.line()][THEIRS]);
         if sides.contains(&RUSQLITE) {
             line.rusqlite.push(per_op(spent[op.line()][RUSQLITE]));
         }
@@ -1169,6 +1189,8 @@ async fn run(
         line.ours.clear();
         line.theirs.clear();
         line.rusqlite.clear();
+        line.ours_each.clear();
+        line.theirs_each.clear();
     }
     for round in 0..settings.rounds {
         single_row_round(
@@ -1296,15 +1318,27 @@ async fn run(
         );
         println!("|---|---|---|---|---|---|---|");
     } else {
+        // The mean operation of a round (median of the rounds), then the median operation of
+        // all rounds.
         println!(
-            "| operation | memtable µs | baseline | baseline µs | memtable / baseline (time) |"
+            "| operation | memtable µs | baseline | baseline µs | memtable / baseline (time) \
+             | memtable median op µs | baseline median op µs | median / median |"
         );
-        println!("|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|");
     }
     for line in &lines {
         let (ours, theirs) = (median(line.ours.clone()), median(line.theirs.clone()));
         let rusqlite = if !sqlite {
-            String::new()
+            if line.ours_each.is_empty() || line.theirs_each.is_empty() {
+                " | | |".to_owned()
+            } else {
+                let ours_each = median(line.ours_each.clone());
+                let theirs_each = median(line.theirs_each.clone());
+                format!(
+                    " {ours_each:.1} | {theirs_each:.1} | {:.2} |",
+                    ours_each / theirs_each
+                )
+            }
         } else if line.rusqlite.is_empty() {
             " | | |".to_owned()
         } else {
