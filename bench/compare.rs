@@ -827,7 +827,9 @@ enum Op {
     Update,
     UpdateTyped,
     Upsert,
-    /// The baselines' upserts again, every row read (memtable's line is its `Upsert`).
+    /// The upserts again (conflicting once more), the baselines reading every row;
+    /// memtable runs every write to completion, so its side is its `Upsert` again, timed in
+    /// turns with the baseline's as every other line is.
     UpsertToCompletion,
     UpsertTyped,
     Delete,
@@ -864,10 +866,6 @@ impl Op {
             Op::Delete => DELETE,
             Op::DeleteTyped => DELETE_TYPED,
         }
-    }
-
-    fn runs_on(self, side: usize) -> bool {
-        side != OURS || self != Op::UpsertToCompletion
     }
 }
 
@@ -1027,13 +1025,12 @@ impl<'a> Round<'a> {
                     .await
                     .unwrap(),
                 Op::UpdateTyped => store.update(&self.updated[i]).await.unwrap(),
-                Op::Upsert => drop(
+                Op::Upsert | Op::UpsertToCompletion => drop(
                     store
                         .upsert_into_table(TABLE, upsert_record(t))
                         .await
                         .unwrap(),
                 ),
-                Op::UpsertToCompletion => {}
                 Op::UpsertTyped => drop(store.upsert(&self.ours_typed[i]).await.unwrap()),
                 Op::Delete => store.delete_from_table(TABLE, &t.id).await.unwrap(),
                 Op::DeleteTyped => store
@@ -1079,10 +1076,9 @@ async fn single_row_round(
     };
     if take_turns {
         for op in ROUND {
-            let op_sides: Vec<usize> = sides.iter().copied().filter(|s| op.runs_on(*s)).collect();
             for i in 0..ops {
-                for step in 0..op_sides.len() {
-                    let side = op_sides[(step + i + round) % op_sides.len()];
+                for step in 0..sides.len() {
+                    let side = sides[(step + i + round) % sides.len()];
                     timed(&mut work, op, side, i..i + 1).await;
                 }
             }
@@ -1090,7 +1086,7 @@ async fn single_row_round(
     } else {
         for step in 0..sides.len() {
             let side = sides[(step + round) % sides.len()];
-            for op in ROUND.into_iter().filter(|op| op.runs_on(side)) {
+            for op in ROUND {
                 timed(&mut work, op, side, 0..ops).await;
             }
         }
@@ -1098,20 +1094,9 @@ async fn single_row_round(
     let per_op = |total: f64| total * 1e6 / ops.max(1) as f64;
     for op in ROUND {
         let line = &mut lines[op.line()];
-        // memtable runs every write to completion: its line of those is its upserts'.
-        let ours = if op == Op::UpsertToCompletion {
-            spent[UPSERT][OURS]
-        } else {
-            spent[op.line()][OURS]
-        };
-        line.ours.push(per_op(ours));
+        line.ours.push(per_op(spent[op.line()][OURS]));
         line.theirs.push(per_op(spent[op.line()][THEIRS]));
-        let ours_each = if op == Op::UpsertToCompletion {
-            &each[UPSERT][OURS]
-        } else {
-            &each[op.line()][OURS]
-        };
-        line.ours_each.extend_from_slice(ours_each);
+        line.ours_each.extend_from_slice(&each[op.line()][OURS]);
         line.theirs_each.extend_from_slice(&each[op.line()][THEIRS]);
         if sides.contains(&RUSQLITE) {
             line.rusqlite.push(per_op(spent[op.line()][RUSQLITE]));
