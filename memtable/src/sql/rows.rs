@@ -95,22 +95,7 @@ impl<'a> Rows<'a> {
                 values.push(value);
             }
         }
-        if key.is_auto_increment() {
-            if key_given {
-                return Err(Error::invalid_record(
-                    &schema.name,
-                    format!(
-                        "{:?} is auto_increment: the database assigns it, leave it out",
-                        key.name
-                    ),
-                ));
-            }
-        } else if key_slot.is_none_or(|slot| values[slot].is_null()) {
-            return Err(Error::invalid_record(
-                &schema.name,
-                format!("a value for the primary key {:?} is required", key.name),
-            ));
-        }
+        check_key(schema, key, key_given, key_slot.map(|slot| &values[slot]))?;
         Ok(Rows {
             schema,
             columns,
@@ -384,26 +369,38 @@ impl<'a> Layout<'a> {
                     }
                 }
             }
-            if key.is_auto_increment() {
-                if key_given {
-                    return Err(Error::invalid_record(
-                        &schema.name,
-                        format!(
-                            "{:?} is auto_increment: the database assigns it, leave it out",
-                            key.name
-                        ),
-                    ));
-                }
-            } else if self.slots[self.key_position].is_none_or(|slot| values[row + slot].is_null())
-            {
-                return Err(Error::invalid_record(
-                    &schema.name,
-                    format!("a value for the primary key {:?} is required", key.name),
-                ));
-            }
+            let key_value = self.slots[self.key_position].map(|slot| &values[row + slot]);
+            check_key(schema, key, key_given, key_value)?;
         }
         Ok(())
     }
+}
+
+/// A record's key: an `auto_increment` one must not be given (`key_given`: a value other than
+/// NULL), any other must be written (`written`, its value) and not NULL.
+fn check_key(
+    schema: &TableSchema,
+    key: &Column,
+    key_given: bool,
+    written: Option<&Value>,
+) -> Result<()> {
+    if key.is_auto_increment() {
+        if key_given {
+            return Err(Error::invalid_record(
+                &schema.name,
+                format!(
+                    "{:?} is auto_increment: the database assigns it, leave it out",
+                    key.name
+                ),
+            ));
+        }
+    } else if written.is_none_or(Value::is_null) {
+        return Err(Error::invalid_record(
+            &schema.name,
+            format!("a value for the primary key {:?} is required", key.name),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn key_position(schema: &TableSchema) -> Result<usize> {
