@@ -253,6 +253,15 @@ impl TableSchema {
         self.columns.iter().position(|c| c.name == name)
     }
 
+    /// The position of the column `name`, tried first at `place`: records built alike name
+    /// their columns in the schema's order, so the usual lookup is one comparison.
+    pub(crate) fn column_index_at(&self, place: usize, name: &str) -> Option<usize> {
+        match self.columns.get(place) {
+            Some(column) if column.name == name => Some(place),
+            _ => self.column_index(name),
+        }
+    }
+
     /// The primary key column (present in every validated schema).
     pub fn primary_key(&self) -> Option<&Column> {
         self.columns.iter().find(|c| c.is_primary_key())

@@ -52,12 +52,8 @@ impl<'a> Rows<'a> {
         let (mut in_order, mut last) = (true, None);
         for (field, (name, value)) in fields.into_iter().enumerate() {
             let name = name.as_str();
-            // Records built alike name their columns in the schema's order: one comparison.
-            let position = match schema.columns.get(field) {
-                Some(column) if column.name == name => field,
-                _ => (schema.column_index(name))
-                    .ok_or_else(|| Error::unknown_column(&schema.name, name))?,
-            };
+            let position = (schema.column_index_at(field, name))
+                .ok_or_else(|| Error::unknown_column(&schema.name, name))?;
             let column = &schema.columns[position];
             let value = value.coerce(&schema.name, column)?;
             if position == key_position {

@@ -354,9 +354,6 @@ impl std::ops::DerefMut for Lease<'_> {
 
 /// Whether every column `record` names is a column of `schema`.
 fn names_only_columns_of(schema: &TableSchema, record: &Record) -> bool {
-    // Records built alike name their columns in the schema's order: one comparison each.
-    record.keys().enumerate().all(|(field, column)| {
-        schema.columns.get(field).is_some_and(|c| c.name == column)
-            || schema.column(column).is_some()
-    })
+    (record.keys().enumerate())
+        .all(|(field, column)| schema.column_index_at(field, column).is_some())
 }

@@ -303,15 +303,11 @@ impl<V: Serialize + DeserializeOwned + 'static> Codec<V> for kind::Json {
         };
         // A document is moved out as it is, not deserialized into a copy of itself.
         let mut document = Some(json);
-        if let Some(document) = (&mut document as &mut dyn Any).downcast_mut::<Option<V>>()
-            && let Some(document) = document.take()
-        {
+        let same = (&mut document as &mut dyn Any).downcast_mut::<Option<V>>();
+        if let Some(document) = same.and_then(Option::take) {
             return Ok(document);
         }
-        match document {
-            Some(json) => from_json(json, site),
-            None => from_json(serde_json::Value::Null, site),
-        }
+        from_json(document.unwrap_or_default(), site)
     }
 
     fn decode_null(site: &Site) -> Result<V> {
