@@ -120,6 +120,45 @@ every_backend! {
         assert_eq!(other.find::<OauthToken>(&id).await.unwrap(), Some(row));
     }
 
+    async fn a_table_whose_columns_differ_from_the_struct_reads_typed_by_name(db, store) {
+        // The struct's columns in another order, and one more it does not have.
+        store.create_table(&TableSchema::from_json(json!({
+            "name": "oauth_tokens",
+            "columns": [
+                { "name": "created_at", "type": "bigint", "constraints": ["not_null"] },
+                { "name": "note", "type": "text" },
+                { "name": "token_data", "type": "json" },
+                { "name": "expires_at", "type": "bigint" },
+                { "name": "refresh_token", "type": "text" },
+                { "name": "access_token", "type": "text", "constraints": ["not_null"] },
+                { "name": "provider", "type": "text", "constraints": ["not_null"] },
+                { "name": "user_id", "type": "text", "constraints": ["not_null"] },
+                { "name": "id", "type": "text", "constraints": ["primary_key"] }
+            ]
+        })).unwrap()).await.unwrap();
+        let id = store.insert_into_table("oauth_tokens", Record::new()
+            .with("user_id", "u1")
+            .with("provider", "github")
+            .with("access_token", "at")
+            .with("expires_at", 3_i64)
+            .with("note", "not a field")
+            .with("created_at", 7_i64)).await.unwrap();
+        let expected = OauthToken {
+            id: id.clone(),
+            user_id: "u1".into(),
+            provider: "github".into(),
+            access_token: "at".into(),
+            refresh_token: None,
+            expires_at: Some(3),
+            token_data: None,
+            created_at: 7,
+        };
+        let one = store.select::<OauthToken>().filter(OauthToken::USER_ID.eq("u1")).one().await;
+        assert_eq!(one.unwrap(), Some(expected.clone()));
+        assert_eq!(store.find::<OauthToken>(&id).await.unwrap(), Some(expected.clone()));
+        assert_eq!(store.select::<OauthToken>().all().await.unwrap(), vec![expected]);
+    }
+
     async fn dynamic_rows_read_back_through_the_typed_api(db, store) {
         // The table is created from its JSON form; the derived schema is the same table.
         store.create_table(&TableSchema::from_json(json!({

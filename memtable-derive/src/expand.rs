@@ -229,6 +229,25 @@ fn generate(model: &TableModel) -> TokenStream {
         }
     });
     let decode: Vec<_> = decode.collect();
+    let column_names = model.fields.iter().map(|f| &f.column);
+    let decode_next = model.fields.iter().map(|f| {
+        let (span, p) = field_span(f);
+        let field = &f.ident;
+        let column = &f.column;
+        let kind = kind(f);
+        let value_ty = &f.value_ty;
+        let decode = if f.nullable {
+            quote_spanned!(span=> decode_option)
+        } else {
+            quote_spanned!(span=> decode)
+        };
+        quote_spanned! {span=>
+            #field: #p::codec::<#kind, #value_ty>().#decode(
+                #p::Iterator::next(&mut values),
+                &#p::Site { table: #table, column: #column },
+            )?
+        }
+    });
 
     let handles = model.fields.iter().map(|f| {
         let (span, p) = field_span(f);
@@ -311,6 +330,13 @@ fn generate(model: &TableModel) -> TokenStream {
                         }
                     }
                     #p::Ok(Self { #(#decode),* })
+                }
+
+                const COLUMN_NAMES: &'static [&'static str] = &[#(#column_names),*];
+
+                fn from_values(values: #p::Vec<#p::Value>) -> #p::Result<Self> {
+                    let mut values = #p::IntoIterator::into_iter(values);
+                    #p::Ok(Self { #(#decode_next),* })
                 }
             }
 

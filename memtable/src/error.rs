@@ -431,15 +431,26 @@ fn describe_location(
 
 /// Keeps names quoted in errors bounded: a 10 KB hostile name should not become a 10 KB message.
 pub(crate) fn truncate(name: &str) -> String {
-    const MAX: usize = 200;
-    if name.len() <= MAX {
-        return name.to_owned();
+    Shortened(name).to_string()
+}
+
+/// A name as [`truncate`] writes it, formatted only when displayed: a trace field that costs
+/// nothing while no subscriber listens.
+pub(crate) struct Shortened<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Shortened<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MAX: usize = 200;
+        let name = self.0;
+        if name.len() <= MAX {
+            return f.write_str(name);
+        }
+        let mut end = MAX;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        write!(f, "{}…", &name[..end])
     }
-    let mut end = MAX;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &name[..end])
 }
 
 /// What an identifier was meant to name.

@@ -125,6 +125,10 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// A connection for one operation; waits while every connection is in use.
     fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Connection + '_>>>;
 
+    /// A connection at once, when one is idle and ready to use and no operation waits for
+    /// one: the usual case, which then costs no future. `None` says to [`acquire`](Self::acquire).
+    fn try_acquire(&self) -> Option<Box<dyn Connection + '_>>;
+
     /// Closes every idle connection and refuses new ones.
     fn close(&self) -> BoxFuture<'_, ()>;
 

@@ -73,8 +73,7 @@ impl Backend {
         options: &QueryOptions,
         rendered: &RenderedSql,
     ) -> Result<Statement> {
-        let key = shape::select(options);
-        if let Some(sql) = rendered.get(&key) {
+        if let Some(sql) = shape::rendered_select(options, rendered) {
             let dialect = self.dialect();
             let mut values = Vec::with_capacity(4);
             let collected = options.filter.as_ref().is_none_or(|filter| {

@@ -76,6 +76,14 @@ fn number(key: &mut String, n: u64) {
 
 /// Appends `n` in decimal. Shape keys are built on every call: without `fmt`'s machinery.
 fn decimal(key: &mut String, mut n: u64) {
+    // Most numbers in a key are a name's length or a limit: one or two digits.
+    if n < 100 {
+        if n >= 10 {
+            key.push(char::from(b'0' + (n / 10) as u8));
+        }
+        key.push(char::from(b'0' + (n % 10) as u8));
+        return;
+    }
     let mut digits = [0_u8; 20];
     let mut start = digits.len();
     loop {
@@ -144,17 +152,39 @@ pub(crate) fn filter(key: &mut String, filter: &Filter) {
     }
 }
 
+/// The SQL text rendered for the shape of a `SELECT` with these options, if there is one yet.
+/// The key is only looked up, so it is built in a buffer each thread keeps, not allocated
+/// on every call.
+pub(crate) fn rendered_select(options: &QueryOptions, rendered: &RenderedSql) -> Option<Arc<str>> {
+    thread_local! {
+        static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    KEY.with(|key| match key.try_borrow_mut() {
+        Ok(mut key) => {
+            key.clear();
+            write_select(&mut key, options);
+            rendered.get(&key)
+        }
+        Err(_) => rendered.get(&select(options)),
+    })
+}
+
 /// The shape of a `SELECT` with these resolved options.
 pub(crate) fn select(options: &QueryOptions) -> String {
-    // Room for a few conditions: the key is built on every call.
+    // Room for a few conditions.
     let mut key = String::with_capacity(128);
+    write_select(&mut key, options);
+    key
+}
+
+fn write_select(key: &mut String, options: &QueryOptions) {
     key.push_str("select ");
     if let Some(f) = &options.filter {
-        filter(&mut key, f);
+        filter(key, f);
     }
     key.push(' ');
     for order in &options.order_by {
-        name(&mut key, &order.column);
+        name(key, &order.column);
         key.push(match order.direction {
             Direction::Asc => 'a',
             Direction::Desc => 'd',
@@ -162,11 +192,10 @@ pub(crate) fn select(options: &QueryOptions) -> String {
     }
     for bound in [options.limit, options.offset] {
         match bound {
-            Some(n) => number(&mut key, n),
+            Some(n) => number(key, n),
             None => key.push('-'),
         }
     }
-    key
 }
 
 /// The shape of a `SELECT COUNT(*)` with this resolved filter.
@@ -318,7 +347,7 @@ mod tests {
 
     #[test]
     fn decimals_and_names_are_written_in_full() {
-        for n in [0_u64, 7, 10, 12_345, u64::MAX] {
+        for n in [0_u64, 7, 10, 99, 100, 12_345, u64::MAX] {
             let mut key = String::new();
             decimal(&mut key, n);
             assert_eq!(key, n.to_string());

@@ -225,6 +225,9 @@ impl Store {
 
     /// A connection for one operation.
     async fn acquire(&self) -> Result<Box<dyn Connection + '_>> {
+        if let Some(conn) = self.inner.driver.try_acquire() {
+            return Ok(conn);
+        }
         self.inner.driver.acquire().await
     }
 

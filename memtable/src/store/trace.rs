@@ -23,7 +23,7 @@ impl Store {
         let span = tracing::debug_span!(
             "memtable",
             operation,
-            table = crate::error::truncate(table),
+            table = %crate::error::Shortened(table),
             rows = tracing::field::Empty,
             duration_us = tracing::field::Empty,
         );

@@ -422,11 +422,15 @@ pub(crate) trait RowSource: Send + Sync {
         table: &'a str,
         options: &'a QueryOptions,
     ) -> BoxFuture<'a, Result<Option<FirstRow>>>;
+
+    /// The store itself, when the rows are not a transaction's: its inherent methods are
+    /// awaited in place, without a boxed future.
+    fn as_store(&self) -> Option<&Store>;
 }
 
 /// The same forwarding for both: each method is the inherent one of the same name.
 macro_rules! row_source {
-    ($type:ty) => {
+    ($type:ty, $as_store:expr) => {
         impl RowSource for $type {
             fn insert_into_table<'a>(
                 &'a self,
@@ -524,9 +528,13 @@ macro_rules! row_source {
             ) -> BoxFuture<'a, Result<Option<FirstRow>>> {
                 Box::pin(<$type>::query_first_row(self, table, options))
             }
+
+            fn as_store(&self) -> Option<&Store> {
+                $as_store(self)
+            }
         }
     };
 }
 
-row_source!(Store);
-row_source!(Transaction<'_>);
+row_source!(Store, Some);
+row_source!(Transaction<'_>, |_| None);

@@ -106,6 +106,19 @@ pub trait Table: Sized {
     fn from_columns(columns: &mut dyn Iterator<Item = (&str, crate::Value)>) -> Result<Self> {
         Self::from_record(columns.collect())
     }
+
+    /// The struct's columns, in field order: what `#[derive(Table)]` declares. Empty by
+    /// default, which no table's columns match.
+    #[doc(hidden)]
+    const COLUMN_NAMES: &'static [&'static str] = &[];
+
+    /// As [`from_columns`](Self::from_columns), from the values of a row read in exactly the
+    /// columns [`COLUMN_NAMES`](Self::COLUMN_NAMES) names, in that order: no name is
+    /// compared. The default pairs them with those names.
+    #[doc(hidden)]
+    fn from_values(values: Vec<crate::Value>) -> Result<Self> {
+        Self::from_columns(&mut Self::COLUMN_NAMES.iter().copied().zip(values))
+    }
 }
 
 /// Derives [`Table`](trait@Table) for a struct with named fields: its schema, its conversion

@@ -2,7 +2,7 @@
 //! only to `::memtable::__private`, so that it does not depend on the deriving crate's imports.
 //! Not a public API: it may change in any release.
 
-pub use std::iter::Iterator;
+pub use std::iter::{IntoIterator, Iterator};
 pub use std::option::Option::{self, None, Some};
 pub use std::result::Result::Ok;
 pub use std::string::String;

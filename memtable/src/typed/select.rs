@@ -117,22 +117,35 @@ impl<'s, T: Table> Select<'s, T> {
     pub async fn all(self) -> Result<Vec<T>> {
         let store = self.store;
         let options = self.into_options()?;
-        store
-            .query_table(T::TABLE_NAME, &options)
-            .await?
-            .into_iter()
-            .map(T::from_record)
-            .collect()
+        let rows = match store.as_store() {
+            Some(store) => store.query_table(T::TABLE_NAME, &options).await?,
+            None => store.query_table(T::TABLE_NAME, &options).await?,
+        };
+        rows.into_iter().map(T::from_record).collect()
     }
 
     /// The first matching row, if any (the query with `LIMIT 1`).
     pub async fn one(self) -> Result<Option<T>> {
         let store = self.store;
         let options = self.into_options()?.limit(1);
-        let Some((table, row)) = store.query_first_row(T::TABLE_NAME, &options).await? else {
+        let first = match store.as_store() {
+            Some(store) => store.query_first_row(T::TABLE_NAME, &options).await?,
+            None => store.query_first_row(T::TABLE_NAME, &options).await?,
+        };
+        let Some((table, row)) = first else {
             return Ok(None);
         };
-        let names = table.schema.columns.iter().map(|c| c.name.as_str());
+        let columns = &table.schema.columns;
+        // A table made from `T`'s own schema has its columns, in its order.
+        let in_field_order = columns.len() == T::COLUMN_NAMES.len()
+            && columns
+                .iter()
+                .zip(T::COLUMN_NAMES)
+                .all(|(c, name)| c.name == *name);
+        if in_field_order {
+            return T::from_values(row).map(Some);
+        }
+        let names = columns.iter().map(|c| c.name.as_str());
         T::from_columns(&mut names.zip(row)).map(Some)
     }
 

@@ -115,7 +115,7 @@ impl Store {
     /// Deletes the row of `T`'s table whose id is `id`; no such row is
     /// [`Error::RecordNotFound`].
     pub async fn delete<T: Table>(&self, id: &str) -> Result<()> {
-        RowSource::delete_from_table(self, T::TABLE_NAME, id).await
+        self.delete_from_table(T::TABLE_NAME, id).await
     }
 
     /// Inserts `row`, or updates the row it collides with, in one atomic statement; returns the
@@ -217,7 +217,10 @@ impl Transaction<'_> {
 
 async fn insert<T: Table>(rows: &dyn RowSource, row: &T) -> Result<String> {
     let record = insertable(row)?;
-    rows.insert_into_table(T::TABLE_NAME, record).await
+    match rows.as_store() {
+        Some(store) => store.insert_into_table(T::TABLE_NAME, record).await,
+        None => rows.insert_into_table(T::TABLE_NAME, record).await,
+    }
 }
 
 async fn insert_many<T: Table>(rows: &dyn RowSource, all: &[T]) -> Result<Vec<String>> {
@@ -231,12 +234,11 @@ async fn find<T: Table>(rows: &dyn RowSource, id: &str) -> Result<Option<T>> {
     let options = QueryOptions::new()
         .filter(Filter::eq(T::PRIMARY_KEY, value))
         .limit(1);
-    rows.query_table(T::TABLE_NAME, &options)
-        .await?
-        .into_iter()
-        .next()
-        .map(T::from_record)
-        .transpose()
+    let found = match rows.as_store() {
+        Some(store) => store.query_table(T::TABLE_NAME, &options).await?,
+        None => rows.query_table(T::TABLE_NAME, &options).await?,
+    };
+    found.into_iter().next().map(T::from_record).transpose()
 }
 
 async fn update<T: Table>(rows: &dyn RowSource, row: &T) -> Result<()> {
@@ -244,13 +246,19 @@ async fn update<T: Table>(rows: &dyn RowSource, row: &T) -> Result<()> {
     let key = record
         .remove(T::PRIMARY_KEY)
         .ok_or_else(|| missing_key::<T>())?;
-    rows.update_table_record(T::TABLE_NAME, &key.to_id(), record)
-        .await
+    let id = key.to_id();
+    match rows.as_store() {
+        Some(store) => store.update_table_record(T::TABLE_NAME, &id, record).await,
+        None => rows.update_table_record(T::TABLE_NAME, &id, record).await,
+    }
 }
 
 async fn upsert<T: Table>(rows: &dyn RowSource, row: &T) -> Result<String> {
     let record = insertable(row)?;
-    rows.upsert_into_table(T::TABLE_NAME, record).await
+    match rows.as_store() {
+        Some(store) => store.upsert_into_table(T::TABLE_NAME, record).await,
+        None => rows.upsert_into_table(T::TABLE_NAME, record).await,
+    }
 }
 
 async fn upsert_many<T: Table>(rows: &dyn RowSource, all: &[T]) -> Result<Vec<String>> {

@@ -384,6 +384,24 @@ impl Connections {
         })
     }
 
+    /// An idle connection, if one is free now and no lease waits for one.
+    pub(crate) fn try_acquire(&self) -> Option<Lease<'_>> {
+        let permit = Arc::clone(&self.shared.permits).try_acquire_owned().ok()?;
+        let conn = self
+            .shared
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()?;
+        Some(Lease {
+            conn: Some(conn),
+            permit: Some(permit),
+            home: self,
+            broken: false,
+            wal_pages: 0,
+        })
+    }
+
     /// Closes the idle connections and refuses further leases; a lease still out closes its
     /// connection when dropped.
     pub(crate) async fn close(&self) {

@@ -59,6 +59,15 @@ impl Driver for SqliteDriver {
         })
     }
 
+    fn try_acquire(&self) -> Option<Box<dyn Connection + '_>> {
+        let lease = self.connections.try_acquire()?;
+        Some(Box::new(SqliteConnection {
+            lease,
+            began: false,
+            savepoints: 0,
+        }))
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.connections.close())
     }

@@ -118,6 +118,16 @@ where
         })
     }
 
+    fn try_acquire(&self) -> Option<Box<dyn Connection + '_>> {
+        let lease = self.connections.try_acquire()?;
+        Some(Box::new(SqlxConnection::<B> {
+            lease,
+            in_transaction: false,
+            savepoints: 0,
+            aborted: false,
+        }))
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.connections.close())
     }

@@ -112,6 +112,26 @@ impl<C: Connection> Connections<C> {
         })
     }
 
+    /// An idle connection used recently, if one is free now and no lease waits for one.
+    pub(crate) fn try_acquire(&self) -> Option<Lease<'_, C>> {
+        let permit = self.permits.try_acquire().ok()?;
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        // One idle too long is left for `acquire`, which pings it first.
+        if idle
+            .last()
+            .is_none_or(|(_, since)| since.elapsed() >= CHECK_AFTER_IDLE)
+        {
+            return None;
+        }
+        let (conn, _) = idle.pop()?;
+        Some(Lease {
+            conn: Some(conn),
+            home: self,
+            broken: false,
+            _permit: permit,
+        })
+    }
+
     /// Closes the idle connections and refuses further leases.
     pub(crate) async fn close(&self) {
         self.permits.close();
