@@ -429,7 +429,8 @@ pub struct Record {
 #[derive(Clone)]
 pub(crate) enum Name {
     Owned(String),
-    Shared(Arc<str>),
+    /// The column at this position of a table's names.
+    Column(Arc<ColumnNames>, usize),
     Static(&'static str),
 }
 
@@ -437,7 +438,7 @@ impl Name {
     pub(crate) fn as_str(&self) -> &str {
         match self {
             Name::Owned(name) => name,
-            Name::Shared(name) => name,
+            Name::Column(names, at) => names.0.get(*at).map_or("", |name| name),
             Name::Static(name) => name,
         }
     }
@@ -445,9 +446,29 @@ impl Name {
     fn into_string(self) -> String {
         match self {
             Name::Owned(name) => name,
-            Name::Shared(name) => name.to_string(),
+            Name::Column(..) => self.as_str().to_owned(),
             Name::Static(name) => name.to_owned(),
         }
+    }
+}
+
+/// The names of a table's columns, in order, as every record read from the table shares them:
+/// one reference count for all of a record's names rather than one each, so that reading a
+/// row touches one count, not one per column.
+#[derive(Debug)]
+pub(crate) struct ColumnNames(Box<[Box<str>]>);
+
+impl ColumnNames {
+    /// Names that must be distinct (a schema's columns).
+    pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Arc<Self> {
+        let names: Box<[Box<str>]> = names.into_iter().map(Box::from).collect();
+        debug_assert!(
+            names
+                .iter()
+                .enumerate()
+                .all(|(i, name)| names[..i].iter().all(|other| other != name))
+        );
+        Arc::new(ColumnNames(names))
     }
 }
 
@@ -503,19 +524,12 @@ impl Record {
         Record::default()
     }
 
-    /// The record of a row read in the columns `names` (distinct: a schema's), sharing them.
-    pub(crate) fn from_distinct(names: &[Arc<str>], values: Vec<Value>) -> Self {
-        debug_assert!(
-            names
-                .iter()
-                .enumerate()
-                .all(|(i, name)| names[..i].iter().all(|other| other != name))
-        );
+    /// The record of a row read in the columns `names`, sharing them.
+    pub(crate) fn from_distinct(names: &Arc<ColumnNames>, values: Vec<Value>) -> Self {
         Record {
-            fields: names
-                .iter()
-                .map(|name| Name::Shared(Arc::clone(name)))
+            fields: (0..names.0.len())
                 .zip(values)
+                .map(|(at, value)| (Name::Column(Arc::clone(names), at), value))
                 .collect(),
         }
     }
@@ -712,12 +726,14 @@ mod tests {
 
     #[test]
     fn a_record_read_shares_its_names_and_behaves_as_one_built() {
-        let names: Vec<Arc<str>> = vec!["a".into(), "b".into()];
+        let names = ColumnNames::new(["a", "b"]);
         let read = Record::from_distinct(&names, vec![Value::Integer(1), Value::Null]);
         let built = Record::new().with("a", 1).with("b", Value::Null);
         assert_eq!(read, built);
         assert_eq!(format!("{read:?}"), format!("{built:?}"));
-        assert!(matches!(&read.fields[0].0, Name::Shared(name) if Arc::ptr_eq(name, &names[0])));
+        assert!(
+            matches!(&read.fields[1].0, Name::Column(shared, 1) if Arc::ptr_eq(shared, &names))
+        );
         assert_eq!(
             read.clone().into_iter().rev().collect::<Vec<_>>(),
             vec![

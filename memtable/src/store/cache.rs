@@ -8,7 +8,7 @@ use foldhash::fast::RandomState;
 
 use crate::schema::{ColumnType, TableSchema};
 use crate::sql::shape::RenderedSql;
-use crate::value::{Record, Value};
+use crate::value::{ColumnNames, Record, Value};
 
 /// A table as the store knows it.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ pub(crate) struct Table {
 #[derive(Debug)]
 pub(crate) struct ReadColumns {
     pub(crate) types: Box<[ColumnType]>,
-    names: Box<[Arc<str>]>,
+    names: Arc<ColumnNames>,
 }
 
 impl ReadColumns {
@@ -44,11 +44,7 @@ impl ReadColumns {
     pub(crate) fn of(schema: &TableSchema) -> Self {
         ReadColumns {
             types: schema.columns.iter().map(|c| c.column_type).collect(),
-            names: schema
-                .columns
-                .iter()
-                .map(|c| Arc::from(c.name.as_str()))
-                .collect(),
+            names: ColumnNames::new(schema.columns.iter().map(|c| c.name.as_str())),
         }
     }
 

@@ -707,8 +707,39 @@ impl tracing::Subscriber for Statements {
     fn exit(&self, _: &tracing::span::Id) {}
 }
 
-#[tokio::test]
-async fn every_statement_is_one_event_without_its_values() {
+/// Runs alone, in a process of its own: tracing settles once per call site, for every thread,
+/// whether anyone listens, and another test's thread that reaches the statement event while
+/// this test's subscriber is being set can settle it as unheard (tracing's interest cache).
+#[test]
+fn every_statement_is_one_event_without_its_values() {
+    const ALONE: &str = "MEMTABLE_TEST_ALONE";
+    if std::env::var_os(ALONE).is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(statements_are_events_without_their_values());
+        return;
+    }
+    let path = concat!(
+        module_path!(),
+        "::every_statement_is_one_event_without_its_values"
+    );
+    let name = path.split_once("::").unwrap().1;
+    let run = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--test-threads=1"])
+        .env(ALONE, "1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && out.contains("test result: ok. 1 passed"),
+        "{out}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+async fn statements_are_events_without_their_values() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let _guard = tracing::subscriber::set_default(Statements(Arc::clone(&seen)));
     let pool = Connections::open("sqlite::memory:", None, LONG)
