@@ -298,18 +298,23 @@ impl Value {
 /// PostgreSQL stores neither text nor JSON strings containing NUL; refusing them everywhere keeps
 /// the backends alike.
 fn refuse_nul(value: Value, table: &str, column: &Column) -> Result<Value> {
+    // A byte search: every value of a write and a filter passes here, and `str::contains`
+    // sets up a pattern searcher for each.
+    fn has_nul(s: &str) -> bool {
+        s.as_bytes().contains(&0)
+    }
     fn json_has_nul(json: &serde_json::Value) -> bool {
         match json {
-            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::String(s) => has_nul(s),
             serde_json::Value::Array(items) => items.iter().any(json_has_nul),
             serde_json::Value::Object(map) => {
-                map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v))
+                map.iter().any(|(k, v)| has_nul(k) || json_has_nul(v))
             }
             _ => false,
         }
     }
     let has_nul = match &value {
-        Value::Text(s) => s.contains('\0'),
+        Value::Text(s) => has_nul(s),
         Value::Json(j) => json_has_nul(j),
         _ => false,
     };
