@@ -210,7 +210,8 @@ fn generate(model: &TableModel) -> TokenStream {
             let i = proc_macro2::Literal::usize_unsuffixed(i);
             quote!(#i if column == #column => #slot = #p::Some(value),)
         });
-    let decode = model.fields.iter().zip(&slots).map(|(f, slot)| {
+    // A field decoded from the value `slot` (an `Option<Value>` expression) yields.
+    let decode_field = |f: &FieldModel, slot: TokenStream| {
         let (span, p) = field_span(f);
         let field = &f.ident;
         let column = &f.column;
@@ -227,27 +228,22 @@ fn generate(model: &TableModel) -> TokenStream {
                 &#p::Site { table: #table, column: #column },
             )?
         }
-    });
-    let decode: Vec<_> = decode.collect();
+    };
+    let decode: Vec<_> = model
+        .fields
+        .iter()
+        .zip(&slots)
+        .map(|(f, slot)| decode_field(f, quote!(#slot)))
+        .collect();
     let column_names = model.fields.iter().map(|f| &f.column);
-    let decode_next = model.fields.iter().map(|f| {
-        let (span, p) = field_span(f);
-        let field = &f.ident;
-        let column = &f.column;
-        let kind = kind(f);
-        let value_ty = &f.value_ty;
-        let decode = if f.nullable {
-            quote_spanned!(span=> decode_option)
-        } else {
-            quote_spanned!(span=> decode)
-        };
-        quote_spanned! {span=>
-            #field: #p::codec::<#kind, #value_ty>().#decode(
-                #p::Iterator::next(&mut values),
-                &#p::Site { table: #table, column: #column },
-            )?
-        }
-    });
+    let decode_next: Vec<_> = model
+        .fields
+        .iter()
+        .map(|f| {
+            let (span, p) = field_span(f);
+            decode_field(f, quote_spanned!(span=> #p::Iterator::next(&mut values)))
+        })
+        .collect();
 
     let handles = model.fields.iter().map(|f| {
         let (span, p) = field_span(f);

@@ -457,6 +457,48 @@ impl Name {
     }
 }
 
+/// Where a row's values go as a driver decodes them, one at a time in column order: a row of
+/// values, or a record of the table's names ([`ReadRecord`]).
+pub(crate) trait RowValues {
+    /// Appends the next column's value.
+    fn push_value(&mut self, value: Value);
+}
+
+impl RowValues for Vec<Value> {
+    fn push_value(&mut self, value: Value) {
+        self.push(value);
+    }
+}
+
+/// A record read straight from a row of a table's columns: one vector, its names the table's.
+pub(crate) struct ReadRecord {
+    names: Arc<ColumnNames>,
+    fields: Vec<(Name, Value)>,
+}
+
+impl ReadRecord {
+    pub(crate) fn new(names: &Arc<ColumnNames>) -> Self {
+        ReadRecord {
+            names: Arc::clone(names),
+            fields: Vec::with_capacity(names.0.len()),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Record {
+        Record {
+            fields: self.fields,
+        }
+    }
+}
+
+impl RowValues for ReadRecord {
+    fn push_value(&mut self, value: Value) {
+        let at = self.fields.len();
+        self.fields
+            .push((Name::Column(Arc::clone(&self.names), at), value));
+    }
+}
+
 /// The names of a table's columns, in order, as every record read from the table shares them:
 /// one reference count for all of a record's names rather than one each, so that reading a
 /// row touches one count, not one per column.

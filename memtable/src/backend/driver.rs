@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::error::{DatabaseError, Error, Result};
 use crate::schema::{ColumnType, TableSchema};
 use crate::sql::{Backend, Statement};
-use crate::value::Value;
+use crate::value::{ColumnNames, Record, Value};
 
 /// A boxed future, so that the traits stay object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -159,6 +159,15 @@ pub(crate) trait Connection: Send {
         statement: Statement,
         types: &'a [ColumnType],
     ) -> BoxFuture<'a, Result<Option<Vec<Value>>>>;
+
+    /// As [`fetch_first`](Self::fetch_first), the row read straight into a record of `names`
+    /// (the columns' names, in order): one vector, not a row and then a record.
+    fn fetch_first_record<'a>(
+        &'a mut self,
+        statement: Statement,
+        types: &'a [ColumnType],
+        names: &'a Arc<ColumnNames>,
+    ) -> BoxFuture<'a, Result<Option<Record>>>;
 
     /// Runs a statement; returns the rows it affected.
     fn execute(&mut self, statement: Statement) -> BoxFuture<'_, Result<u64>>;

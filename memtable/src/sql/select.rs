@@ -90,6 +90,33 @@ impl Backend {
         self.render_select_cached(schema, options.clone(), rendered)
     }
 
+    /// As [`render_select_borrowed`](Self::render_select_borrowed), for options the caller
+    /// gives up: a known shape takes its values out of them rather than copying each.
+    pub(crate) fn render_select_owned(
+        self,
+        schema: &TableSchema,
+        mut options: QueryOptions,
+        rendered: &RenderedSql,
+    ) -> Result<Statement> {
+        if let Some(sql) = shape::rendered_select(&options, rendered) {
+            let dialect = self.dialect();
+            let mut values = Vec::with_capacity(4);
+            let taken = match options.filter.as_mut() {
+                None => Some(Ok(())),
+                Some(filter) => shape::taken_filter_values(dialect, schema, filter, &mut values),
+            };
+            if let Some(taken) = taken {
+                taken?;
+                return within_bind_limit(
+                    dialect,
+                    schema,
+                    Statement::new(sql, sea_query::Values(values)),
+                );
+            }
+        }
+        self.render_select_cached(schema, options, rendered)
+    }
+
     /// `SELECT COUNT(*)` of the rows matching `filter`.
     pub fn count(self, schema: &TableSchema, filter: Option<&Filter>) -> Result<Statement> {
         schema.validate()?;

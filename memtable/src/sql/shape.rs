@@ -341,6 +341,73 @@ pub(crate) fn borrowed_filter_values(
     Some(())
 }
 
+/// As [`borrowed_filter_values`], the values taken out of the filter instead of copied, for a
+/// caller that owns the filter and has no further use for it. `None`, the filter untouched,
+/// where [`borrowed_filter_values`] gives up for a reason other than a value; a value that does
+/// not coerce is the error the resolving path reports for it (the shape being known, the
+/// filter's structure and columns are sound, so a value's coercion is the first check that
+/// can fail).
+pub(crate) fn taken_filter_values(
+    dialect: &dyn Dialect,
+    schema: &TableSchema,
+    filter: &mut Filter,
+    values: &mut Vec<sea_query::Value>,
+) -> Option<Result<()>> {
+    takeable(schema, filter).then(|| take_values(dialect, schema, filter, values))
+}
+
+/// Whether [`borrowed_filter_values`] would get as far as coercing every value.
+fn takeable(schema: &TableSchema, filter: &Filter) -> bool {
+    match filter {
+        Filter::Compare { column, op, value } => {
+            schema.column(column).is_some()
+                && (matches!(op, CompareOp::Eq | CompareOp::Ne) || !value.is_null())
+        }
+        Filter::In { column, values, .. } => {
+            schema.column(column).is_some() && !values.iter().any(Value::is_null)
+        }
+        Filter::Like { .. } => false,
+        Filter::Null { column, .. } => schema.column(column).is_some(),
+        Filter::And(all) | Filter::Or(all) => all.iter().all(|f| takeable(schema, f)),
+        Filter::Not(inner) => takeable(schema, inner),
+    }
+}
+
+fn take_values(
+    dialect: &dyn Dialect,
+    schema: &TableSchema,
+    filter: &mut Filter,
+    values: &mut Vec<sea_query::Value>,
+) -> Result<()> {
+    let table = schema.name.as_str();
+    match filter {
+        Filter::Compare { column, value, .. } => {
+            let col = schema.require_column(column)?;
+            if !value.is_null() {
+                let value = std::mem::take(value).coerce(table, col)?;
+                values.push(dialect.bind(col.column_type, value));
+            }
+        }
+        Filter::In {
+            column, values: vs, ..
+        } => {
+            let col = schema.require_column(column)?;
+            for value in vs {
+                let value = std::mem::take(value).coerce(table, col)?;
+                values.push(dialect.bind(col.column_type, value));
+            }
+        }
+        Filter::Like { .. } | Filter::Null { .. } => {}
+        Filter::And(all) | Filter::Or(all) => {
+            for f in all {
+                take_values(dialect, schema, f, values)?;
+            }
+        }
+        Filter::Not(inner) => take_values(dialect, schema, inner, values)?,
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{decimal, name};

@@ -2018,6 +2018,7 @@ mod reused_text {
             for backend in BOTH {
                 let (selects, counts) = (RenderedSql::default(), RenderedSql::default());
                 let borrowed_selects = RenderedSql::default();
+                let owned_selects = RenderedSql::default();
                 let again = calls.iter().map(|options| QueryOptions {
                     filter: options.filter.as_ref().map(revalued),
                     ..options.clone()
@@ -2029,12 +2030,45 @@ mod reused_text {
                     prop_assert_eq!(&outcome(reused), &fresh);
                     let borrowed =
                         backend.render_select_borrowed(&schema, options, &borrowed_selects);
-                    prop_assert_eq!(outcome(borrowed), fresh);
+                    prop_assert_eq!(&outcome(borrowed), &fresh);
+                    let owned =
+                        backend.render_select_owned(&schema, options.clone(), &owned_selects);
+                    prop_assert_eq!(outcome(owned), fresh);
                     let fresh = backend.count(&schema, options.filter.as_ref());
                     let reused =
                         backend.render_count_cached(&schema, options.filter.clone(), &counts);
                     prop_assert_eq!(outcome(reused), outcome(fresh));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_known_shape_with_a_value_that_does_not_fit_fails_as_a_fresh_one() {
+        let schema = tokens();
+        let fits = [
+            Filter::eq("order", 7),
+            Filter::is_in("score", [1.5, 2.0]),
+            Filter::eq("user_id", "u1").and(Filter::lt("order", 3).negate()),
+        ];
+        let misfits = [
+            Filter::eq("order", "seven"),
+            Filter::is_in("score", [Value::Real(1.5), Value::Text("x".into())]),
+            Filter::eq("user_id", "u2").and(Filter::lt("order", true).negate()),
+        ];
+        for backend in BOTH {
+            let (borrowed, owned) = (RenderedSql::default(), RenderedSql::default());
+            for (fit, misfit) in fits.iter().zip(&misfits) {
+                let fit = QueryOptions::new().filter(fit.clone()).limit(1);
+                let misfit = QueryOptions::new().filter(misfit.clone()).limit(1);
+                for options in [&fit, &misfit] {
+                    let fresh = outcome(backend.render_select(&schema, options.clone()));
+                    let kept = backend.render_select_borrowed(&schema, options, &borrowed);
+                    assert_eq!(outcome(kept), fresh);
+                    let taken = backend.render_select_owned(&schema, options.clone(), &owned);
+                    assert_eq!(outcome(taken), fresh);
+                }
+                assert!(backend.render_select(&schema, misfit).is_err());
             }
         }
     }

@@ -36,7 +36,7 @@ pub(crate) struct Table {
 #[derive(Debug)]
 pub(crate) struct ReadColumns {
     pub(crate) types: Box<[ColumnType]>,
-    names: Arc<ColumnNames>,
+    pub(crate) names: Arc<ColumnNames>,
 }
 
 impl ReadColumns {

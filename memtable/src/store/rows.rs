@@ -1,11 +1,12 @@
 //! Row-level operations: insert (one, many, upsert), update, query, count, delete.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::cache::Table;
+use super::cache::{ReadColumns, Table};
 use super::transaction::FirstRow;
 use super::{Store, Via, names_only_columns_of};
-use crate::backend::driver::{Connection, Rows, Write, is_large, off_runtime};
+use crate::backend::driver::{BoxFuture, Connection, Rows, Write, is_large, off_runtime};
 use crate::error::{Error, Result};
 use crate::query::{Filter, QueryOptions};
 use crate::schema::{Column, ColumnType};
@@ -174,6 +175,14 @@ impl Store {
 
 /// The operations themselves, each taking where its connection comes from ([`Via`]): the
 /// [`Store`]'s methods above and a [`Transaction`](super::Transaction)'s run these.
+/// How a read of one row fetches it from its connection: as values
+/// ([`Connection::fetch_first`]) or as a record ([`Connection::fetch_first_record`]).
+type FetchFirst<T> = for<'c> fn(
+    &'c mut dyn Connection,
+    crate::sql::Statement,
+    &'c ReadColumns,
+) -> BoxFuture<'c, Result<Option<T>>>;
+
 impl Store {
     pub(crate) async fn insert_into_table_via<'a>(
         &'a self,
@@ -405,13 +414,20 @@ impl Store {
         table: &str,
         options: &QueryOptions,
     ) -> Result<Vec<Record>> {
-        // At most one row wanted: one message from the database rather than a stream.
+        // At most one row wanted: one message from the database rather than a stream, read
+        // straight into its record.
         if options.limit == Some(1) {
-            let first = self.query_first_row_via(via, table, options).await?;
-            return Ok(first
-                .map(|(info, row)| info.columns.record(row))
-                .into_iter()
-                .collect());
+            let first = self
+                .first_row_via(
+                    via,
+                    table,
+                    Cow::Borrowed(options),
+                    |db, statement, columns| {
+                        db.fetch_first_record(statement, &columns.types, &columns.names)
+                    },
+                )
+                .await?;
+            return Ok(first.map(|(_, record)| record).into_iter().collect());
         }
         let work = async {
             self.inner
@@ -419,7 +435,9 @@ impl Store {
                 .check_filter(table, options.filter.as_ref())?;
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
-            let (info, statement) = self.rendered_select(db, table, options).await?;
+            let (info, statement) = self
+                .rendered_select(db, table, Cow::Borrowed(options))
+                .await?;
             let rows = db
                 .fetch(
                     statement,
@@ -459,12 +477,45 @@ impl Store {
         self.query_first_row_via(Via::Pool, table, options).await
     }
 
+    /// As [`query_first_row`](Self::query_first_row), for options the caller gives up (the
+    /// typed `one()`): their values are taken, not copied.
+    pub(crate) async fn query_first_row_owned(
+        &self,
+        table: &str,
+        options: QueryOptions,
+    ) -> Result<Option<FirstRow>> {
+        self.first_row_via(
+            Via::Pool,
+            table,
+            Cow::Owned(options),
+            |db, statement, columns| db.fetch_first(statement, &columns.types),
+        )
+        .await
+    }
+
     pub(crate) async fn query_first_row_via<'a>(
         &'a self,
         via: Via<'a>,
         table: &str,
         options: &QueryOptions,
     ) -> Result<Option<FirstRow>> {
+        self.first_row_via(
+            via,
+            table,
+            Cow::Borrowed(options),
+            |db, statement, columns| db.fetch_first(statement, &columns.types),
+        )
+        .await
+    }
+
+    /// The first row `options` select, as `fetch` reads it, and the table it was read as.
+    async fn first_row_via<'a, T>(
+        &'a self,
+        via: Via<'a>,
+        table: &str,
+        options: Cow<'_, QueryOptions>,
+        fetch: FetchFirst<T>,
+    ) -> Result<Option<(Arc<Table>, T)>> {
         let work = async {
             self.inner
                 .limits
@@ -472,8 +523,7 @@ impl Store {
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
             let (info, statement) = self.rendered_select(db, table, options).await?;
-            let row = db
-                .fetch_first(statement, &info.columns.types)
+            let row = fetch(db, statement, &info.columns)
                 .await
                 .map_err(|e| self.classify(e, table, Some(&info.schema)))?;
             Ok(row.map(|row| (info, row)))
@@ -487,15 +537,20 @@ impl Store {
         &self,
         db: &mut dyn Connection,
         table: &str,
-        options: &QueryOptions,
+        options: Cow<'_, QueryOptions>,
     ) -> Result<(Arc<Table>, crate::sql::Statement)> {
         let info = self
             .table_knowing(db, table, |s| options.names_only_columns_of(s))
             .await?;
-        let statement =
-            self.inner
-                .backend
-                .render_select_borrowed(&info.schema, options, &info.rendered)?;
+        let backend = self.inner.backend;
+        let statement = match options {
+            Cow::Borrowed(options) => {
+                backend.render_select_borrowed(&info.schema, options, &info.rendered)?
+            }
+            Cow::Owned(options) => {
+                backend.render_select_owned(&info.schema, options, &info.rendered)?
+            }
+        };
         Ok((info, statement))
     }
 

@@ -129,7 +129,7 @@ impl<'s, T: Table> Select<'s, T> {
         let store = self.store;
         let options = self.into_options()?.limit(1);
         let first = match store.as_store() {
-            Some(store) => store.query_first_row(T::TABLE_NAME, &options).await?,
+            Some(store) => store.query_first_row_owned(T::TABLE_NAME, options).await?,
             None => store.query_first_row(T::TABLE_NAME, &options).await?,
         };
         let Some((table, row)) = first else {

@@ -28,7 +28,7 @@ mod driver {
     use crate::error::{DatabaseError, Error, Result};
     use crate::schema::{ColumnType, TableSchema};
     use crate::sql::Backend;
-    use crate::value::Value;
+    use crate::value::{RowValues, Value};
 
     /// Prepared statements kept per connection: a few shapes per operation per table.
     const STATEMENT_CACHE: usize = 512;
@@ -110,8 +110,12 @@ mod driver {
         const FAILURE_ABORTS_TRANSACTION: bool = true;
         const BEGIN_READ_ONLY: &'static str = "BEGIN READ ONLY";
 
-        fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
-            types::decode(row, types)
+        fn decode_into(
+            row: &PgRow,
+            types: &[ColumnType],
+            out: &mut impl RowValues,
+        ) -> Result<(), sqlx::Error> {
+            types::decode_into(row, types, out)
         }
 
         fn rows_affected(result: &Self::QueryResult) -> u64 {

@@ -7,7 +7,7 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Arguments as _, Row as _};
 
 use crate::schema::ColumnType;
-use crate::value::Value;
+use crate::value::{RowValues, Value};
 
 /// The arguments of one multi-row `INSERT … VALUES` of a batch: `values`, row by row, coerced
 /// to `types`, bound straight into sqlx's arguments, each taken out of `values`.
@@ -109,11 +109,13 @@ fn array<T>(
 }
 
 /// A row's values, read as the declared `types` of its columns.
-pub(super) fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
-    // Filled in a loop: collecting results into a vector grows it a step at a time.
-    let mut values = Vec::with_capacity(types.len());
+pub(super) fn decode_into(
+    row: &PgRow,
+    types: &[ColumnType],
+    values: &mut impl RowValues,
+) -> Result<(), sqlx::Error> {
     for (i, ty) in types.iter().enumerate() {
-        values.push(
+        values.push_value(
             match ty {
                 ColumnType::Text => row.try_get::<Option<String>, _>(i)?.map(Value::Text),
                 ColumnType::Integer => row
@@ -130,7 +132,7 @@ pub(super) fn decode(row: &PgRow, types: &[ColumnType]) -> Result<Vec<Value>, sq
             .unwrap_or(Value::Null),
         );
     }
-    Ok(values)
+    Ok(())
 }
 
 /// The logical type of a column PostgreSQL declares as `data_type` (information_schema's

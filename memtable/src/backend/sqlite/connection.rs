@@ -17,10 +17,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::{is_busy, is_fatal, is_fatal_code, to_error, to_open_error};
 use super::url::{OpenMode, SqliteTarget, parse_url};
-use super::values::{Bound, Param, decode_row};
+use super::values::{Bound, Param, decode_row, decode_row_into};
 use crate::error::{DatabaseError, Error};
 use crate::schema::ColumnType;
-use crate::value::Value;
+use crate::value::{ColumnNames, ReadRecord, Record, Value};
 
 /// The longest a thread runs statements on the calling task before it gives the thread back
 /// to the runtime's other tasks (see [`share_thread`]).
@@ -451,18 +451,26 @@ fn query_rows<P: Params>(
     sql: &str,
     params: P,
     types: &[ColumnType],
-    first_only: bool,
 ) -> rusqlite::Result<Vec<Vec<Value>>> {
     let mut statement = conn.prepare_cached(sql)?;
     let mut rows = statement.query(params)?;
-    let mut out = Vec::with_capacity(usize::from(first_only));
+    let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(decode_row(row, types)?);
-        if first_only {
-            break;
-        }
     }
     Ok(out)
+}
+
+/// The first row `sql` returns, decoded by `decode`.
+fn query_first<P: Params, T>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    decode: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    rows.next()?.map(decode).transpose()
 }
 
 /// Runs `sql` to completion (any rows it returns are passed over); returns the rows it
@@ -551,7 +559,7 @@ impl Lease<'_> {
     ) -> Result<Vec<Vec<Value>>, Error> {
         self.run(sql, Retry::InAutocommit, |conn| {
             let params = rusqlite::params_from_iter(params.iter().map(Param));
-            query_rows(conn, sql, params, types, false)
+            query_rows(conn, sql, params, types)
         })
         .await
     }
@@ -564,13 +572,30 @@ impl Lease<'_> {
         params: &[sea_query::Value],
         types: &[ColumnType],
     ) -> Result<Option<Vec<Value>>, Error> {
-        let rows = self
-            .run(sql, Retry::InAutocommit, |conn| {
-                let params = rusqlite::params_from_iter(params.iter().map(Param));
-                query_rows(conn, sql, params, types, true)
+        self.run(sql, Retry::InAutocommit, |conn| {
+            let params = rusqlite::params_from_iter(params.iter().map(Param));
+            query_first(conn, sql, params, |row| decode_row(row, types))
+        })
+        .await
+    }
+
+    /// As [`Lease::fetch_first`], the row read straight into a record of `names`.
+    pub(crate) async fn fetch_first_record(
+        &mut self,
+        sql: &str,
+        params: &[sea_query::Value],
+        types: &[ColumnType],
+        names: &Arc<ColumnNames>,
+    ) -> Result<Option<Record>, Error> {
+        self.run(sql, Retry::InAutocommit, |conn| {
+            let params = rusqlite::params_from_iter(params.iter().map(Param));
+            query_first(conn, sql, params, |row| {
+                let mut record = ReadRecord::new(names);
+                decode_row_into(row, types, &mut record)?;
+                Ok(record.finish())
             })
-            .await?;
-        Ok(rows.into_iter().next())
+        })
+        .await
     }
 
     /// Runs a bounded statement right here; returns the rows it inserted, updated or deleted.
@@ -598,7 +623,7 @@ impl Lease<'_> {
         self.run(sql, Retry::InAutocommit, |conn| {
             let params = rusqlite::params_from_iter(values.iter().map(Bound));
             match returning {
-                Some(ty) => query_rows(conn, sql, params, &[ty], false),
+                Some(ty) => query_rows(conn, sql, params, &[ty]),
                 None => execute_statement(conn, sql, params).map(|_| Vec::new()),
             }
         })
@@ -732,7 +757,7 @@ impl Lease<'_> {
                 .blocking(move |conn| {
                     let (sql, params, types) = &*attempt;
                     let params = rusqlite::params_from_iter(params.iter().map(Param));
-                    Ok(query_rows(conn, sql, params, types, false))
+                    Ok(query_rows(conn, sql, params, types))
                 })
                 .await?;
             let error = match outcome {
@@ -771,7 +796,7 @@ impl Lease<'_> {
             .blocking(move |conn| {
                 let params = rusqlite::params_from_iter(lent.iter().map(Bound));
                 let outcome = match returning {
-                    Some(ty) => query_rows(conn, &sql, params, &[ty], false),
+                    Some(ty) => query_rows(conn, &sql, params, &[ty]),
                     None => execute_statement(conn, &sql, params).map(|_| Vec::new()),
                 };
                 Ok((outcome, lent))

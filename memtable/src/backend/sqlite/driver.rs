@@ -1,6 +1,8 @@
 //! The SQLite driver: the store's [`Driver`] on the rusqlite connections of `connection.rs`,
 //! without a thread hop for bounded statements (see there).
 
+use std::sync::Arc;
+
 use super::connection::{Connections, Lease};
 use super::{error, introspect};
 use crate::backend::ConnectOptions;
@@ -10,7 +12,7 @@ use crate::backend::driver::{
 use crate::error::{DatabaseError, Error, Result};
 use crate::schema::{ColumnType, TableSchema};
 use crate::sql::{Backend, Statement};
-use crate::value::Value;
+use crate::value::{ColumnNames, Record, Value};
 
 /// Opens the connections of `url` (a file, created with its directories if missing, or
 /// memory); read-only when `options` say so or the URL says `mode=ro`.
@@ -138,6 +140,20 @@ impl Connection for SqliteConnection<'_> {
         Box::pin(async move {
             let (sql, values) = statement.into_shared_parts();
             self.lease.fetch_first(&sql, &values.0, types).await
+        })
+    }
+
+    fn fetch_first_record<'a>(
+        &'a mut self,
+        statement: Statement,
+        types: &'a [ColumnType],
+        names: &'a Arc<ColumnNames>,
+    ) -> BoxFuture<'a, Result<Option<Record>>> {
+        Box::pin(async move {
+            let (sql, values) = statement.into_shared_parts();
+            self.lease
+                .fetch_first_record(&sql, &values.0, types, names)
+                .await
         })
     }
 

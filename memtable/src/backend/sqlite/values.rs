@@ -16,7 +16,7 @@ use rusqlite::types::{ToSql, ToSqlOutput, Value as SqlValue, ValueRef};
 
 use crate::schema::ColumnType;
 use crate::sql::canonical_json;
-use crate::value::Value;
+use crate::value::{RowValues, Value};
 
 /// A sea-query value, bound as SQLite stores it.
 pub(crate) struct Param<'a>(pub(crate) &'a sea_query::Value);
@@ -101,12 +101,21 @@ pub(crate) fn decode_row(
     row: &rusqlite::Row<'_>,
     types: &[ColumnType],
 ) -> rusqlite::Result<Vec<Value>> {
-    // Filled in a loop: collecting results into a vector grows it a step at a time.
     let mut values = Vec::with_capacity(types.len());
-    for (i, ty) in types.iter().enumerate() {
-        values.push(decode_value(row.get_ref(i)?, *ty, i)?);
-    }
+    decode_row_into(row, types, &mut values)?;
     Ok(values)
+}
+
+/// As [`decode_row`], each value appended to `out`.
+pub(crate) fn decode_row_into(
+    row: &rusqlite::Row<'_>,
+    types: &[ColumnType],
+    out: &mut impl RowValues,
+) -> rusqlite::Result<()> {
+    for (i, ty) in types.iter().enumerate() {
+        out.push_value(decode_value(row.get_ref(i)?, *ty, i)?);
+    }
+    Ok(())
 }
 
 /// One column's value read as `ty`, converted between storage classes as SQLite converts.

@@ -8,6 +8,7 @@ pub(crate) mod pool;
 pub(crate) mod run;
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use sqlx::AssertSqlSafe;
 
@@ -17,7 +18,7 @@ use super::driver::{BoxFuture, Connection, CopySource, Driver, Rows, Write, Writ
 use crate::error::{DatabaseError, Error, Result};
 use crate::schema::{ColumnType, TableSchema};
 use crate::sql::{Backend, Statement};
-use crate::value::Value;
+use crate::value::{ColumnNames, ReadRecord, Record, RowValues, Value};
 
 /// What one sqlx database does differently.
 pub(crate) trait SqlxBackend:
@@ -36,8 +37,19 @@ pub(crate) trait SqlxBackend:
     /// every write in it.
     const BEGIN_READ_ONLY: &'static str;
 
+    /// A row's values, read as the declared `types` of its columns, appended to `out`.
+    fn decode_into(
+        row: &Self::Row,
+        types: &[ColumnType],
+        out: &mut impl RowValues,
+    ) -> Result<(), sqlx::Error>;
+
     /// A row's values, read as the declared `types` of its columns.
-    fn decode(row: &Self::Row, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error>;
+    fn decode(row: &Self::Row, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Error> {
+        let mut values = Vec::with_capacity(types.len());
+        Self::decode_into(row, types, &mut values)?;
+        Ok(values)
+    }
 
     /// The rows a statement inserted, updated or deleted.
     fn rows_affected(result: &Self::QueryResult) -> u64;
@@ -282,7 +294,28 @@ where
     ) -> BoxFuture<'a, Result<Option<Vec<Value>>>> {
         Box::pin(async move {
             self.run(async |conn, persistent| {
-                run::fetch_first::<B>(conn, statement, types, persistent).await
+                run::fetch_first::<B, _>(conn, statement, persistent, |row| B::decode(row, types))
+                    .await
+            })
+            .await
+            .map_err(from_sqlx)
+        })
+    }
+
+    fn fetch_first_record<'a>(
+        &'a mut self,
+        statement: Statement,
+        types: &'a [ColumnType],
+        names: &'a Arc<ColumnNames>,
+    ) -> BoxFuture<'a, Result<Option<Record>>> {
+        Box::pin(async move {
+            self.run(async |conn, persistent| {
+                run::fetch_first::<B, _>(conn, statement, persistent, |row| {
+                    let mut record = ReadRecord::new(names);
+                    B::decode_into(row, types, &mut record)?;
+                    Ok(record.finish())
+                })
+                .await
             })
             .await
             .map_err(from_sqlx)

@@ -51,12 +51,12 @@ where
 /// Runs a statement and decodes its first row only: one message from the database instead of
 /// a stream . For reads:
 /// a write must run to completion (see [`fetch`]).
-pub(crate) async fn fetch_first<DB: Driver>(
+pub(crate) async fn fetch_first<DB: Driver, T>(
     conn: &mut DB::Connection,
     statement: Statement,
-    types: &[ColumnType],
     persistent: bool,
-) -> Result<Option<Vec<Value>>, sqlx::Error>
+    decode: impl FnOnce(&DB::Row) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, sqlx::Error>
 where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     SqlxValues: IntoArguments<DB>,
@@ -66,7 +66,7 @@ where
         .persistent(persistent)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|row| DB::decode(&row, types)).transpose()
+    row.as_ref().map(decode).transpose()
 }
 
 /// Runs a statement that returns no rows; returns the rows it affected.
