@@ -517,6 +517,14 @@ impl ColumnNames {
         );
         Arc::new(ColumnNames(names))
     }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|name| &**name)
+    }
 }
 
 impl PartialEq for Name {

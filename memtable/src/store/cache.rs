@@ -2,6 +2,7 @@
 //! and name it is addressed by.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use foldhash::fast::RandomState;
@@ -37,6 +38,9 @@ pub(crate) struct Table {
 pub(crate) struct ReadColumns {
     pub(crate) types: Box<[ColumnType]>,
     pub(crate) names: Arc<ColumnNames>,
+    /// The address of the last list of names found to be these columns in order (a derived
+    /// struct's `COLUMN_NAMES`): a typed read of the same struct then compares no name.
+    field_order: AtomicUsize,
 }
 
 impl ReadColumns {
@@ -45,7 +49,26 @@ impl ReadColumns {
         ReadColumns {
             types: schema.columns.iter().map(|c| c.column_type).collect(),
             names: ColumnNames::new(schema.columns.iter().map(|c| c.name.as_str())),
+            field_order: AtomicUsize::new(0),
         }
+    }
+
+    /// Whether these are the columns `fields` names, in that order.
+    pub(crate) fn in_order_of(&self, fields: &'static [&'static str]) -> bool {
+        let address = fields.as_ptr().addr();
+        if self.field_order.load(Ordering::Relaxed) == address {
+            return true;
+        }
+        let in_order = self.names.len() == fields.len()
+            && self
+                .names
+                .iter()
+                .zip(fields)
+                .all(|(name, field)| name == *field);
+        if in_order {
+            self.field_order.store(address, Ordering::Relaxed);
+        }
+        in_order
     }
 
     /// The record of a row read in these columns.

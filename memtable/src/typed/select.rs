@@ -135,17 +135,11 @@ impl<'s, T: Table> Select<'s, T> {
         let Some((table, row)) = first else {
             return Ok(None);
         };
-        let columns = &table.schema.columns;
         // A table made from `T`'s own schema has its columns, in its order.
-        let in_field_order = columns.len() == T::COLUMN_NAMES.len()
-            && columns
-                .iter()
-                .zip(T::COLUMN_NAMES)
-                .all(|(c, name)| c.name == *name);
-        if in_field_order {
+        if table.columns.in_order_of(T::COLUMN_NAMES) {
             return T::from_values(row).map(Some);
         }
-        let names = columns.iter().map(|c| c.name.as_str());
+        let names = table.schema.columns.iter().map(|c| c.name.as_str());
         T::from_columns(&mut names.zip(row)).map(Some)
     }
 
