@@ -1104,16 +1104,6 @@ async fn single_row_round(
     }
 }
 
-/// On PostgreSQL, a checkpoint before a timed bulk insert: 100,000 rows write tens of MB of
-/// WAL, and a checkpoint the previous side's rows started would otherwise run on whichever side
-/// comes next. Each side then starts from the same state. Needs the right to `CHECKPOINT`
-/// (a superuser, or `pg_checkpoint`); without it the insert runs as it is.
-async fn settle(hand: &mut Hand) {
-    if let Hand::Postgres(c) = hand {
-        let _ = sqlx::raw_sql("CHECKPOINT").execute(&mut *c).await;
-    }
-}
-
 async fn clear(store: &Store) {
     store.drop_table(TABLE).await.unwrap();
     store.create_table(&schema()).await.unwrap();
@@ -1239,7 +1229,6 @@ async fn run(
             if side == 0 {
                 clear(&store).await;
                 let records: Vec<Record> = rows.iter().map(record).collect();
-                settle(&mut hand).await;
                 let ours = time(rows.len(), async {
                     store
                         .insert_many_into_table(TABLE, records)
@@ -1260,7 +1249,6 @@ async fn run(
                         .await
                         .unwrap();
                     let records: Vec<Record> = rows.iter().map(record).collect();
-                    settle(&mut hand).await;
                     unnest.ours.push(
                         time(rows.len(), async {
                             store
@@ -1274,7 +1262,6 @@ async fn run(
                 }
             } else if side == 1 {
                 clear(&hand_store).await;
-                settle(&mut hand).await;
                 let theirs = time(rows.len(), hand.bulk(&rows)).await;
                 bulk.theirs.push(theirs);
                 unnest.theirs.push(theirs);
