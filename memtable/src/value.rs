@@ -500,8 +500,8 @@ impl RowValues for ReadRecord {
 }
 
 /// The names of a table's columns, in order, as every record read from the table shares them:
-/// one reference count for all of a record's names rather than one each, so that reading a
-/// row touches one count, not one per column.
+/// one allocation and one reference count for all of them, so that reading a row touches one
+/// count, not one per column's name.
 #[derive(Debug)]
 pub(crate) struct ColumnNames(Box<[Box<str>]>);
 
@@ -581,12 +581,11 @@ impl Record {
 
     /// The record of a row read in the columns `names`, sharing them.
     pub(crate) fn from_distinct(names: &Arc<ColumnNames>, values: Vec<Value>) -> Self {
-        Record {
-            fields: (0..names.0.len())
-                .zip(values)
-                .map(|(at, value)| (Name::Column(Arc::clone(names), at), value))
-                .collect(),
+        let mut record = ReadRecord::new(names);
+        for value in values.into_iter().take(names.len()) {
+            record.push_value(value);
         }
+        record.finish()
     }
 
     /// The columns and values, with the names as the record holds them: what reading a

@@ -90,31 +90,21 @@ impl Backend {
         self.render_select_cached(schema, options.clone(), rendered)
     }
 
-    /// As [`render_select_borrowed`](Self::render_select_borrowed), for options the caller
-    /// gives up: a known shape takes its values out of them rather than copying each.
+    /// As [`render_select_cached`](Self::render_select_cached), for options the caller gives
+    /// up, with the shape looked up before resolving (the shape of the options as given is the
+    /// shape they resolve to, see [`render_select_borrowed`](Self::render_select_borrowed)), so
+    /// that a known shape's key is not allocated: the resolved filter's values are then moved
+    /// into the statement, none copied.
     pub(crate) fn render_select_owned(
         self,
         schema: &TableSchema,
-        mut options: QueryOptions,
+        options: QueryOptions,
         rendered: &RenderedSql,
     ) -> Result<Statement> {
-        if let Some(sql) = shape::rendered_select(&options, rendered) {
-            let dialect = self.dialect();
-            let mut values = Vec::with_capacity(4);
-            let taken = match options.filter.as_mut() {
-                None => Some(Ok(())),
-                Some(filter) => shape::taken_filter_values(dialect, schema, filter, &mut values),
-            };
-            if let Some(taken) = taken {
-                taken?;
-                return within_bind_limit(
-                    dialect,
-                    schema,
-                    Statement::new(sql, sea_query::Values(values)),
-                );
-            }
+        match shape::rendered_select(&options, rendered) {
+            Some(sql) => self.reuse(schema, sql, options.resolve(schema)?.filter),
+            None => self.render_select_cached(schema, options, rendered),
         }
-        self.render_select_cached(schema, options, rendered)
     }
 
     /// `SELECT COUNT(*)` of the rows matching `filter`.

@@ -173,8 +173,6 @@ impl Store {
     }
 }
 
-/// The operations themselves, each taking where its connection comes from ([`Via`]): the
-/// [`Store`]'s methods above and a [`Transaction`](super::Transaction)'s run these.
 /// How a read of one row fetches it from its connection: as values
 /// ([`Connection::fetch_first`]) or as a record ([`Connection::fetch_first_record`]).
 type FetchFirst<T> = for<'c> fn(
@@ -183,6 +181,8 @@ type FetchFirst<T> = for<'c> fn(
     &'c ReadColumns,
 ) -> BoxFuture<'c, Result<Option<T>>>;
 
+/// The operations themselves, each taking where its connection comes from ([`Via`]): the
+/// [`Store`]'s methods above and a [`Transaction`](super::Transaction)'s run these.
 impl Store {
     pub(crate) async fn insert_into_table_via<'a>(
         &'a self,
