@@ -254,7 +254,6 @@ every_backend! {
                 for step in 0..MOVES {
                     // Rows shared between tasks: the same row is fought over.
                     let id = (task * 5 + step * 7) % ROWS;
-                    let key = id.to_string();
                     let moved = async {
                         let tx = store.begin().await?;
                         let here = Filter::eq("id", id);
@@ -267,8 +266,14 @@ every_backend! {
                         let Some(mut row) = row.into_iter().next() else {
                             return Ok::<bool, Error>(false);
                         };
-                        tx.delete_from_table(from, &key).await?;
                         let n = row.get("n").and_then(Value::as_i64).unwrap_or(0);
+                        // The row as it was read: under PostgreSQL's READ COMMITTED, other
+                        // tasks may have moved it away and back since, and a delete by key
+                        // alone would then take their row and lose their moves.
+                        let read = Filter::eq("id", id).and(Filter::eq("n", n));
+                        if tx.delete_where(from, &read).await? != 1 {
+                            return Ok(false);
+                        }
                         row.insert("n", n + 1);
                         tx.insert_into_table(to, row).await?;
                         tx.commit().await?;
