@@ -1337,6 +1337,24 @@ async fn run(
             ours / theirs
         );
     }
+    // The bulk rounds one by one: a bulk insert is one long transaction whose time depends on
+    // what the server's background work (checkpoints, WAL segments) does meanwhile, and the
+    // median of five hides how much that varies.
+    if let Some(bulk) = lines.iter().find(|line| line.ts == Some("bulk")) {
+        let rounds = |samples: &[f64]| {
+            samples
+                .iter()
+                .map(|s| format!("{s:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "\ninsert_many by round, µs per row: memtable {}; {} {}",
+            rounds(&bulk.ours),
+            bulk.baseline,
+            rounds(&bulk.theirs)
+        );
+    }
     let kind = if sqlite { "sqlite" } else { "postgres" };
     if let Some(report) = ts.run(kind, ts_target, settings) {
         print_ts_table(&lines, &report);

@@ -293,7 +293,8 @@ both_backends! {
         let stale = db.connect().await;
         let stale_executors = Executors::new(db.connect().await);
         let stale_query = db.connect().await;
-        for other in [&stale, stale_executors.store(), &stale_query] {
+        let stale_batch = db.connect().await;
+        for other in [&stale, stale_executors.store(), &stale_query, &stale_batch] {
             assert_eq!(other.table_schema("tasks").await.unwrap(), v1::Task::schema());
         }
 
@@ -319,6 +320,32 @@ both_backends! {
             .execute("update_table_record", json!({"tableName": "tasks", "where": {"priority": 3}, "data": {"note": "y"}}))
             .await;
         assert_eq!(updated["data"]["updated"], 2, "{updated}");
+        // A batch large enough that PostgreSQL's COPY checks the names while it writes, with
+        // the new column named only by its last record; then one with a column in no version,
+        // refused whole.
+        let batch = |last: &str| {
+            (0..2_000)
+                .map(|i| {
+                    let record = Record::new().with("id", format!("many{i}")).with("title", "t").with("done", false);
+                    if i == 1_999 { record.with(last, "late") } else { record }
+                })
+                .collect::<Vec<_>>()
+        };
+        let ids = stale_batch.insert_many_into_table("tasks", batch("note")).await.unwrap();
+        assert_eq!(ids.len(), 2_000);
+        assert_eq!(ids[1_999], "many1999");
+        let rows = stale_batch
+            .query_table("tasks", &QueryOptions::new().filter(Filter::eq("note", "late")))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get("id"), Some(&Value::Text("many1999".into())));
+        assert_eq!(rows[0].get("priority"), Some(&Value::Integer(3)));
+        assert_eq!(stale_batch.query_table("tasks", &QueryOptions::new()).await.unwrap().len(), 2_003);
+        let unknown = stale_batch.insert_many_into_table("tasks", batch("nope")).await.unwrap_err();
+        assert!(matches!(unknown, Error::UnknownColumn { ref table, ref column } if table == "tasks" && column == "nope"), "{unknown:?}");
+        assert_eq!(stale_batch.query_table("tasks", &QueryOptions::new()).await.unwrap().len(), 2_003);
+
         // A column that is in no version is still refused, after one look at the catalog.
         let unknown = stale
             .insert_into_table("tasks", Record::new().with("id", "d").with("title", "t").with("done", true).with("nope", 1))

@@ -7,21 +7,54 @@
 //! else a record that cannot be written; else the database's error, even when the database
 //! failed on an earlier chunk (the records not yet taken are then checked). Either way the
 //! transaction rolls back and nothing of the batch stays written.
+//!
+//! Whether every record names only columns the cached schema has (else the catalog is read
+//! once more, for a column another process added) takes a pass over all the records. A `COPY`
+//! makes that pass a part at a time while the server stores its first rows, which are written
+//! from copies of the records so that, if a name is unknown, the batch can start again whole
+//! ([`BatchOutcome::NamesUnknown`]).
 
 use std::sync::Arc;
 
-use super::Store;
 use super::cache::Table;
+use super::{Store, names_only_columns_of};
 use crate::backend::driver::{Connection, Write, WriteFailure};
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use crate::schema::{Column, ColumnType};
+use crate::schema::{Column, ColumnType, TableSchema};
 use crate::sql::{Batch, BatchForm};
 use crate::value::{Record, Value};
 
-/// Rows coerced at a time for a `COPY`: some hundred kilobytes of data, so that a message
-/// costs little next to its rows and the server has rows to store while the next are made.
-const COPY_ROWS: usize = 1_000;
+/// Rows coerced at a time for a `COPY`: some ten kilobytes of data, so that a chunk's records,
+/// values and bytes stay in the processor's caches (a chunk of 1,000 rows took memtable 5 µs
+/// a row, one of 100 rows 3 µs; BENCHMARKS.md), while a message still costs little next to its
+/// rows and the server has rows to store while the next are made.
+const COPY_ROWS: usize = 100;
+
+/// While the names are checked as a `COPY` goes, the records whose names are checked for each
+/// record written from a copy: enough that the copies stay few, few enough that the server,
+/// which stores a row in about the time eight names are checked, is not kept waiting.
+const NAMES_CHECKED_PER_COPY: usize = 8;
+
+/// Whether the records' names are still to be checked against the table's columns.
+pub(super) enum Names {
+    /// Checked, or the schema cannot be staler than the catalog.
+    Known,
+    /// To be checked while the first rows are written (see the module's documentation).
+    CheckWhileWriting,
+}
+
+/// Whether `batch` checks the records' names while it writes ([`Names::CheckWhileWriting`]).
+pub(super) fn checks_names_while_writing(batch: &Batch<'_>) -> bool {
+    matches!(batch.form, BatchForm::Copy(_))
+}
+
+/// How a batch ended, when it did not fail.
+pub(super) enum BatchOutcome {
+    Written(Written),
+    /// Nothing was written: a record names a column the schema lacks. The records, whole.
+    NamesUnknown(Vec<Record>),
+}
 
 /// What a batch wrote.
 pub(super) struct Written {
@@ -34,7 +67,7 @@ pub(super) struct Written {
 
 impl Store {
     /// Writes `records` as `batch` says, in one transaction on `conn`, checking each record
-    /// against the store's limits as it comes.
+    /// against the store's limits as it comes (and its names, as `names` says).
     pub(super) async fn write_batch(
         &self,
         conn: &mut dyn Connection,
@@ -42,13 +75,23 @@ impl Store {
         batch: &Batch<'_>,
         records: Vec<Record>,
         key_type: Option<ColumnType>,
-    ) -> Result<Written> {
+        names: Names,
+    ) -> Result<BatchOutcome> {
+        let pending = match names {
+            Names::Known => None,
+            Names::CheckWhileWriting => Some(NamesPending {
+                schema: &table.schema,
+                checked: 0,
+                copied: 0,
+            }),
+        };
         let mut source = Source {
             records: records.into_iter(),
             limits: &self.inner.limits,
             table: &table.schema.name,
             key: table.schema.require_primary_key()?,
             batch,
+            names: pending,
         };
         let mut written = Written {
             ids: Vec::with_capacity(if batch.key.is_some() { batch.rows } else { 0 }),
@@ -83,14 +126,21 @@ impl Store {
                     copy(conn, &mut source, sql, &mut written.ids).await?;
                 }
             }
+            source.check_names().map_err(|error| WriteFailure::Record {
+                error,
+                database: None,
+            })?;
             conn.commit().await.map_err(WriteFailure::Database)
         }
         .await;
         if outcome.is_err() {
             conn.rollback().await;
+            if source.names_unknown() {
+                return Ok(BatchOutcome::NamesUnknown(source.records.collect()));
+            }
         }
         let (error, database) = match outcome {
-            Ok(()) => return Ok(written),
+            Ok(()) => return Ok(BatchOutcome::Written(written)),
             Err(WriteFailure::Record { error, database }) => (Some(error), database.map(|e| *e)),
             Err(WriteFailure::Database(database)) => (None, Some(database)),
         };
@@ -117,9 +167,9 @@ impl Store {
 /// Two buffers of values take turns: the database gives one back after its statement, and
 /// it is emptied (its values dropped, on this thread, where they were made) and filled again
 /// while the database runs the next.
-async fn write_statements<I: Iterator<Item = Record> + Send>(
+async fn write_statements(
     conn: &mut dyn Connection,
-    source: &mut Source<'_, I>,
+    source: &mut Source<'_>,
     statements: &[(usize, Arc<str>)],
     ids: &mut Vec<String>,
     key_type: Option<ColumnType>,
@@ -168,9 +218,9 @@ async fn write_statements<I: Iterator<Item = Record> + Send>(
 
 /// Writes the records by one bulk copy, coercing them a chunk at a time while the server
 /// stores the chunks sent before; collects their keys, which the batch holds.
-async fn copy<I: Iterator<Item = Record> + Send>(
+async fn copy(
     conn: &mut dyn Connection,
-    source: &mut Source<'_, I>,
+    source: &mut Source<'_>,
     sql: &str,
     ids: &mut Vec<String>,
 ) -> Result<(), WriteFailure> {
@@ -190,19 +240,56 @@ async fn copy<I: Iterator<Item = Record> + Send>(
 }
 
 /// The records of a batch not yet written, taken a chunk at a time.
-struct Source<'a, I> {
-    records: I,
+struct Source<'a> {
+    records: std::vec::IntoIter<Record>,
     limits: &'a Limits,
     table: &'a str,
     key: &'a Column,
     batch: &'a Batch<'a>,
+    /// While the records' names are not checked yet.
+    names: Option<NamesPending<'a>>,
 }
 
-impl<I: Iterator<Item = Record>> Source<'_, I> {
+/// The names of a batch's records, checked against `schema` a part at a time; until all are,
+/// rows are written from copies of the records, so that the records stay whole.
+struct NamesPending<'a> {
+    schema: &'a TableSchema,
+    /// Records (from the first) whose names are checked.
+    checked: usize,
+    /// Records (from the first) written from copies (they are still in [`Source::records`]).
+    copied: usize,
+}
+
+impl Source<'_> {
     /// Takes the next `rows` records: checks them against the limits, fills in the text keys
     /// they leave out, and appends their values, coerced, to `values`.
     fn next_rows(&mut self, rows: usize, values: &mut Vec<Value>) -> Result<()> {
+        if let Some(pending) = &mut self.names {
+            let records = self.records.as_slice();
+            let end =
+                (pending.checked + rows.saturating_mul(NAMES_CHECKED_PER_COPY)).min(records.len());
+            if end < records.len() {
+                if let Some(name) =
+                    first_unknown_name(pending.schema, &records[pending.checked..end])
+                {
+                    return Err(Error::unknown_column(self.table, name));
+                }
+                pending.checked = end;
+                let chunk: Vec<Record> = records[pending.copied..]
+                    .iter()
+                    .take(rows)
+                    .cloned()
+                    .collect();
+                pending.copied += chunk.len();
+                return self.write(chunk, values);
+            }
+            self.check_names()?;
+        }
         let chunk: Vec<Record> = self.records.by_ref().take(rows).collect();
+        self.write(chunk, values)
+    }
+
+    fn write(&self, chunk: Vec<Record>, values: &mut Vec<Value>) -> Result<()> {
         for record in &chunk {
             self.limits.check_record(self.table, record)?;
         }
@@ -210,6 +297,40 @@ impl<I: Iterator<Item = Record>> Source<'_, I> {
             .into_iter()
             .map(|record| super::rows::with_generated_key(self.key, record));
         self.batch.coerce(chunk, values)
+    }
+
+    /// Checks the names not checked yet, if they are pending, and drops the records written
+    /// from copies. A name the schema lacks is an error (and the names stay pending, for
+    /// [`names_unknown`](Self::names_unknown)).
+    fn check_names(&mut self) -> Result<()> {
+        let Some(pending) = &self.names else {
+            return Ok(());
+        };
+        let unchecked = self
+            .records
+            .as_slice()
+            .get(pending.checked..)
+            .unwrap_or_default();
+        if let Some(name) = first_unknown_name(pending.schema, unchecked) {
+            return Err(Error::unknown_column(self.table, name));
+        }
+        let copied = pending.copied;
+        self.names = None;
+        self.records.by_ref().take(copied).for_each(drop);
+        Ok(())
+    }
+
+    /// Whether a record not written yet names a column the schema lacks, while the names
+    /// are pending: then the records are all still whole.
+    fn names_unknown(&self) -> bool {
+        self.names.as_ref().is_some_and(|pending| {
+            let unchecked = self
+                .records
+                .as_slice()
+                .get(pending.checked..)
+                .unwrap_or_default();
+            first_unknown_name(pending.schema, unchecked).is_some()
+        })
     }
 
     /// The first of the records not taken yet that exceeds a limit, as an error.
@@ -234,4 +355,12 @@ impl<I: Iterator<Item = Record>> Source<'_, I> {
         }
         Ok(())
     }
+}
+
+/// The first name one of `records` gives that is not a column of `schema`.
+fn first_unknown_name<'r>(schema: &TableSchema, records: &'r [Record]) -> Option<&'r str> {
+    let record = records
+        .iter()
+        .find(|record| !names_only_columns_of(schema, record))?;
+    record.keys().find(|name| schema.column(name).is_none())
 }

@@ -252,7 +252,7 @@ impl Store {
     }
 
     /// `table` as the catalog now holds it, cached, if its schema changed there.
-    async fn refreshed(
+    pub(super) async fn refreshed(
         &self,
         db: &mut dyn Connection,
         table: std::sync::Arc<Table>,
