@@ -9,10 +9,10 @@
 //! transaction rolls back and nothing of the batch stays written.
 //!
 //! Whether every record names only columns the cached schema has (else the catalog is read
-//! once more, for a column another process added) takes a pass over all the records. A `COPY`
-//! makes that pass a part at a time while the server stores its first rows, which are written
-//! from copies of the records so that, if a name is unknown, the batch can start again whole
-//! ([`BatchOutcome::NamesUnknown`]).
+//! once more, for a column another process added) takes a pass over all the records. A batch
+//! makes that pass a part at a time while the database stores its first rows, which are
+//! written from copies of the records so that, if a name is unknown, the batch can start again
+//! whole ([`BatchOutcome::NamesUnknown`]).
 
 use std::sync::Arc;
 
@@ -31,9 +31,9 @@ use crate::value::{Record, Value};
 /// rows and the server has rows to store while the next are made.
 const COPY_ROWS: usize = 100;
 
-/// While the names are checked as a `COPY` goes, the records whose names are checked for each
-/// record written from a copy: enough that the copies stay few, few enough that the server,
-/// which stores a row in about the time eight names are checked, is not kept waiting.
+/// While the names are checked as a batch goes, the records whose names are checked for each
+/// record written from a copy: enough that the copies stay few, few enough that PostgreSQL's
+/// server, which stores a row in about the time eight names are checked, is not kept waiting.
 const NAMES_CHECKED_PER_COPY: usize = 8;
 
 /// Whether the records' names are still to be checked against the table's columns.
@@ -42,11 +42,6 @@ pub(super) enum Names {
     Known,
     /// To be checked while the first rows are written (see the module's documentation).
     CheckWhileWriting,
-}
-
-/// Whether `batch` checks the records' names while it writes ([`Names::CheckWhileWriting`]).
-pub(super) fn checks_names_while_writing(batch: &Batch<'_>) -> bool {
-    matches!(batch.form, BatchForm::Copy(_))
 }
 
 /// How a batch ended, when it did not fail.
@@ -306,12 +301,7 @@ impl Source<'_> {
         let Some(pending) = &self.names else {
             return Ok(());
         };
-        let unchecked = self
-            .records
-            .as_slice()
-            .get(pending.checked..)
-            .unwrap_or_default();
-        if let Some(name) = first_unknown_name(pending.schema, unchecked) {
+        if let Some(name) = self.unknown_name_unchecked() {
             return Err(Error::unknown_column(self.table, name));
         }
         let copied = pending.copied;
@@ -323,14 +313,15 @@ impl Source<'_> {
     /// Whether a record not written yet names a column the schema lacks, while the names
     /// are pending: then the records are all still whole.
     fn names_unknown(&self) -> bool {
-        self.names.as_ref().is_some_and(|pending| {
-            let unchecked = self
-                .records
-                .as_slice()
-                .get(pending.checked..)
-                .unwrap_or_default();
-            first_unknown_name(pending.schema, unchecked).is_some()
-        })
+        self.unknown_name_unchecked().is_some()
+    }
+
+    /// The first name, among the records whose names are pending and not checked yet, that
+    /// is not a column of the schema.
+    fn unknown_name_unchecked(&self) -> Option<&str> {
+        let pending = self.names.as_ref()?;
+        let unchecked = self.records.as_slice().get(pending.checked..)?;
+        first_unknown_name(pending.schema, unchecked)
     }
 
     /// The first of the records not taken yet that exceeds a limit, as an error.
