@@ -191,7 +191,7 @@ impl Store {
         table: &str,
         record: Record,
     ) -> Result<String> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             self.inner.limits.check_record(table, &record)?;
             let mut conn = self.lease(via).await?;
@@ -220,7 +220,7 @@ impl Store {
         table: &str,
         records: Vec<Record>,
     ) -> Result<Vec<String>> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             if records.is_empty() {
                 return Ok(Vec::new());
@@ -299,7 +299,7 @@ impl Store {
         record: Record,
         conflict: &[&str],
     ) -> Result<String> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             self.inner.limits.check_record(table, &record)?;
             let mut conn = self.lease(via).await?;
@@ -331,7 +331,7 @@ impl Store {
         table: &str,
         records: Vec<Record>,
     ) -> Result<Vec<String>> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             records
                 .iter()
@@ -403,7 +403,7 @@ impl Store {
         id: &str,
         record: Record,
     ) -> Result<()> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             self.inner.limits.check_record(table, &record)?;
             self.write_by_id(
@@ -449,7 +449,7 @@ impl Store {
                 .await?;
             return Ok(first.map(|(_, record)| record).into_iter().collect());
         }
-        let work = async {
+        let work = || async {
             self.inner
                 .limits
                 .check_filter(table, options.filter.as_ref())?;
@@ -536,7 +536,7 @@ impl Store {
         options: Cow<'_, QueryOptions>,
         fetch: FetchFirst<T>,
     ) -> Result<Option<(Arc<Table>, T)>> {
-        let work = async {
+        let work = || async {
             self.inner
                 .limits
                 .check_filter(table, options.filter.as_ref())?;
@@ -580,7 +580,7 @@ impl Store {
         table: &str,
         filter: Option<&Filter>,
     ) -> Result<u64> {
-        let work = async {
+        let work = || async {
             self.inner.limits.check_filter(table, filter)?;
             let mut conn = self.lease(via).await?;
             let db = &mut *conn;
@@ -614,7 +614,7 @@ impl Store {
         table: &str,
         id: &str,
     ) -> Result<()> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             self.write_by_id(
                 via,
@@ -642,7 +642,7 @@ impl Store {
         filter: &Filter,
         record: Record,
     ) -> Result<u64> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             self.inner.limits.check_record(table, &record)?;
             self.inner.limits.check_filter(table, Some(filter))?;
@@ -672,7 +672,7 @@ impl Store {
         table: &str,
         filter: &Filter,
     ) -> Result<u64> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             self.inner.limits.check_filter(table, Some(filter))?;
             crate::query::require_condition(table, filter)?;

@@ -103,7 +103,7 @@ impl Store {
     }
 
     async fn sync_table_as(&self, schema: &TableSchema, owner: Option<&str>) -> Result<SyncReport> {
-        let work = async {
+        let work = || async {
             schema.validate_with(&self.inner.limits)?;
             self.check_writable(&schema.name)?;
             // The common case, at every start of a plugin: nothing to do, nothing to ask.
@@ -248,7 +248,8 @@ impl Store {
         if known(&table.schema) || !table.created {
             return Ok(table);
         }
-        self.refreshed(db, table).await
+        // Boxed, as the catalog's reads in `table`: the rare path.
+        Box::pin(self.refreshed(db, table)).await
     }
 
     /// `table` as the catalog now holds it, cached, if its schema changed there.

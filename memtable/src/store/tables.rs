@@ -86,7 +86,7 @@ impl Store {
         schema: &TableSchema,
         owner: Option<&str>,
     ) -> Result<bool> {
-        let work = async {
+        let work = || async {
             schema.validate_with(&self.inner.limits)?;
             self.check_writable(&schema.name)?;
             for index in &schema.indexes {
@@ -169,7 +169,7 @@ impl Store {
     /// [`Error::InvalidIdentifier`], not `false`. On a [`scoped`](Self::scoped) store: whether
     /// the plugin has a table of that name.
     pub async fn table_exists(&self, table: &str) -> Result<bool> {
-        let work = async {
+        let work = || async {
             namespace::validate_name(IdentifierKind::Table, table)?;
             let physical = match self.plugin() {
                 None => table.to_owned(),
@@ -198,7 +198,7 @@ impl Store {
     /// [`Error::ProtectedTable`]; a missing one [`Error::TableNotFound`]. On a
     /// [`scoped`](Self::scoped) store, only the plugin's own tables can be dropped.
     pub async fn drop_table(&self, table: &str) -> Result<()> {
-        let work = async {
+        let work = || async {
             self.check_writable(table)?;
             let physical = match self.plugin() {
                 None => table.to_owned(),

@@ -10,11 +10,15 @@ use crate::error::Result;
 impl Store {
     /// Runs one operation inside a `tracing` span recording the operation, the table, the rows
     /// it touched and its duration (never values).
+    ///
+    /// The operation comes as the closure that makes its future, made where it is awaited: an
+    /// operation's future is a kilobyte or two, and one passed in would be held twice and
+    /// copied twice, for nothing but the span (BENCHMARKS.md, the PostgreSQL point select).
     pub(super) async fn traced<T, F>(
         &self,
         operation: &'static str,
         table: &str,
-        work: F,
+        work: impl FnOnce() -> F,
         rows: fn(&T) -> u64,
     ) -> Result<T>
     where
@@ -29,12 +33,12 @@ impl Store {
         );
         if span.is_disabled() {
             // Nothing listens: no span to enter on every poll, nothing to record.
-            return work
+            return work()
                 .await
                 .map_err(|error| self.in_scope(error.for_operation(operation, table), table));
         }
         let started = Instant::now();
-        let result = work
+        let result = work()
             .instrument(span.clone())
             .await
             .map_err(|error| self.in_scope(error.for_operation(operation, table), table));

@@ -91,7 +91,7 @@ impl std::fmt::Debug for Transaction<'_> {
 impl Store {
     /// Begins a write transaction on one connection; see [`Transaction`].
     pub async fn begin(&self) -> Result<Transaction<'_>> {
-        let work = async {
+        let work = || async {
             let mut conn = self.acquire().await?;
             conn.begin_write().await?;
             Ok(Transaction {
@@ -120,7 +120,7 @@ impl<'s> Transaction<'s> {
     pub async fn commit(self) -> Result<()> {
         let store = self.store;
         let mut state = self.state.into_inner();
-        let work = async {
+        let work = move || async move {
             if state.aborted.is_none() && state.conn.transaction_aborted() {
                 state.aborted = Some(None);
             }
@@ -137,7 +137,7 @@ impl<'s> Transaction<'s> {
     /// rollback, and keeps the connection for the store's next operation.)
     pub async fn rollback(self) {
         let mut state = self.state.into_inner();
-        let work = async {
+        let work = move || async move {
             state.conn.rollback().await;
             Ok(())
         };
