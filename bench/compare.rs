@@ -1,6 +1,6 @@
 //! memtable against hand-written sqlx doing the same work on the same database, in the same
-//! run, with rounds interleaved (on PostgreSQL the sides also take turns every 100 operations)
-//! and medians reported; on SQLite also against hand-written
+//! run, with rounds interleaved (on PostgreSQL the sides also take turns every operation, on
+//! new connections every round) and medians reported; on SQLite also against hand-written
 //! rusqlite (synchronous, called directly: no worker thread), in the same rounds; plus the bulk
 //! ceilings (rusqlite multi-row VALUES on SQLite, COPY on PostgreSQL).
 //!
@@ -1105,6 +1105,22 @@ async fn single_row_round(
     }
 }
 
+/// PostgreSQL: new connections for both sides before a round, each warmed up by a few
+/// operations that are not counted (`round` names their rows).
+///
+/// One connection is served by one server process for its life, and where the scheduler runs
+/// that process against the client (the same core or the other, on these two) stays with it:
+/// in a probe (not committed) alternating point selects on two hand-written sqlx connections,
+/// the same code, the median select of one connection took 0.96–1.40× the other's over ten
+/// runs (BENCHMARKS.md). With new connections every round, that falls on each side by chance,
+/// round by round, and the median of the rounds keeps it out.
+async fn reconnect(store: &mut Store, hand: &mut Hand, url: &str, hand_url: &str, round: usize) {
+    *store = Store::connect(url).await.unwrap();
+    *hand = Hand::Postgres(PgConnection::connect(hand_url).await.unwrap());
+    let mut uncounted = single_row_lines();
+    single_row_round(store, hand, None, 1000 + round, 10, true, &mut uncounted).await;
+}
+
 async fn clear(store: &Store) {
     store.drop_table(TABLE).await.unwrap();
     store.create_table(&schema()).await.unwrap();
@@ -1125,7 +1141,7 @@ async fn run(
     ts: &TsProvider,
     settings: &Settings,
 ) {
-    let store = Store::connect(url).await.unwrap();
+    let mut store = Store::connect(url).await.unwrap();
     let hand_store = Store::connect(hand_url).await.unwrap();
     for store in [&store, &hand_store] {
         if store.table_exists(TABLE).await.unwrap() {
@@ -1179,6 +1195,9 @@ async fn run(
         line.theirs_each.clear();
     }
     for round in 0..settings.rounds {
+        if !sqlite {
+            reconnect(&mut store, &mut hand, url, hand_url, round).await;
+        }
         single_row_round(
             &store,
             &mut hand,
@@ -1220,6 +1239,9 @@ async fn run(
     // round to the next by more than the margins the targets ask for (BENCHMARKS.md).
     let bulk_rounds = settings.bulk_rounds.max(1);
     for round in 0..bulk_rounds {
+        if !sqlite {
+            reconnect(&mut store, &mut hand, url, hand_url, 200 + round).await;
+        }
         let rows: Vec<Token> = (0..settings.bulk)
             .map(|i| token(&format!("b{round}"), i))
             .collect();
