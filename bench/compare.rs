@@ -1378,6 +1378,24 @@ async fn run(
             rounds(&bulk.theirs)
         );
     }
+    // On PostgreSQL every round has new connections (`reconnect`): each round's ratio shows how
+    // much the placement of two connections' server processes moves a point select.
+    if !sqlite {
+        for line in lines
+            .iter()
+            .filter(|line| line.operation.starts_with("point select"))
+        {
+            let ratios: Vec<String> = (line.ours.iter().zip(&line.theirs))
+                .map(|(ours, theirs)| format!("{:.2}", ours / theirs))
+                .collect();
+            println!(
+                "{} by round, memtable / {} (mean op): {}",
+                line.operation,
+                line.baseline,
+                ratios.join(", ")
+            );
+        }
+    }
     let kind = if sqlite { "sqlite" } else { "postgres" };
     if let Some(report) = ts.run(kind, ts_target, settings) {
         print_ts_table(&lines, &report);
