@@ -11,7 +11,8 @@
 //! MEMTABLE_BENCH_SKIP_SQLITE=1 MEMTABLE_BENCH_POSTGRES_URL=postgres://… cargo bench -p memtable-bench   # PostgreSQL only
 //! ```
 //!
-//! The hand-written sqlx side holds one connection (the fastest way to use sqlx), uses sqlx's
+//! The hand-written sqlx side holds one connection (the fastest way to use sqlx; on PostgreSQL a
+//! new one every round, as memtable's store is), uses sqlx's
 //! statement cache, and decodes rows into a tuple; the rusqlite side (SQLite only, its own
 //! file, the same settings) holds one `rusqlite::Connection`, uses `prepare_cached` and decodes
 //! into the same tuple; memtable goes through its public API. The SQLite table adds rusqlite's
