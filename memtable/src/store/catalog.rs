@@ -103,7 +103,20 @@ pub(crate) fn parse(record: &Record) -> Result<Table> {
 impl Store {
     /// The catalog's entry for the table `name` of `scope` (`None`: the host's), if memtable
     /// created that table.
+    ///
+    /// Boxed: reading the catalog is the rare path of a table lookup, and inline its future
+    /// would make the future of every operation that looks a table up (copied whole at each
+    /// await) kilobytes larger (BENCHMARKS.md, the PostgreSQL point select).
     pub(super) async fn catalog_entry(
+        &self,
+        db: &mut dyn Connection,
+        scope: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Table>> {
+        Box::pin(self.read_catalog_entry(db, scope, name)).await
+    }
+
+    async fn read_catalog_entry(
         &self,
         db: &mut dyn Connection,
         scope: Option<&str>,

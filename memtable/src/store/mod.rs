@@ -247,13 +247,6 @@ impl Store {
         if let Some(table) = self.cached(name) {
             return Ok(table);
         }
-        // Boxed: the catalog's reads are the rare path, and inline they would make the future
-        // of every operation that looks a table up (copied whole at each await) kilobytes larger.
-        Box::pin(self.uncached_table(db, name)).await
-    }
-
-    /// [`table`](Self::table) when the cache does not hold `name`.
-    async fn uncached_table(&self, db: &mut dyn Connection, name: &str) -> Result<Arc<Table>> {
         namespace::validate_name(IdentifierKind::Table, name)?;
         if let Some(table) = self.catalog_entry(db, self.plugin(), name).await? {
             return Ok(self.inner.tables.insert(table));

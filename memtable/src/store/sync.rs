@@ -248,8 +248,7 @@ impl Store {
         if known(&table.schema) || !table.created {
             return Ok(table);
         }
-        // Boxed, as the catalog's reads in `table`: the rare path.
-        Box::pin(self.refreshed(db, table)).await
+        self.refreshed(db, table).await
     }
 
     /// `table` as the catalog now holds it, cached, if its schema changed there.
