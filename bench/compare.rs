@@ -32,6 +32,8 @@ use std::process::Command;
 use std::str::FromStr as _;
 use std::time::{Duration, Instant};
 
+use cpu_time::ThreadTime;
+
 use memtable::{Filter, QueryOptions, Record, Store, TableSchema};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
@@ -633,6 +635,10 @@ struct Line {
     /// single-row operations, which take turns every operation; empty otherwise).
     ours_each: Vec<f64>,
     theirs_each: Vec<f64>,
+    /// The CPU time of the benchmark's thread per operation (user and system), round by round,
+    /// memtable's and the baseline's (where `ours_each` is kept).
+    ours_cpu: Vec<f64>,
+    theirs_cpu: Vec<f64>,
     baseline: &'static str,
     /// The key of the same work in the TypeScript provider's output, if it does it.
     ts: Option<&'static str>,
@@ -647,6 +653,8 @@ impl Line {
             rusqlite: Vec::new(),
             ours_each: Vec::new(),
             theirs_each: Vec::new(),
+            ours_cpu: Vec::new(),
+            theirs_cpu: Vec::new(),
             baseline,
             ts: None,
         }
@@ -729,6 +737,32 @@ impl TsProvider {
 }
 
 /// memtable's medians against the TypeScript provider's, one row per operation it does.
+/// The client's CPU time per operation on PostgreSQL, median of the rounds: what memtable's
+/// own work costs, apart from the server and the wait for it. Unlike the wall-clock time, it
+/// hardly moves with where the scheduler puts the two connections' server processes
+/// (BENCHMARKS.md, the PostgreSQL point select).
+fn print_cpu_table(lines: &[Line]) {
+    let measured: Vec<&Line> = (lines.iter())
+        .filter(|line| !line.ours_cpu.is_empty() && !line.theirs_cpu.is_empty())
+        .collect();
+    if measured.is_empty() {
+        return;
+    }
+    println!(
+        "\nClient CPU per operation (this thread, user and system; median of the rounds)\n\
+         | operation | memtable CPU µs | baseline CPU µs | memtable − baseline µs |\n|---|---|---|---|"
+    );
+    for line in measured {
+        let ours = median(line.ours_cpu.clone());
+        let theirs = median(line.theirs_cpu.clone());
+        println!(
+            "| {} | {ours:.1} | {theirs:.1} | {:+.1} |",
+            line.operation,
+            ours - theirs
+        );
+    }
+}
+
 fn print_ts_table(lines: &[Line], report: &serde_json::Value) {
     let versions = report["versions"]
         .as_object()
@@ -1064,16 +1098,22 @@ async fn single_row_round(
     };
     let mut work = Round::new(store, hand, rusqlite, round, ops);
     let mut spent = vec![[0.0_f64; 3]; lines.len()];
+    // The thread's CPU time, memtable's and the baseline's, when the sides take turns.
+    let mut cpu = vec![[0.0_f64; 2]; lines.len()];
     // The µs of each operation, memtable's and the baseline's, when the sides take turns.
     let mut each = vec![[Vec::new(), Vec::new()]; lines.len()];
     let mut timed = async |work: &mut Round<'_>, op: Op, side: usize, range| {
         work.prepare(op, side);
+        // Read outside the wall-clock time: reading a thread's CPU clock is a system call.
+        let cpu_started = ThreadTime::now();
         let started = Instant::now();
         work.run(op, side, range).await;
         let elapsed = started.elapsed().as_secs_f64();
+        let cpu_spent = cpu_started.elapsed().as_secs_f64();
         spent[op.line()][side] += elapsed;
         if take_turns && side != RUSQLITE {
             each[op.line()][side].push(elapsed * 1e6);
+            cpu[op.line()][side] += cpu_spent;
         }
     };
     if take_turns {
@@ -1100,6 +1140,10 @@ async fn single_row_round(
         line.theirs.push(per_op(spent[op.line()][THEIRS]));
         line.ours_each.extend_from_slice(&each[op.line()][OURS]);
         line.theirs_each.extend_from_slice(&each[op.line()][THEIRS]);
+        if take_turns {
+            line.ours_cpu.push(per_op(cpu[op.line()][OURS]));
+            line.theirs_cpu.push(per_op(cpu[op.line()][THEIRS]));
+        }
         if sides.contains(&RUSQLITE) {
             line.rusqlite.push(per_op(spent[op.line()][RUSQLITE]));
         }
@@ -1194,6 +1238,8 @@ async fn run(
         line.rusqlite.clear();
         line.ours_each.clear();
         line.theirs_each.clear();
+        line.ours_cpu.clear();
+        line.theirs_cpu.clear();
     }
     for round in 0..settings.rounds {
         if !sqlite {
@@ -1396,6 +1442,7 @@ async fn run(
                 ratios.join(", ")
             );
         }
+        print_cpu_table(&lines);
     }
     let kind = if sqlite { "sqlite" } else { "postgres" };
     if let Some(report) = ts.run(kind, ts_target, settings) {
