@@ -43,10 +43,7 @@ impl Backend {
         const SHAPE: &str = "delete";
         if let Some(sql) = rendered.get(SHAPE) {
             let value = key_value(self.dialect(), schema, id)?;
-            return Ok(Statement::new(
-                sql.to_string(),
-                sea_query::Values(vec![value]),
-            ));
+            return Ok(Statement::new(sql, sea_query::Values(vec![value])));
         }
         let statement = self.render_delete(schema, id)?;
         rendered.put(SHAPE.to_owned(), statement.sql());

@@ -42,8 +42,8 @@ impl Backend {
         id: &Value,
         record: Record,
     ) -> Result<Statement> {
-        let record = checked(schema, record)?;
-        update(self.dialect(), schema, id, record)
+        let set = checked(schema, record)?;
+        update(self.dialect(), schema, id, set)
     }
 
     /// [`render_update`](Self::render_update), reusing the SQL text `rendered` holds for
@@ -55,21 +55,14 @@ impl Backend {
         record: Record,
         rendered: &RenderedSql,
     ) -> Result<Statement> {
-        let record = checked(schema, record)?;
-        // Which columns are set: the SET list is in schema order.
-        let shape: String = std::iter::once("update ")
-            .chain(schema.columns.iter().map(|c| {
-                if record.contains_key(&c.name) {
-                    "1"
-                } else {
-                    "0"
-                }
-            }))
-            .collect();
+        let set = checked(schema, record)?;
+        let mut shape = String::with_capacity("update ".len() + schema.columns.len());
+        shape.push_str("update ");
+        set_columns(&mut shape, schema, &set);
         if let Some(sql) = rendered.get(&shape) {
-            return reuse(self.dialect(), schema, sql, id, record);
+            return reuse(self.dialect(), schema, sql, id, set);
         }
-        let statement = update(self.dialect(), schema, id, record)?;
+        let statement = update(self.dialect(), schema, id, set)?;
         rendered.put(shape, statement.sql());
         Ok(statement)
     }
@@ -109,8 +102,8 @@ impl Backend {
         schema.validate()?;
         require_condition(&schema.name, filter)?;
         let filter = filter.clone().resolve(schema)?;
-        let record = checked(schema, record.clone())?;
-        update_where(self.dialect(), schema, filter, record)
+        let set = checked(schema, record.clone())?;
+        update_where(self.dialect(), schema, filter, set)
     }
 
     /// [`update_where`](Self::update_where) for a schema already validated, taking the filter
@@ -125,26 +118,16 @@ impl Backend {
     ) -> Result<Statement> {
         require_condition(&schema.name, &filter)?;
         let filter = filter.resolve(schema)?;
-        let record = checked(schema, record)?;
-        let mut key: String = std::iter::once("update_where ")
-            .chain(schema.columns.iter().map(|c| {
-                if record.contains_key(&c.name) {
-                    "1"
-                } else {
-                    "0"
-                }
-            }))
-            .collect();
+        let set = checked(schema, record)?;
+        let mut key = String::from("update_where ");
+        set_columns(&mut key, schema, &set);
         key.push(' ');
         shape::filter(&mut key, &filter);
         if let Some(sql) = rendered.get(&key) {
             let dialect = self.dialect();
-            let mut record = record;
-            let mut values = Vec::with_capacity(record.len());
-            for column in &schema.columns {
-                if let Some(value) = record.remove(&column.name) {
-                    values.push(dialect.bind(column.column_type, value));
-                }
+            let mut values = Vec::with_capacity(set.len());
+            for (position, value) in set {
+                values.push(dialect.bind(schema.columns[position].column_type, value));
             }
             shape::filter_values(dialect, schema, filter, &mut values)?;
             return within_bind_limit(
@@ -153,7 +136,7 @@ impl Backend {
                 Statement::new(sql, sea_query::Values(values)),
             );
         }
-        let statement = update_where(self.dialect(), schema, filter, record)?;
+        let statement = update_where(self.dialect(), schema, filter, set)?;
         rendered.put(key, statement.sql());
         Ok(statement)
     }
@@ -163,38 +146,62 @@ fn update_where(
     dialect: &dyn Dialect,
     schema: &TableSchema,
     filter: Filter,
-    mut record: Record,
+    set: Vec<(usize, Value)>,
 ) -> Result<Statement> {
     let mut update = Query::update();
     update.table(ident(&schema.name));
-    for column in &schema.columns {
-        if let Some(value) = record.remove(&column.name) {
-            update.value(ident(&column.name), dialect.bind(column.column_type, value));
-        }
+    for (position, value) in set {
+        let column = &schema.columns[position];
+        update.value(ident(&column.name), dialect.bind(column.column_type, value));
     }
     update.and_where(condition(dialect, schema, filter)?);
     let (sql, values) = dialect.build_update(&update);
     within_bind_limit(dialect, schema, Statement::new(sql, values))
 }
 
-/// The record coerced to its columns' types, refused when empty or when it sets an
-/// `auto_increment` key.
-fn checked(schema: &TableSchema, record: Record) -> Result<Record> {
-    let record = record.coerce(schema)?;
-    if record.is_empty() {
+/// Appends which columns `set` (from [`checked`]) sets, one character a column of the schema:
+/// the shape of an update's SET list.
+fn set_columns(key: &mut String, schema: &TableSchema, set: &[(usize, Value)]) {
+    let mut positions = set.iter().map(|(position, _)| *position).peekable();
+    for position in 0..schema.columns.len() {
+        key.push(if positions.next_if_eq(&position).is_some() {
+            '1'
+        } else {
+            '0'
+        });
+    }
+}
+
+/// The columns an update sets: each of the record's values coerced to its column, with the
+/// column's position, in schema order (the SET list's); refused when the record is empty or
+/// sets an `auto_increment` key. A column the record names twice keeps its first value.
+fn checked(schema: &TableSchema, record: Record) -> Result<Vec<(usize, Value)>> {
+    let fields = record.into_fields();
+    let mut set = Vec::with_capacity(fields.len());
+    for (field, (name, value)) in fields.into_iter().enumerate() {
+        let name = name.as_str();
+        let position = (schema.column_index_at(field, name))
+            .ok_or_else(|| Error::unknown_column(&schema.name, name))?;
+        let value = value.coerce(&schema.name, &schema.columns[position])?;
+        set.push((position, value));
+    }
+    if set.is_empty() {
         return Err(Error::invalid_record(
             &schema.name,
             "an update needs at least one column",
         ));
     }
     let key = schema.require_primary_key()?;
-    if key.is_auto_increment() && record.contains_key(&key.name) {
+    if key.is_auto_increment() && set.iter().any(|(p, _)| schema.columns[*p].name == key.name) {
         return Err(Error::invalid_record(
             &schema.name,
             format!("{:?} is auto_increment and cannot be set", key.name),
         ));
     }
-    Ok(record)
+    // Stable: of two values for one column, the first stays first and is kept.
+    set.sort_by_key(|(position, _)| *position);
+    set.dedup_by_key(|(position, _)| *position);
+    Ok(set)
 }
 
 /// The values of an update of SQL text rendered before: the set columns in schema order, as
@@ -204,13 +211,11 @@ fn reuse(
     schema: &TableSchema,
     sql: Arc<str>,
     id: &Value,
-    mut record: Record,
+    set: Vec<(usize, Value)>,
 ) -> Result<Statement> {
-    let mut values = Vec::with_capacity(record.len() + 1);
-    for column in &schema.columns {
-        if let Some(value) = record.remove(&column.name) {
-            values.push(dialect.bind(column.column_type, value));
-        }
+    let mut values = Vec::with_capacity(set.len() + 1);
+    for (position, value) in set {
+        values.push(dialect.bind(schema.columns[position].column_type, value));
     }
     values.push(key_value(dialect, schema, id)?);
     Ok(Statement::new(sql, sea_query::Values(values)))
@@ -220,16 +225,15 @@ fn update(
     dialect: &dyn Dialect,
     schema: &TableSchema,
     id: &Value,
-    mut record: Record,
+    set: Vec<(usize, Value)>,
 ) -> Result<Statement> {
     let mut update = Query::update();
     update.table(ident(&schema.name));
-    // Schema order, so that the same columns always render the same SQL.
-    for column in &schema.columns {
-        // Values were coerced to their columns' types by the caller.
-        if let Some(value) = record.remove(&column.name) {
-            update.value(ident(&column.name), dialect.bind(column.column_type, value));
-        }
+    // Schema order (`checked`'s), so that the same columns always render the same SQL; the
+    // values were coerced to their columns' types there.
+    for (position, value) in set {
+        let column = &schema.columns[position];
+        update.value(ident(&column.name), dialect.bind(column.column_type, value));
     }
     update.and_where(key_condition(dialect, schema, id)?);
     let (sql, values) = dialect.build_update(&update);
