@@ -125,10 +125,7 @@ impl Backend {
         shape::filter(&mut key, &filter);
         if let Some(sql) = rendered.get(&key) {
             let dialect = self.dialect();
-            let mut values = Vec::with_capacity(set.len());
-            for (position, value) in set {
-                values.push(dialect.bind(schema.columns[position].column_type, value));
-            }
+            let mut values = set_values(dialect, schema, set, 0);
             shape::filter_values(dialect, schema, filter, &mut values)?;
             return within_bind_limit(
                 dialect,
@@ -206,6 +203,21 @@ fn checked(schema: &TableSchema, record: Record) -> Result<Vec<(usize, Value)>> 
 
 /// The values of an update of SQL text rendered before: the set columns in schema order, as
 /// [`update`] binds them, then the id.
+/// The values of `set` (from [`checked`]), bound as their columns' types in the order of the
+/// SET list, with room for `more` values after them (the key, the filter's).
+fn set_values(
+    dialect: &dyn Dialect,
+    schema: &TableSchema,
+    set: Vec<(usize, Value)>,
+    more: usize,
+) -> Vec<sea_query::Value> {
+    let mut values = Vec::with_capacity(set.len() + more);
+    for (position, value) in set {
+        values.push(dialect.bind(schema.columns[position].column_type, value));
+    }
+    values
+}
+
 fn reuse(
     dialect: &dyn Dialect,
     schema: &TableSchema,
@@ -213,10 +225,7 @@ fn reuse(
     id: &Value,
     set: Vec<(usize, Value)>,
 ) -> Result<Statement> {
-    let mut values = Vec::with_capacity(set.len() + 1);
-    for (position, value) in set {
-        values.push(dialect.bind(schema.columns[position].column_type, value));
-    }
+    let mut values = set_values(dialect, schema, set, 1);
     values.push(key_value(dialect, schema, id)?);
     Ok(Statement::new(sql, sea_query::Values(values)))
 }
