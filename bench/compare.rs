@@ -1,6 +1,7 @@
 //! memtable against hand-written sqlx doing the same work on the same database, in the same
 //! run, with rounds interleaved (on PostgreSQL the sides also take turns every operation, on
-//! new connections every round) and medians reported; on SQLite also against hand-written
+//! new connections every round, the client's thread and the server processes pinned to cores
+//! of their own where this machine allows it: `placement.rs`) and medians reported; on SQLite also against hand-written
 //! rusqlite (synchronous, called directly: no worker thread), in the same rounds; plus the bulk
 //! ceilings (rusqlite multi-row VALUES on SQLite, COPY on PostgreSQL).
 //!
@@ -35,6 +36,8 @@ use std::time::{Duration, Instant};
 use cpu_time::ThreadTime;
 
 use memtable::{Filter, QueryOptions, Record, Store, TableSchema};
+
+mod placement;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
 
@@ -1154,16 +1157,28 @@ async fn single_row_round(
 /// operations that are not counted (`round` names their rows).
 ///
 /// One connection is served by one server process for its life, and where the scheduler runs
-/// that process against the client (the same core or the other, on these two) stays with it:
-/// in a probe (not committed) alternating point selects on two hand-written sqlx connections,
-/// the same code, the median select of one connection took 0.96–1.40× the other's over ten
-/// runs (BENCHMARKS.md). With new connections every round, that falls on each side by chance,
-/// round by round, and the median of the rounds keeps it out.
-async fn reconnect(store: &mut Store, hand: &mut Hand, url: &str, hand_url: &str, round: usize) {
+/// that process against the client (the same core or the other, on these two) stays with it.
+/// With `pin`, the client's thread and the new connections' server processes are then pinned
+/// (`placement.rs`), so that both sides run where the other does and a ratio measures the
+/// code, not the placement; it holds until the returned guard is dropped. Where they cannot
+/// be pinned, new connections every round at least let a placement fall on either side by
+/// chance, round by round, for the median of the rounds to keep out.
+async fn reconnect(
+    store: &mut Store,
+    hand: &mut Hand,
+    url: &str,
+    hand_url: &str,
+    round: usize,
+    pin: bool,
+) -> Option<placement::Pinned> {
     *store = Store::connect(url).await.unwrap();
     *hand = Hand::Postgres(PgConnection::connect(hand_url).await.unwrap());
     let mut uncounted = single_row_lines();
     single_row_round(store, hand, None, 1000 + round, 10, true, &mut uncounted).await;
+    match hand {
+        Hand::Postgres(conn) if pin => Some(placement::pin(conn).await),
+        _ => None,
+    }
 }
 
 async fn clear(store: &Store) {
@@ -1242,8 +1257,13 @@ async fn run(
         line.theirs_cpu.clear();
     }
     for round in 0..settings.rounds {
-        if !sqlite {
-            reconnect(&mut store, &mut hand, url, hand_url, round).await;
+        let placement = if sqlite {
+            None
+        } else {
+            reconnect(&mut store, &mut hand, url, hand_url, round, true).await
+        };
+        if let Some(placement) = &placement {
+            println!("round {round}: {}", placement.summary);
         }
         single_row_round(
             &store,
@@ -1286,8 +1306,13 @@ async fn run(
     // round to the next by more than the margins the targets ask for (BENCHMARKS.md).
     let bulk_rounds = settings.bulk_rounds.max(1);
     for round in 0..bulk_rounds {
-        if !sqlite {
-            reconnect(&mut store, &mut hand, url, hand_url, 200 + round).await;
+        let placement = if sqlite {
+            None
+        } else {
+            reconnect(&mut store, &mut hand, url, hand_url, 200 + round, true).await
+        };
+        if let Some(placement) = &placement {
+            println!("bulk round {round}: {}", placement.summary);
         }
         let rows: Vec<Token> = (0..settings.bulk)
             .map(|i| token(&format!("b{round}"), i))
@@ -1426,7 +1451,7 @@ async fn run(
         );
     }
     // On PostgreSQL every round has new connections (`reconnect`): each round's ratio shows how
-    // much the placement of two connections' server processes moves a point select.
+    // far a point select moves from one round to the next (with the processes pinned, little).
     if !sqlite {
         for line in lines
             .iter()

@@ -1,0 +1,94 @@
+//! Where the PostgreSQL rounds run: the client's thread on one core, every server process of
+//! the benchmark's database together on another (Linux, a local server, two cores or more).
+//!
+//! One connection is served by one server process for its life, and on two cores the
+//! scheduler runs that process either on the client's core or on the other one. Two
+//! connections running the same code therefore differ by as much as the placement: in a probe
+//! (not committed) of two hand-written sqlx connections alternating point selects, eight runs
+//! of 1,500 selects each, the median select of one took 0.94–1.11× the other's left to the
+//! scheduler, and 0.998–1.006× with the client and both server processes pinned
+//! (BENCHMARKS.md, "Where the processes run"). Pinned, both sides of a comparison see the
+//! same placement, and the ratio is memtable's cost rather than the scheduler's.
+
+use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+use nix::unistd::Pid;
+use sqlx::PgConnection;
+
+/// A pinning that holds until it is dropped: the client's thread gets its CPUs back then.
+pub struct Pinned {
+    client_cpus: Option<CpuSet>,
+    /// What was done, for the report.
+    pub summary: String,
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if let Some(cpus) = &self.client_cpus {
+            let _ = sched_setaffinity(Pid::from_raw(0), cpus);
+        }
+    }
+}
+
+fn one_cpu(cpu: usize) -> Option<CpuSet> {
+    let mut set = CpuSet::new();
+    set.set(cpu).ok()?;
+    Some(set)
+}
+
+/// Whether `pid` is a PostgreSQL server process on this machine (a pid from a remote server
+/// names some other process here, or none).
+fn is_local_postgres(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmdline| cmdline.starts_with(b"postgres:"))
+}
+
+/// Pins the client's thread to the first CPU it may run on and every server process of the
+/// database `conn` is connected to (the connections of both sides) to the second. Where that
+/// cannot be done (one CPU, a server elsewhere or run by a user this process may not set),
+/// the client is not pinned, and the summary says why.
+pub async fn pin(conn: &mut PgConnection) -> Pinned {
+    let unpinned = |why: &str| Pinned {
+        client_cpus: None,
+        summary: format!("not pinned: {why}"),
+    };
+    let this_thread = Pid::from_raw(0);
+    let Ok(previous) = sched_getaffinity(this_thread) else {
+        return unpinned("the thread's CPUs could not be read");
+    };
+    let cpus: Vec<usize> = (0..CpuSet::count())
+        .filter(|&cpu| previous.is_set(cpu).unwrap_or(false))
+        .collect();
+    let (Some(client), Some(server)) = (
+        cpus.first().copied().and_then(one_cpu),
+        cpus.get(1).copied().and_then(one_cpu),
+    ) else {
+        return unpinned("fewer than two CPUs to run on");
+    };
+    let pids: Vec<(i32,)> = sqlx::query_as(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    let pinned = pids
+        .iter()
+        .filter(|(pid,)| {
+            is_local_postgres(*pid) && sched_setaffinity(Pid::from_raw(*pid), &server).is_ok()
+        })
+        .count();
+    if pinned == 0 {
+        return unpinned("no server process of the database could be pinned here");
+    }
+    if sched_setaffinity(this_thread, &client).is_err() {
+        return unpinned("the client's thread could not be pinned");
+    }
+    Pinned {
+        client_cpus: Some(previous),
+        summary: format!(
+            "client thread on CPU {}, {pinned} server process(es) of {} on CPU {}",
+            cpus[0],
+            pids.len(),
+            cpus[1]
+        ),
+    }
+}
