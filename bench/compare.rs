@@ -10,6 +10,7 @@
 //! MEMTABLE_BENCH_POSTGRES_URL=postgres://… cargo bench -p memtable-bench
 //! MEMTABLE_BENCH_OPS=2000 MEMTABLE_BENCH_ROUNDS=5 MEMTABLE_BENCH_BULK=100000 MEMTABLE_BENCH_BULK_ROUNDS=11 cargo bench -p memtable-bench
 //! MEMTABLE_BENCH_SKIP_SQLITE=1 MEMTABLE_BENCH_POSTGRES_URL=postgres://… cargo bench -p memtable-bench   # PostgreSQL only
+//! MEMTABLE_BENCH_PIN=0 …                                         # PostgreSQL: leave the processes where the scheduler puts them
 //! ```
 //!
 //! The hand-written sqlx side holds one connection (the fastest way to use sqlx; on PostgreSQL a
@@ -1449,6 +1450,25 @@ async fn run(
             bulk.baseline,
             rounds(&bulk.theirs)
         );
+        // The two sides of a round run one after the other, and a run drifts from its first
+        // rounds to its last (by a third or more on PostgreSQL, BENCHMARKS.md): a round's own
+        // ratio leaves the drift out, where the ratio of the two medians can set a slow round
+        // of one side against a fast round of the other.
+        let ratios: Vec<f64> = (bulk.ours.iter().zip(&bulk.theirs))
+            .map(|(ours, theirs)| ours / theirs)
+            .collect();
+        if !ratios.is_empty() {
+            println!(
+                "insert_many by round, memtable / {} (each round's own): {}; median {:.2}",
+                bulk.baseline,
+                ratios
+                    .iter()
+                    .map(|r| format!("{r:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                median(ratios.clone())
+            );
+        }
     }
     // On PostgreSQL every round has new connections (`reconnect`): each round's ratio shows how
     // far a point select moves from one round to the next (with the processes pinned, little).

@@ -45,12 +45,16 @@ fn is_local_postgres(pid: i32) -> bool {
 /// Pins the client's thread to the first CPU it may run on and every server process of the
 /// database `conn` is connected to (the connections of both sides) to the second. Where that
 /// cannot be done (one CPU, a server elsewhere or run by a user this process may not set),
-/// the client is not pinned, and the summary says why.
+/// the client is not pinned, and the summary says why; `MEMTABLE_BENCH_PIN=0` pins nothing,
+/// to measure what the placement does.
 pub async fn pin(conn: &mut PgConnection) -> Pinned {
     let unpinned = |why: &str| Pinned {
         client_cpus: None,
         summary: format!("not pinned: {why}"),
     };
+    if std::env::var_os("MEMTABLE_BENCH_PIN").is_some_and(|pin| pin == "0") {
+        return unpinned("MEMTABLE_BENCH_PIN=0");
+    }
     let this_thread = Pid::from_raw(0);
     let Ok(previous) = sched_getaffinity(this_thread) else {
         return unpinned("the thread's CPUs could not be read");
