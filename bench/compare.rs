@@ -1,9 +1,10 @@
 //! memtable against hand-written sqlx doing the same work on the same database, in the same
 //! run, with rounds interleaved (on PostgreSQL the sides also take turns every operation, on
 //! new connections every round, the client's thread and the server processes pinned to cores
-//! of their own where this machine allows it: `placement.rs`) and medians reported; on SQLite also against hand-written
-//! rusqlite (synchronous, called directly: no worker thread), in the same rounds; plus the bulk
-//! ceilings (rusqlite multi-row VALUES on SQLite, COPY on PostgreSQL).
+//! of their own where this machine allows it: `placement.rs`) and medians reported; on SQLite
+//! also against hand-written rusqlite (synchronous, called directly: no worker thread), in the
+//! same rounds; plus the bulk ceilings (rusqlite multi-row VALUES on SQLite, COPY on
+//! PostgreSQL).
 //!
 //! ```sh
 //! cargo bench -p memtable-bench                                  # SQLite file only
@@ -37,10 +38,10 @@ use std::time::{Duration, Instant};
 use cpu_time::ThreadTime;
 
 use memtable::{Filter, QueryOptions, Record, Store, TableSchema};
-
-mod placement;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
+
+mod placement;
 
 const TABLE: &str = "bench_tokens";
 /// A table of the same columns that memtable did not create (PostgreSQL only).
@@ -1159,27 +1160,30 @@ async fn single_row_round(
 ///
 /// One connection is served by one server process for its life, and where the scheduler runs
 /// that process against the client (the same core or the other, on these two) stays with it.
-/// With `pin`, the client's thread and the new connections' server processes are then pinned
+/// The client's thread and the new connections' server processes are then pinned
 /// (`placement.rs`), so that both sides run where the other does and a ratio measures the
-/// code, not the placement; it holds until the returned guard is dropped. Where they cannot
-/// be pinned, new connections every round at least let a placement fall on either side by
-/// chance, round by round, for the median of the rounds to keep out.
+/// code, not the placement; `label` names the round in the line that says so. The placement
+/// holds until the returned guard is dropped. Where the processes cannot be pinned, new
+/// connections every round at least let a placement fall on either side by chance, round by
+/// round, for the median of the rounds to keep out.
 async fn reconnect(
     store: &mut Store,
     hand: &mut Hand,
     url: &str,
     hand_url: &str,
     round: usize,
-    pin: bool,
-) -> Option<placement::Pinned> {
+    label: &str,
+) -> placement::Pinned {
     *store = Store::connect(url).await.unwrap();
     *hand = Hand::Postgres(PgConnection::connect(hand_url).await.unwrap());
     let mut uncounted = single_row_lines();
     single_row_round(store, hand, None, 1000 + round, 10, true, &mut uncounted).await;
-    match hand {
-        Hand::Postgres(conn) if pin => Some(placement::pin(conn).await),
-        _ => None,
-    }
+    let Hand::Postgres(conn) = hand else {
+        unreachable!("a PostgreSQL connection was just made")
+    };
+    let pinned = placement::pin(conn).await;
+    println!("{label}: {}", pinned.summary);
+    pinned
 }
 
 async fn clear(store: &Store) {
@@ -1258,14 +1262,12 @@ async fn run(
         line.theirs_cpu.clear();
     }
     for round in 0..settings.rounds {
-        let placement = if sqlite {
+        let label = format!("round {round}");
+        let _placement = if sqlite {
             None
         } else {
-            reconnect(&mut store, &mut hand, url, hand_url, round, true).await
+            Some(reconnect(&mut store, &mut hand, url, hand_url, round, &label).await)
         };
-        if let Some(placement) = &placement {
-            println!("round {round}: {}", placement.summary);
-        }
         single_row_round(
             &store,
             &mut hand,
@@ -1307,14 +1309,12 @@ async fn run(
     // round to the next by more than the margins the targets ask for (BENCHMARKS.md).
     let bulk_rounds = settings.bulk_rounds.max(1);
     for round in 0..bulk_rounds {
-        let placement = if sqlite {
+        let label = format!("bulk round {round}");
+        let _placement = if sqlite {
             None
         } else {
-            reconnect(&mut store, &mut hand, url, hand_url, 200 + round, true).await
+            Some(reconnect(&mut store, &mut hand, url, hand_url, 200 + round, &label).await)
         };
-        if let Some(placement) = &placement {
-            println!("bulk round {round}: {}", placement.summary);
-        }
         let rows: Vec<Token> = (0..settings.bulk)
             .map(|i| token(&format!("b{round}"), i))
             .collect();
@@ -1458,15 +1458,12 @@ async fn run(
             .map(|(ours, theirs)| ours / theirs)
             .collect();
         if !ratios.is_empty() {
+            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
             println!(
                 "insert_many by round, memtable / {} (each round's own): {}; median {:.2}",
                 bulk.baseline,
-                ratios
-                    .iter()
-                    .map(|r| format!("{r:.2}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                median(ratios.clone())
+                each.join(", "),
+                median(ratios)
             );
         }
     }

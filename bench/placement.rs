@@ -84,11 +84,11 @@ mod imp {
         let cpus: Vec<usize> = (0..CpuSet::count())
             .filter(|&cpu| previous.is_set(cpu).unwrap_or(false))
             .collect();
-        let (Some(client), Some(server)) = (
-            cpus.first().copied().and_then(one_cpu),
-            cpus.get(1).copied().and_then(one_cpu),
-        ) else {
+        let [client_cpu, server_cpu, ..] = cpus[..] else {
             return Err("fewer than two CPUs to run on".to_owned());
+        };
+        let (Some(client), Some(server)) = (one_cpu(client_cpu), one_cpu(server_cpu)) else {
+            return Err("the CPUs could not be named".to_owned());
         };
         let pids: Vec<(i32,)> = sqlx::query_as(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'",
@@ -108,10 +108,8 @@ mod imp {
         sched_setaffinity(this_thread, &client)
             .map_err(|_| "the client's thread could not be pinned".to_owned())?;
         let summary = format!(
-            "client thread on CPU {}, {pinned} server process(es) of {} on CPU {}",
-            cpus[0],
-            pids.len(),
-            cpus[1]
+            "client thread on CPU {client_cpu}, {pinned} server process(es) of {} on CPU {server_cpu}",
+            pids.len()
         );
         Ok((previous, summary))
     }

@@ -201,8 +201,6 @@ fn checked(schema: &TableSchema, record: Record) -> Result<Vec<(usize, Value)>> 
     Ok(set)
 }
 
-/// The values of an update of SQL text rendered before: the set columns in schema order, as
-/// [`update`] binds them, then the id.
 /// The values of `set` (from [`checked`]), bound as their columns' types in the order of the
 /// SET list, with room for `more` values after them (the key, the filter's).
 fn set_values(
@@ -218,6 +216,8 @@ fn set_values(
     values
 }
 
+/// The values of an update of SQL text rendered before: the set columns in schema order, as
+/// [`update`] binds them, then the id.
 fn reuse(
     dialect: &dyn Dialect,
     schema: &TableSchema,
