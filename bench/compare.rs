@@ -1186,6 +1186,22 @@ async fn reconnect(
     pinned
 }
 
+/// Before a timed PostgreSQL bulk write: a `CHECKPOINT`, so that each side starts with the
+/// WAL of the writes before it (the other side's, the UNNEST table's) already flushed, and no
+/// checkpoint the server starts on its own (every 1 GB of WAL) lands inside one side's timing
+/// and not the other's. Needs a superuser or `pg_checkpoint`; without it the rounds say so.
+/// Nothing on SQLite, where each side's file checkpoints its own WAL.
+async fn settle(hand: &mut Hand) -> Result<(), String> {
+    match hand {
+        Hand::Sqlite(_) => Ok(()),
+        Hand::Postgres(c) => sqlx::raw_sql("CHECKPOINT")
+            .execute(&mut *c)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
+    }
+}
+
 async fn clear(store: &Store) {
     store.drop_table(TABLE).await.unwrap();
     store.create_table(&schema()).await.unwrap();
@@ -1308,6 +1324,7 @@ async fn run(
     // work whose time, with PostgreSQL's fsync, checkpoints and WAL segments, varies from one
     // round to the next by more than the margins the targets ask for (BENCHMARKS.md).
     let bulk_rounds = settings.bulk_rounds.max(1);
+    let mut settled: Vec<Result<(), String>> = Vec::new();
     for round in 0..bulk_rounds {
         let label = format!("bulk round {round}");
         let _placement = if sqlite {
@@ -1325,6 +1342,7 @@ async fn run(
             if side == 0 {
                 clear(&store).await;
                 let records: Vec<Record> = rows.iter().map(record).collect();
+                settled.push(settle(&mut hand).await);
                 let ours = time(rows.len(), async {
                     store
                         .insert_many_into_table(TABLE, records)
@@ -1345,6 +1363,7 @@ async fn run(
                         .await
                         .unwrap();
                     let records: Vec<Record> = rows.iter().map(record).collect();
+                    settled.push(settle(&mut hand).await);
                     unnest.ours.push(
                         time(rows.len(), async {
                             store
@@ -1358,6 +1377,7 @@ async fn run(
                 }
             } else if side == 1 {
                 clear(&hand_store).await;
+                settled.push(settle(&mut hand).await);
                 let theirs = time(rows.len(), hand.bulk(&rows)).await;
                 bulk.theirs.push(theirs);
                 unnest.theirs.push(theirs);
@@ -1371,6 +1391,12 @@ async fn run(
                 ceiling.theirs.push(theirs);
                 ceiling.rusqlite.push(theirs);
             }
+        }
+    }
+    if !sqlite {
+        match settled.iter().find_map(|settled| settled.as_ref().err()) {
+            None => println!("bulk rounds: a CHECKPOINT before each timed write"),
+            Some(why) => println!("bulk rounds: not checkpointed before each write: {why}"),
         }
     }
     lines.push(bulk);
