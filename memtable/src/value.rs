@@ -608,6 +608,18 @@ impl Record {
         self.fields.push((Name::Static(column), value));
     }
 
+    /// As [`insert`](Self::insert), a column the record does not hold yet going in at `place`
+    /// (or last, for a `place` past the end) instead of last.
+    pub(crate) fn insert_at(&mut self, place: usize, column: String, value: Value) {
+        match self.fields.iter_mut().find(|(c, _)| *c == *column) {
+            Some((_, slot)) => *slot = value,
+            None => {
+                let place = place.min(self.fields.len());
+                self.fields.insert(place, (Name::Owned(column), value));
+            }
+        }
+    }
+
     /// Sets a column's value, returning the previous one.
     pub fn insert(&mut self, column: impl Into<String>, value: impl Into<Value>) -> Option<Value> {
         let column = column.into();

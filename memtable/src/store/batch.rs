@@ -85,6 +85,7 @@ impl Store {
             limits: &self.inner.limits,
             table: &table.schema.name,
             key: table.schema.require_primary_key()?,
+            key_place: super::rows::key_place(&table.schema),
             batch,
             names: pending,
         };
@@ -240,6 +241,8 @@ struct Source<'a> {
     limits: &'a Limits,
     table: &'a str,
     key: &'a Column,
+    /// The key's position among the schema's columns.
+    key_place: usize,
     batch: &'a Batch<'a>,
     /// While the records' names are not checked yet.
     names: Option<NamesPending<'a>>,
@@ -290,7 +293,7 @@ impl Source<'_> {
         }
         let chunk = chunk
             .into_iter()
-            .map(|record| super::rows::with_generated_key(self.key, record));
+            .map(|record| super::rows::with_generated_key(self.key, self.key_place, record));
         self.batch.coerce(chunk, values)
     }
 
@@ -341,7 +344,7 @@ impl Source<'_> {
         let mut scratch = Vec::new();
         for record in rest {
             scratch.clear();
-            let record = super::rows::with_generated_key(self.key, record);
+            let record = super::rows::with_generated_key(self.key, self.key_place, record);
             self.batch.coerce([record], &mut scratch)?;
         }
         Ok(())

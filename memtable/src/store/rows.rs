@@ -200,7 +200,7 @@ impl Store {
                 .table_knowing(db, table, |s| names_only_columns_of(s, &record))
                 .await?;
             let key = info.schema.require_primary_key()?;
-            let record = with_generated_key(key, record);
+            let record = with_generated_key(key, key_place(&info.schema), record);
             if !key.is_auto_increment() {
                 // The key is in the record: no need for the database to return it.
                 let (_, id) = self.write_row(db, &info, record, None, None).await?;
@@ -316,7 +316,7 @@ impl Store {
             } else {
                 conflict.to_vec()
             };
-            let record = with_generated_key(key, record);
+            let record = with_generated_key(key, key_place(&info.schema), record);
             let (rows, _) = self
                 .write_row(db, &info, record, Some(&conflict), Some(key.column_type))
                 .await?;
@@ -349,7 +349,7 @@ impl Store {
             let mut statements = Vec::with_capacity(records.len());
             for record in records {
                 let conflict = default_conflict_target(&info, &record)?;
-                let record = with_generated_key(key, record);
+                let record = with_generated_key(key, key_place(&info.schema), record);
                 statements.push(self.inner.backend.bound_row(
                     &info.schema,
                     record,
@@ -736,14 +736,30 @@ impl Store {
 }
 
 /// Fills in a new UUID v7 for a text key the record leaves out (or sets to NULL).
-pub(super) fn with_generated_key(key: &Column, mut record: Record) -> Record {
+///
+/// A key left out goes in at `place`, the key's position in the schema, rather than last: a
+/// record that names the other columns in the schema's order then stays in it, and is checked
+/// without being sorted (see `Rows::one`).
+pub(super) fn with_generated_key(key: &Column, place: usize, mut record: Record) -> Record {
     if key.column_type == ColumnType::Text
         && !key.is_auto_increment()
         && record.get(&key.name).is_none_or(Value::is_null)
     {
-        record.insert(key.name.clone(), uuid::Uuid::now_v7().to_string());
+        let id = uuid::Uuid::now_v7();
+        let id = id
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer())
+            .to_owned();
+        record.insert_at(place, key.name.clone(), Value::Text(id));
     }
     record
+}
+
+/// The primary key's position among the schema's columns (past them, for a schema without).
+pub(super) fn key_place(schema: &crate::schema::TableSchema) -> usize {
+    (schema.columns.iter())
+        .position(Column::is_primary_key)
+        .unwrap_or(usize::MAX)
 }
 
 fn default_conflict_target<'a>(table: &'a Table, record: &Record) -> Result<Vec<&'a str>> {
