@@ -269,7 +269,14 @@ impl TableSchema {
 
     /// The primary key column, or the [`SchemaProblem::NoPrimaryKey`] error.
     pub(crate) fn require_primary_key(&self) -> Result<&Column> {
-        self.primary_key()
+        self.require_primary_key_at().map(|(_, key)| key)
+    }
+
+    /// The primary key's position among the columns, and the column; or the
+    /// [`SchemaProblem::NoPrimaryKey`] error.
+    pub(crate) fn require_primary_key_at(&self) -> Result<(usize, &Column)> {
+        (self.columns.iter().enumerate())
+            .find(|(_, c)| c.is_primary_key())
             .ok_or_else(|| Error::invalid_schema(&self.name, SchemaProblem::NoPrimaryKey))
     }
 

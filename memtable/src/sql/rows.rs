@@ -43,8 +43,7 @@ impl<'a> Rows<'a> {
     /// coerced in its own order, then put in the schema's. The faults, and which one is
     /// reported first, are those of [`Layout::coerce`].
     pub(super) fn one(schema: &'a TableSchema, record: Record) -> Result<Self> {
-        let key_position = key_position(schema)?;
-        let key = &schema.columns[key_position];
+        let (key_position, key) = schema.require_primary_key_at()?;
         let fields = record.into_fields();
         let mut columns: Vec<&'a Column> = Vec::with_capacity(fields.len());
         let mut values = Vec::with_capacity(fields.len());
@@ -281,7 +280,7 @@ impl<'a> Layout<'a> {
     ///
     /// [`coerce`]: Self::coerce
     pub(super) fn new(schema: &'a TableSchema, records: &[Record]) -> Result<Self> {
-        let key_position = key_position(schema)?;
+        let (key_position, _) = schema.require_primary_key_at()?;
         let mut present = vec![false; schema.columns.len()];
         let mut finder = ColumnFinder::new(schema);
         for record in records {
@@ -299,7 +298,7 @@ impl<'a> Layout<'a> {
 
     /// Every column but an `auto_increment` key.
     pub(super) fn all(schema: &'a TableSchema) -> Result<Self> {
-        let key_position = key_position(schema)?;
+        let (key_position, _) = schema.require_primary_key_at()?;
         let present = (schema.columns.iter())
             .map(|column| !(column.is_primary_key() && column.is_auto_increment()))
             .collect();
@@ -397,16 +396,6 @@ fn check_key(
         ));
     }
     Ok(())
-}
-
-pub(super) fn key_position(schema: &TableSchema) -> Result<usize> {
-    schema
-        .columns
-        .iter()
-        .position(Column::is_primary_key)
-        .ok_or_else(|| {
-            Error::invalid_schema(&schema.name, crate::error::SchemaProblem::NoPrimaryKey)
-        })
 }
 
 /// Finds the schema position of each field of a record by name. Records built alike (by the

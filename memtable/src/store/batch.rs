@@ -80,12 +80,13 @@ impl Store {
                 copied: 0,
             }),
         };
+        let (key_place, key) = table.schema.require_primary_key_at()?;
         let mut source = Source {
             records: records.into_iter(),
             limits: &self.inner.limits,
             table: &table.schema.name,
-            key: table.schema.require_primary_key()?,
-            key_place: super::rows::key_place(&table.schema),
+            key,
+            key_place,
             batch,
             names: pending,
         };

@@ -199,8 +199,8 @@ impl Store {
             let info = self
                 .table_knowing(db, table, |s| names_only_columns_of(s, &record))
                 .await?;
-            let key = info.schema.require_primary_key()?;
-            let record = with_generated_key(key, key_place(&info.schema), record);
+            let (place, key) = info.schema.require_primary_key_at()?;
+            let record = with_generated_key(key, place, record);
             if !key.is_auto_increment() {
                 // The key is in the record: no need for the database to return it.
                 let (_, id) = self.write_row(db, &info, record, None, None).await?;
@@ -310,13 +310,13 @@ impl Store {
                         && conflict.iter().all(|c| s.column(c).is_some())
                 })
                 .await?;
-            let key = info.schema.require_primary_key()?;
+            let (place, key) = info.schema.require_primary_key_at()?;
             let conflict: Vec<&str> = if conflict.is_empty() {
                 default_conflict_target(&info, &record)?
             } else {
                 conflict.to_vec()
             };
-            let record = with_generated_key(key, key_place(&info.schema), record);
+            let record = with_generated_key(key, place, record);
             let (rows, _) = self
                 .write_row(db, &info, record, Some(&conflict), Some(key.column_type))
                 .await?;
@@ -345,11 +345,11 @@ impl Store {
                     records.iter().all(|r| names_only_columns_of(s, r))
                 })
                 .await?;
-            let key = info.schema.require_primary_key()?;
+            let (place, key) = info.schema.require_primary_key_at()?;
             let mut statements = Vec::with_capacity(records.len());
             for record in records {
                 let conflict = default_conflict_target(&info, &record)?;
-                let record = with_generated_key(key, key_place(&info.schema), record);
+                let record = with_generated_key(key, place, record);
                 statements.push(self.inner.backend.bound_row(
                     &info.schema,
                     record,
@@ -753,13 +753,6 @@ pub(super) fn with_generated_key(key: &Column, place: usize, mut record: Record)
         record.insert_at(place, key.name.clone(), Value::Text(id));
     }
     record
-}
-
-/// The primary key's position among the schema's columns (past them, for a schema without).
-pub(super) fn key_place(schema: &crate::schema::TableSchema) -> usize {
-    (schema.columns.iter())
-        .position(Column::is_primary_key)
-        .unwrap_or(usize::MAX)
 }
 
 fn default_conflict_target<'a>(table: &'a Table, record: &Record) -> Result<Vec<&'a str>> {
